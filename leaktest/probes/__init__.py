@@ -1,0 +1,67 @@
+"""One probe per resource kind, all of the same small shape.
+
+A new kind is a new module with a `Probe` subclass and one line in `all_probes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Generic, TypeVar
+
+from ..report import Leak
+from ..rules import Candidate
+
+Item = TypeVar("Item")
+Mark = TypeVar("Mark")
+
+
+class Probe(Generic[Mark, Item]):
+    """Snapshot, list what is new, wait for it, describe it.
+
+    `mark` and `new_since` run on every test and must stay cheap; the rest
+    runs only when something new is still alive.
+    """
+
+    kind = ""  # plural noun used in reports: "threads"
+
+    def mark(self, everything: bool = False) -> Mark:
+        """A cheap baseline; with `everything`, nothing counts as already there."""
+        raise NotImplementedError
+
+    def release(self, mark: Mark) -> None:
+        """Undo what `mark` installed; called once the check is over."""
+
+    def count(self) -> int:
+        """How many live items there are now, for the diagnostics line."""
+        raise NotImplementedError
+
+    def new_since(self, mark: Mark) -> list[Item]:
+        """Live items started after `mark` (cheap when nothing was started)."""
+        raise NotImplementedError
+
+    def candidates(self, items: Sequence[Item], with_frames: bool) -> list[Candidate]:
+        """What the ignore rules look at, one per item."""
+        raise NotImplementedError
+
+    def wait(self, items: Sequence[Item], deadline: float) -> list[Item]:
+        """Wait for `items` to end, until the monotonic `deadline`; return the survivors."""
+        raise NotImplementedError
+
+    def describe(self, items: Sequence[Item]) -> list[Leak]:
+        """The report entries for the survivors (the failure path: may be slow)."""
+        raise NotImplementedError
+
+    def claim(self, items: Sequence[Item]) -> None:
+        """Mark reported items, so that no later check reports them again."""
+        raise NotImplementedError
+
+    def errors(self, mark: Mark) -> list[Leak]:
+        """Failures that are not leaks (an exception nobody caught), claimed once."""
+        return []
+
+
+def all_probes() -> list[Probe[object, object]]:
+    """Every resource kind leaktest checks, in report order."""
+    from .threads import ThreadProbe
+
+    return [ThreadProbe()]

@@ -1,0 +1,188 @@
+"""Threads: which ones started since a mark, and exceptions nobody caught in them.
+
+`Thread.start` is wrapped once per process to number every thread and note where
+it was started. A baseline is then one integer, and a check on a test that
+started no thread compares two integers.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+
+from .. import stacks
+from ..report import Leak
+from ..rules import Candidate
+from . import Probe
+
+_lock = threading.Lock()
+_last_seq = 0  # the number given to the most recently started thread
+
+
+@functools.wraps(threading.Thread.start)
+def _start(self: threading.Thread) -> None:
+    global _last_seq
+    with _lock:
+        _last_seq += 1
+        self._leaktest_seq = _last_seq  # type: ignore[attr-defined]
+    self._leaktest_origin = stacks.origin_of(sys._getframe(1))  # type: ignore[attr-defined]
+    _original_start(self)
+
+
+_original_start = threading.Thread.start
+threading.Thread.start = _start  # type: ignore[method-assign]
+
+
+def seq_of(thread: threading.Thread) -> int:
+    """The start number of `thread`; 0 for threads started before leaktest was imported."""
+    return getattr(thread, "_leaktest_seq", 0)
+
+
+def origin_of(thread: threading.Thread) -> stacks.Origin | None:
+    return getattr(thread, "_leaktest_origin", None)
+
+
+@dataclass
+class _Uncaught:
+    """An exception that ended a thread, formatted when it happened."""
+
+    thread_seq: int
+    thread_name: str
+    text: str
+    claimed: bool = False
+
+
+_uncaught: list[_Uncaught] = []
+_hook_users = 0
+_previous_hook = threading.excepthook
+
+
+def _excepthook(args: threading.ExceptHookArgs) -> None:
+    """Record the exception for the test that started the thread, then chain."""
+    thread = args.thread
+    if thread is not None and args.exc_type is not SystemExit:
+        text = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+        _uncaught.append(_Uncaught(seq_of(thread), thread.name, text.rstrip("\n")))
+    _previous_hook(args)
+
+
+def _use_hook() -> int:
+    """Install the excepthook for the first user; return where new records start."""
+    global _hook_users, _previous_hook
+    with _lock:
+        if _hook_users == 0 and threading.excepthook is not _excepthook:
+            _previous_hook = threading.excepthook
+            threading.excepthook = _excepthook
+        _hook_users += 1
+        return len(_uncaught)
+
+
+def _unuse_hook() -> None:
+    """Restore the previous excepthook when the last user is done (unless replaced since)."""
+    global _hook_users
+    with _lock:
+        _hook_users -= 1
+        if _hook_users == 0:
+            if threading.excepthook is _excepthook:
+                threading.excepthook = _previous_hook
+            _uncaught.clear()
+
+
+@dataclass(frozen=True)
+class ThreadMark:
+    seq: int  # threads numbered above this started after the mark
+    uncaught_from: int  # index into the uncaught-exception records
+    exclude: frozenset[int] = field(default=frozenset())  # idents never reported
+
+
+class ThreadProbe(Probe[ThreadMark, threading.Thread]):
+    kind = "threads"
+
+    def mark(self, everything: bool = False) -> ThreadMark:
+        if everything:
+            exclude = frozenset({threading.main_thread().ident or 0, threading.get_ident()})
+            return ThreadMark(-1, _use_hook(), exclude)
+        return ThreadMark(_last_seq, _use_hook())
+
+    def release(self, mark: ThreadMark) -> None:
+        _unuse_hook()
+
+    def count(self) -> int:
+        return threading.active_count()
+
+    def new_since(self, mark: ThreadMark) -> list[threading.Thread]:
+        if _last_seq == mark.seq:
+            return []
+        current = threading.current_thread()
+        return [
+            thread
+            for thread in threading.enumerate()
+            if seq_of(thread) > mark.seq
+            and thread is not current
+            and thread.ident not in mark.exclude
+            and not getattr(thread, "_leaktest_reported", False)
+            and thread.is_alive()
+        ]
+
+    def candidates(self, items: Sequence[threading.Thread], with_frames: bool) -> list[Candidate]:
+        frames = sys._current_frames() if with_frames else {}
+        return [
+            Candidate((thread.name,), stacks.frames_of(frames.get(thread.ident or 0)))
+            for thread in items
+        ]
+
+    def wait(self, items: Sequence[threading.Thread], deadline: float) -> list[threading.Thread]:
+        for thread in items:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            thread.join(remaining)
+        return [thread for thread in items if thread.is_alive()]
+
+    def describe(self, items: Sequence[threading.Thread]) -> list[Leak]:
+        frames = sys._current_frames()
+        return [_describe(thread, frames.get(thread.ident or 0)) for thread in items]
+
+    def claim(self, items: Sequence[threading.Thread]) -> None:
+        for thread in items:
+            thread._leaktest_reported = True  # type: ignore[attr-defined]
+
+    def errors(self, mark: ThreadMark) -> list[Leak]:
+        found = []
+        for record in _uncaught[mark.uncaught_from :]:
+            if record.thread_seq > mark.seq and not record.claimed:
+                record.claimed = True
+                found.append(
+                    Leak(
+                        "thread exceptions",
+                        f"exception in Thread {record.thread_name!r}",
+                        f"Thread {record.thread_name!r}:\n{_indent(record.text)}",
+                    )
+                )
+        return found
+
+
+def _describe(thread: threading.Thread, frame: FrameType | None) -> Leak:
+    frames = stacks.frames_of(frame)
+    top = stacks.top_frame(frames)
+    head = f"Thread {thread.name!r} (ident {thread.ident}, daemon={thread.daemon})"
+    if top is not None:
+        head += f" with {stacks.qualified_name(top.f_code, top)} on top of the stack:"
+        body = stacks.format_frames(frames)
+    else:
+        head += " (its stack could not be read)"
+        body = ""
+    origin = origin_of(thread)
+    started = f" started by {origin}" if origin else " started outside any Python code leaktest can see"
+    entry = "\n".join(part for part in (head, body, started) if part)
+    return Leak("threads", f"Thread {thread.name!r}", entry, thread)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())

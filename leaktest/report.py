@@ -1,0 +1,57 @@
+"""The goleak-shaped failure message and `LeakError`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+__unittest = True
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One thing a check found: a leaked resource, or a failure inside one."""
+
+    kind: str  # the report section: "threads", "thread exceptions", ...
+    name: str  # short label, e.g. "Thread 'hub-run'"
+    entry: str  # the whole report entry, stack included
+    resource: object = field(default=None, compare=False, repr=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+_HEADINGS = {
+    "threads": "found unexpected threads:",
+    "tasks": "found unexpected tasks:",
+    "processes": "found unexpected processes:",
+    "thread exceptions": "found exceptions raised in threads and not caught:",
+    "task exceptions": "found exceptions raised in tasks and never retrieved:",
+}
+
+
+class LeakError(AssertionError):
+    """A check found leaks; `.leaks` lists them. An AssertionError, so a test FAILs."""
+
+    def __init__(self, message: str, leaks: Sequence[Leak]) -> None:
+        super().__init__(message)
+        self.leaks = list(leaks)
+
+
+def format_report(
+    leaks: Sequence[Leak], before: Mapping[str, int], after: Mapping[str, int]
+) -> str:
+    sections: dict[str, list[str]] = {}
+    for leak in leaks:
+        sections.setdefault(leak.kind, []).append(leak.entry)
+    lines = []
+    for kind, entries in sections.items():
+        lines.append(_HEADINGS.get(kind, f"found unexpected {kind}:"))
+        lines.extend(f"[{entry}]" for entry in entries)
+    lines.append(format_counts(before, after))
+    return "\n".join(lines)
+
+
+def format_counts(before: Mapping[str, int], after: Mapping[str, int]) -> str:
+    counts = ", ".join(f"{kind} {before[kind]} -> {after.get(kind, 0)}" for kind in before)
+    return f"counts before -> after: {counts}"

@@ -1,0 +1,66 @@
+"""The ignore predicates, modelled on goleak's options: each one looks at a candidate."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import CodeType, FrameType
+
+from . import stacks
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the rules see of something still alive: its names and its stack."""
+
+    names: tuple[str, ...]
+    frames: list[FrameType] = field(default_factory=list)  # innermost first
+
+
+@dataclass(frozen=True)
+class Functions:
+    """Functions named as ``"pkg.mod.Class.method"`` strings or given as objects."""
+
+    names: frozenset[str] = frozenset()
+    codes: frozenset[CodeType] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.codes)
+
+    def match(self, frame: FrameType) -> bool:
+        code = frame.f_code
+        return code in self.codes or (
+            bool(self.names) and stacks.qualified_name(code, frame) in self.names
+        )
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The ignores that apply to one kind of resource."""
+
+    name_patterns: tuple[str, ...] = ()
+    top_functions: Functions = Functions()
+    any_functions: Functions = Functions()
+
+    def needs_frames(self) -> bool:
+        return bool(self.top_functions or self.any_functions)
+
+    def ignores_name(self, names: Iterable[str]) -> bool:
+        return any(
+            fnmatch.fnmatchcase(name, pattern) for name in names for pattern in self.name_patterns
+        )
+
+    def ignores(self, candidate: Candidate) -> bool:
+        if self.ignores_name(candidate.names):
+            return True
+        frames = candidate.frames
+        if not frames:
+            return False
+        if self.top_functions:
+            top = stacks.top_frame(frames)
+            if self.top_functions.match(frames[0]) or (
+                top is not None and self.top_functions.match(top)
+            ):
+                return True
+        return bool(self.any_functions) and any(self.any_functions.match(f) for f in frames)
