@@ -93,7 +93,7 @@ def validate_list(owner: str, option: str, value: object) -> tuple[FunctionRef, 
         elif functions_allowed and not isinstance(entry, str) and stacks.code_of(entry) is not None:
             entries.append(entry)
         else:
-            expected = "non-empty strings or functions" if functions_allowed else "non-empty strings"
+            expected = "non-empty strings or Python functions" if functions_allowed else "non-empty strings"
             raise TypeError(
                 f"{owner}: {option} entries must be {expected}, not {type(entry).__name__} {entry!r}"
             )

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -59,38 +59,49 @@ class _Uncaught:
 
 
 _uncaught: list[_Uncaught] = []
-_hook_users = 0
-_previous_hook = threading.excepthook
+_marks_alive = 0
+
+ExceptHook = Callable[[threading.ExceptHookArgs], object]
 
 
-def _excepthook(args: threading.ExceptHookArgs) -> None:
-    """Record the exception for the test that started the thread, then chain."""
-    thread = args.thread
-    if thread is not None and args.exc_type is not SystemExit:
-        text = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
-        _uncaught.append(_Uncaught(seq_of(thread), thread.name, text.rstrip("\n")))
-    _previous_hook(args)
+def _chained_to(previous: ExceptHook) -> ExceptHook:
+    """An excepthook that records the exception for the test that started the thread."""
+
+    def excepthook(args: threading.ExceptHookArgs) -> None:
+        thread = args.thread
+        if thread is not None and args.exc_type is not SystemExit:
+            text = "".join(
+                traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
+            )
+            _uncaught.append(_Uncaught(seq_of(thread), thread.name, text.rstrip("\n")))
+        previous(args)
+
+    excepthook._leaktest_previous = previous  # type: ignore[attr-defined]
+    return excepthook
 
 
-def _use_hook() -> int:
-    """Install the excepthook for the first user; return where new records start."""
-    global _hook_users, _previous_hook
+def _use_hook() -> tuple[int, ExceptHook | None]:
+    """Make sure our excepthook is installed; return where new records start, and
+    the hook installed here (None when one of ours was already in place)."""
+    global _marks_alive
     with _lock:
-        if _hook_users == 0 and threading.excepthook is not _excepthook:
-            _previous_hook = threading.excepthook
-            threading.excepthook = _excepthook
-        _hook_users += 1
-        return len(_uncaught)
+        _marks_alive += 1
+        current = threading.excepthook
+        if hasattr(current, "_leaktest_previous"):
+            return len(_uncaught), None
+        hook = _chained_to(current)
+        threading.excepthook = hook
+        return len(_uncaught), hook
 
 
-def _unuse_hook() -> None:
-    """Restore the previous excepthook when the last user is done (unless replaced since)."""
-    global _hook_users
+def _unuse_hook(installed: ExceptHook | None) -> None:
+    """Restore the hook we replaced, unless somebody replaced ours since."""
+    global _marks_alive
     with _lock:
-        _hook_users -= 1
-        if _hook_users == 0:
-            if threading.excepthook is _excepthook:
-                threading.excepthook = _previous_hook
+        _marks_alive -= 1
+        if installed is not None and threading.excepthook is installed:
+            threading.excepthook = installed._leaktest_previous  # type: ignore[attr-defined]
+        if _marks_alive == 0:
             _uncaught.clear()
 
 
@@ -98,6 +109,7 @@ def _unuse_hook() -> None:
 class ThreadMark:
     seq: int  # threads numbered above this started after the mark
     uncaught_from: int  # index into the uncaught-exception records
+    installed_hook: ExceptHook | None
     exclude: frozenset[int] = field(default=frozenset())  # idents never reported
 
 
@@ -105,13 +117,15 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
     kind = "threads"
 
     def mark(self, everything: bool = False) -> ThreadMark:
+        seq = -1 if everything else _last_seq
+        uncaught_from, installed_hook = _use_hook()
         if everything:
             exclude = frozenset({threading.main_thread().ident or 0, threading.get_ident()})
-            return ThreadMark(-1, _use_hook(), exclude)
-        return ThreadMark(_last_seq, _use_hook())
+            return ThreadMark(seq, uncaught_from, installed_hook, exclude)
+        return ThreadMark(seq, uncaught_from, installed_hook)
 
     def release(self, mark: ThreadMark) -> None:
-        _unuse_hook()
+        _unuse_hook(mark.installed_hook)
 
     def count(self) -> int:
         return threading.active_count()

@@ -1,0 +1,97 @@
+"""Telling the stdlib apart, qualified names (3.10 too), the top frame."""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import sysconfig
+import threading
+import unittest
+
+import leaktest
+from leaktest import stacks
+
+
+class Outer:
+    class Inner:
+        def method(self) -> object:
+            return sys._getframe()
+
+        @classmethod
+        def klass(cls) -> object:
+            return sys._getframe()
+
+    @staticmethod
+    def static() -> object:
+        return sys._getframe()
+
+
+def function() -> object:
+    return sys._getframe()
+
+
+class StdlibDetection(leaktest.LeakCheckedTestCase):
+    def test_stdlib_modules(self) -> None:
+        self.assertTrue(stacks.is_stdlib(queue.__file__))
+        self.assertTrue(stacks.is_stdlib(threading.__file__))
+
+    def test_frozen_modules(self) -> None:
+        self.assertTrue(stacks.is_stdlib("<frozen importlib._bootstrap>"))
+        self.assertTrue(stacks.is_stdlib("<frozen posixpath>"))
+
+    def test_site_packages_below_the_stdlib_directory(self) -> None:
+        stdlib = sysconfig.get_paths()["stdlib"]
+        self.assertFalse(stacks.is_stdlib(os.path.join(stdlib, "site-packages", "pkg", "mod.py")))
+        self.assertFalse(stacks.is_stdlib(os.path.join(stdlib, "dist-packages", "pkg", "mod.py")))
+
+    def test_user_code_and_strings(self) -> None:
+        self.assertFalse(stacks.is_stdlib(__file__))
+        self.assertFalse(stacks.is_stdlib("<string>"))
+
+    def test_venv_layout(self) -> None:
+        # A venv keeps its own site-packages and uses the base installation's stdlib.
+        venv_site = os.path.join(sys.prefix, "venv", "lib", "python3", "site-packages", "m.py")
+        self.assertFalse(stacks.is_stdlib(venv_site))
+        self.assertTrue(stacks.is_stdlib(os.path.join(os.path.dirname(threading.__file__), "json", "x.py")))
+
+
+class QualifiedNames(leaktest.LeakCheckedTestCase):
+    def name(self, frame: object) -> str:
+        assert isinstance(frame, type(sys._getframe()))
+        return stacks.qualified_name(frame.f_code, frame)
+
+    def test_names_on_every_version(self) -> None:
+        self.assertEqual(self.name(Outer.Inner().method()), "test_stacks.Outer.Inner.method")
+        self.assertEqual(self.name(Outer.Inner.klass()), "test_stacks.Outer.Inner.klass")
+        self.assertEqual(self.name(function()), "test_stacks.function")
+
+    def test_inherited_method_names_its_defining_class(self) -> None:
+        class Child(Outer.Inner):
+            pass
+
+        self.assertEqual(self.name(Child().method()), "test_stacks.Outer.Inner.method")
+
+    def test_stdlib_method(self) -> None:
+        q: queue.Queue[int] = queue.Queue()
+        frames: list[str] = []
+
+        def tracer(frame, event, arg):  # type: ignore[no-untyped-def]
+            if event == "call" and frame.f_code is queue.Queue.put.__code__:
+                frames.append(self.name(frame))
+
+        sys.settrace(tracer)
+        try:
+            q.put(1)
+        finally:
+            sys.settrace(None)
+        self.assertEqual(frames, ["queue.Queue.put"])
+
+    def test_top_frame_skips_the_stdlib(self) -> None:
+        frames = stacks.frames_of(sys._getframe())
+        self.assertIs(stacks.top_frame(frames), frames[0])
+        self.assertIsNone(stacks.top_frame([]))
+
+
+if __name__ == "__main__":
+    unittest.main()
