@@ -491,6 +491,41 @@ class ClassFixtures(leaktest.LeakCheckedTestCase):
         result = run_tests(Inner)
         self.assertEqual((result.testsRun, result.failures, result.errors), (2, [], []))
 
+    def test_pool_from_setupclass_starting_threads_lazily_in_a_test(self) -> None:
+        pools: list[concurrent.futures.ThreadPoolExecutor] = []
+        self.addCleanup(lambda: [pool.shutdown() for pool in pools])
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            shut_down = True
+
+            @classmethod
+            def setUpClass(cls) -> None:
+                cls.pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="lazy")
+                pools.append(cls.pool)
+
+            @classmethod
+            def tearDownClass(cls) -> None:
+                if cls.shut_down:
+                    cls.pool.shutdown()
+
+            def test_1_first_use_starts_the_workers(self) -> None:
+                self.assertEqual(self.pool.submit(sum, [1, 2]).result(), 3)
+
+            def test_2(self) -> None:
+                self.assertEqual(self.pool.submit(sum, [3]).result(), 3)
+
+        result = run_tests(Inner)
+        self.assertEqual((result.testsRun, result.failures, result.errors), (2, [], []))
+
+        class Forgotten(Inner):
+            shut_down = False
+
+        result = run_tests(Forgotten)
+        self.assertEqual(result.failures, [])
+        self.assertEqual(len(result.errors), 1)
+        self.assertIn("tearDownClass", str(result.errors[0][0]))
+        self.assertIn("[Thread 'lazy_0'", result.errors[0][1])
+
     def test_nested_setupclass_overrides_take_one_baseline(self) -> None:
         hubs: list[Hub] = []
         self.addCleanup(lambda: [hub.stop() for hub in hubs])

@@ -13,8 +13,11 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+import concurrent.futures.thread
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 from .. import stacks
 from ..report import Leak
@@ -22,21 +25,53 @@ from ..rules import Candidate
 from . import Probe
 
 _lock = threading.Lock()
-_last_seq = 0  # the number given to the most recently started thread
+_last_seq = 0  # the number given to the most recently started thread (or pool)
+
+
+def _next_seq() -> int:
+    global _last_seq
+    with _lock:
+        _last_seq += 1
+        return _last_seq
 
 
 @functools.wraps(threading.Thread.start)
 def _start(self: threading.Thread) -> None:
-    global _last_seq
-    with _lock:
-        _last_seq += 1
-        self._leaktest_seq = _last_seq  # type: ignore[attr-defined]
+    pool_seq = _pool_seq(self)
+    self._leaktest_seq = _next_seq() if pool_seq is None else pool_seq  # type: ignore[attr-defined]
     self._leaktest_origin = stacks.origin_of(sys._getframe(1))  # type: ignore[attr-defined]
     _original_start(self)
 
 
 _original_start = threading.Thread.start
 threading.Thread.start = _start  # type: ignore[method-assign]
+
+
+# A ThreadPoolExecutor starts its workers lazily, inside whichever test first
+# submits work: its workers are numbered as of the pool's creation, so a pool made
+# in setUpClass or at import stays its owner's, not that test's.
+_original_pool_init = ThreadPoolExecutor.__init__
+
+
+@functools.wraps(_original_pool_init)
+def _pool_init(self: ThreadPoolExecutor, *args: Any, **kwargs: Any) -> None:
+    self._leaktest_seq = _next_seq()  # type: ignore[attr-defined]
+    _original_pool_init(self, *args, **kwargs)
+
+
+ThreadPoolExecutor.__init__ = _pool_init  # type: ignore[method-assign]
+_pool_worker = getattr(concurrent.futures.thread, "_worker", None)
+
+
+def _pool_seq(thread: threading.Thread) -> int | None:
+    """The pool's number when `thread` is a ThreadPoolExecutor worker (3.10-3.13:
+    target `_worker`, first argument a weak reference to the executor)."""
+    if getattr(thread, "_target", None) is not _pool_worker:
+        return None
+    args = getattr(thread, "_args", ())
+    pool = args[0]() if args and callable(args[0]) else None
+    seq = getattr(pool, "_leaktest_seq", None)
+    return seq if isinstance(seq, int) else None
 
 
 def seq_of(thread: threading.Thread) -> int:
