@@ -12,7 +12,8 @@ from typing import Any, ParamSpec, TypeVar, overload
 from . import check
 from .settings import DEFAULT_GRACE_PERIOD, FunctionRef, Settings, from_options
 
-__unittest = True
+__unittest = True  # hide these frames from unittest tracebacks
+__tracebackhide__ = True  # and from pytest ones
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,7 +54,15 @@ class _NoLeaks:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.__exit__(exc_type, exc, tb)
+        """Like `__exit__`, but the grace is awaited: the loop keeps running its tasks."""
+        baseline = self._baselines.pop()
+        if exc is None:
+            await check.verify_async(baseline)
+            return
+        try:
+            await check.verify_async(baseline)
+        except check.LeakError as leak:
+            _add_note(exc, f"leaktest: the block also leaked:\n{leak}")
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
         if inspect.iscoroutinefunction(func):

@@ -1,0 +1,509 @@
+"""asyncio tasks: which ones are still pending on the loops created or open since a mark.
+
+`asyncio.BaseEventLoop.__init__` is wrapped once per process to number every
+loop and keep it in a WeakSet (as probes/threads.py numbers threads). A mark is
+then the last loop number, plus, only when loops older than the mark are still
+open, a snapshot of the tasks they hold. A test that creates no loop compares
+two integers; tasks are listed with the public `asyncio.all_tasks(loop)`.
+
+`BaseEventLoop.call_exception_handler` is wrapped too, to record the two
+messages asyncio logs when a task is garbage-collected: "Task exception was
+never retrieved" and "Task was destroyed but it is pending!".
+
+What this relies on, per Python version (each in one function below):
+- every version: the loop classes derive from `asyncio.BaseEventLoop` (uvloop's
+  do not: its loops are not seen); `Task._log_traceback`, the "exception not
+  retrieved yet" flag both the C and the Python implementation keep
+  (`_unretrieved`); `Task._fut_waiter`, the future a task waits on (`_awaited`);
+  `Task._source_traceback`, set in debug mode (`_creation`).
+- the registry of live tasks, done ones included (`_registered_tasks`):
+  3.10-3.11 `asyncio.tasks._all_tasks`; 3.12-3.13 `_scheduled_tasks` and
+  `_eager_tasks`; 3.14+ keeps tasks in C lists with no such view, so a task
+  that ended with an exception is found when the check waited for it or when
+  it is garbage-collected during the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+import threading
+import time
+import traceback
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from types import CodeType, FrameType
+from typing import Any, NamedTuple, Union
+
+from .. import stacks
+from ..report import Leak
+from ..rules import Candidate
+from . import Probe
+
+_lock = threading.Lock()
+_last_seq = 0  # the number given to the most recently created event loop
+_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+_claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or hidden
+_waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waited for them
+
+
+# -- process-wide hooks, installed once ----------------------------------------
+
+_original_init = asyncio.BaseEventLoop.__init__
+
+
+@functools.wraps(_original_init)
+def _init(self: asyncio.BaseEventLoop, *args: Any, **kwargs: Any) -> None:
+    global _last_seq
+    _original_init(self, *args, **kwargs)
+    with _lock:
+        _last_seq += 1
+        self._leaktest_seq = _last_seq  # type: ignore[attr-defined]
+        _loops.add(self)
+
+
+asyncio.BaseEventLoop.__init__ = _init  # type: ignore[method-assign, assignment]
+
+
+def seq_of(loop: asyncio.AbstractEventLoop) -> int:
+    """The creation number of `loop`; 0 for loops created before leaktest was imported."""
+    return getattr(loop, "_leaktest_seq", 0)
+
+
+@dataclass
+class _Record:
+    """A task asyncio complained about when it was garbage-collected."""
+
+    loop: weakref.ref[asyncio.AbstractEventLoop]
+    loop_seq: int
+    kind: str  # "tasks" (destroyed while pending) or "task exceptions"
+    name: str
+    text: str
+    names: tuple[str, ...]  # what `ignore_tasks` patterns match
+    claimed: bool = False
+
+    def done(self) -> bool:
+        return False  # a destroyed pending task never ends
+
+
+#: What the task probe reports: a live task, or one asyncio destroyed while pending.
+Item = Union[asyncio.Task[Any], _Record]
+
+
+_records: list[_Record] = []
+_users = 0
+_GC_MESSAGES = {
+    "Task exception was never retrieved": "task exceptions",
+    "Task was destroyed but it is pending!": "tasks",
+}
+_original_handler = asyncio.BaseEventLoop.call_exception_handler
+
+
+@functools.wraps(_original_handler)
+def _call_exception_handler(self: asyncio.BaseEventLoop, context: dict[str, Any]) -> None:
+    if _users:
+        kind = _GC_MESSAGES.get(str(context.get("message", "")))
+        task = context.get("task", context.get("future"))
+        if kind is not None and isinstance(task, asyncio.Task):
+            try:
+                _records.append(_record(self, kind, task, context.get("exception")))
+            except Exception:  # never break asyncio's own error path
+                pass
+    _original_handler(self, context)
+
+
+asyncio.BaseEventLoop.call_exception_handler = _call_exception_handler  # type: ignore[method-assign]
+
+
+def _record(
+    loop: asyncio.AbstractEventLoop, kind: str, task: asyncio.Task[Any], exc: object
+) -> _Record:
+    name = f"Task {task.get_name()!r}"
+    if kind == "task exceptions" and isinstance(exc, BaseException):
+        text = f"{name} (coroutine {_coro_name(task)}, garbage-collected):\n{_format_exception(exc)}"
+    else:
+        text = f"{name} (coroutine {_coro_name(task)}) was garbage-collected while pending"
+        text += f" on loop #{seq_of(loop)} (its await chain is gone)"
+    text += _creation(task)
+    return _Record(weakref.ref(loop), seq_of(loop), kind, name, text, _names(task))
+
+
+# -- what each Python version keeps where --------------------------------------
+
+
+def _registered_tasks() -> list[asyncio.Task[Any]] | None:
+    """Every live task, done ones included; None where asyncio keeps no such view.
+
+    3.10-3.11: the WeakSet `asyncio.tasks._all_tasks`. 3.12-3.13: the WeakSet
+    `_scheduled_tasks` plus the set `_eager_tasks`. 3.14+: None (C lists only).
+    """
+    module = asyncio.tasks
+    for _ in range(100):  # another thread may add a task while we copy
+        try:
+            if sys.version_info < (3, 12):
+                return list(module._all_tasks)  # type: ignore[attr-defined]
+            if sys.version_info < (3, 14):
+                return [*module._scheduled_tasks, *module._eager_tasks]  # type: ignore[attr-defined]
+            return None
+        except RuntimeError:
+            continue
+    return None
+
+
+def _unretrieved(task: asyncio.Task[Any]) -> bool:
+    """Done with an exception nobody has asked for: the flag behind "never retrieved"."""
+    return bool(getattr(task, "_log_traceback", False))
+
+
+def _awaited(task: asyncio.Task[Any]) -> asyncio.Future[Any] | None:
+    """The future `task` is suspended on (`_fut_waiter`, both implementations, 3.10+)."""
+    waiter = getattr(task, "_fut_waiter", None)
+    return waiter if isinstance(waiter, asyncio.Future) else None
+
+
+def _creation(task: asyncio.Task[Any]) -> str:
+    """Where the task was created: recorded by asyncio in debug mode only."""
+    tb = getattr(task, "_source_traceback", None)
+    if not tb:
+        return "\n created at an unknown place (run the loop in debug mode, PYTHONASYNCIODEBUG=1, to know)"
+    for entry in reversed(tb):
+        if not stacks.is_stdlib(entry.filename) and not stacks.is_leaktest(entry.filename):
+            return f"\n created by {entry.name} at {entry.filename}:{entry.lineno}"
+    last = tb[-1]
+    return f"\n created by {last.name} at {last.filename}:{last.lineno}"
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def hide(task: asyncio.Task[Any] | None) -> None:
+    """Never report `task` (a test framework's own machinery)."""
+    if task is not None:
+        _claimed.add(task)
+
+
+# -- the probe ------------------------------------------------------------------
+
+
+class TaskMark(NamedTuple):  # a NamedTuple: built on every test, a frozen dataclass costs µs
+    seq: int  # loops numbered above this were created after the mark: all their tasks are new
+    old: dict[asyncio.AbstractEventLoop, frozenset[asyncio.Task[Any]]] | None  # open older loops
+    records_from: int
+    exclude: frozenset[asyncio.Task[Any]] = frozenset()
+
+
+class TaskProbe(Probe[TaskMark, Item]):
+    kind = "tasks"
+
+    def mark(self, everything: bool = False) -> TaskMark:
+        global _users
+        with _lock:
+            _users += 1
+            records_from = len(_records)
+        if everything:
+            current = asyncio.current_task() if _running_loop() is not None else None
+            return TaskMark(-1, None, records_from, frozenset([current] if current else []))
+        old = None
+        if _loops:
+            open_loops = [loop for loop in list(_loops) if not loop.is_closed()]
+            if open_loops:
+                registered = _registered_tasks()
+                old = {}
+                for loop in open_loops:
+                    if registered is None:
+                        old[loop] = frozenset(asyncio.all_tasks(loop))
+                    else:
+                        old[loop] = frozenset(t for t in registered if t.get_loop() is loop)
+        return TaskMark(_last_seq, old, records_from)
+
+    def release(self, mark: TaskMark) -> None:
+        global _users
+        with _lock:
+            _users -= 1
+            if _users == 0:
+                _records.clear()
+
+    def count(self) -> int:
+        if not _loops:
+            return 0
+        current = asyncio.current_task() if _running_loop() is not None else None
+        total = sum(len(asyncio.all_tasks(loop)) for loop in list(_loops))
+        return total - (current is not None and not current.done())
+
+    def _watched(self, mark: TaskMark) -> list[asyncio.AbstractEventLoop]:
+        """The loops whose new tasks count: created after the mark, or open at it."""
+        if _last_seq == mark.seq and not mark.old:
+            return []
+        return [loop for loop in list(_loops) if seq_of(loop) > mark.seq or (mark.old and loop in mark.old)]
+
+    def _is_new(self, mark: TaskMark, task: asyncio.Task[Any]) -> bool:
+        old = mark.old.get(task.get_loop()) if mark.old else None
+        return (old is None or task not in old) and task not in _claimed and task not in mark.exclude
+
+    def new_since(self, mark: TaskMark) -> list[Item]:
+        if _last_seq == mark.seq and not mark.old and len(_records) == mark.records_from:
+            return []  # no loop since the mark, none older open, nothing collected
+        found: list[Item] = [
+            record
+            for record in _records[mark.records_from :]
+            if record.kind == "tasks" and not record.claimed and self._record_watched(mark, record)
+        ]
+        loops = self._watched(mark)
+        if not loops:
+            return found
+        current = asyncio.current_task() if _running_loop() is not None else None
+        for loop in loops:
+            for task in asyncio.all_tasks(loop):
+                if task is not current and self._is_new(mark, task):
+                    found.append(task)
+        return found
+
+    def _record_watched(self, mark: TaskMark, record: _Record) -> bool:
+        return record.loop_seq > mark.seq or (mark.old is not None and record.loop() in mark.old)
+
+    def candidates(self, items: Sequence[Item], with_frames: bool) -> list[Candidate]:
+        return [
+            Candidate(item.names)
+            if isinstance(item, _Record)
+            else Candidate(_names(item), list(reversed(_chain(item)[0])) if with_frames else [])
+            for item in items
+        ]
+
+    def wait(self, items: Sequence[Item], deadline: float) -> list[Item]:
+        """Block until the tasks on loops running in other threads are done, or the deadline."""
+        here = _running_loop()
+        waitable = [t for t in items if isinstance(t, asyncio.Task) and _can_finish(t, here)]
+        if waitable and deadline > time.monotonic():
+            done = threading.Event()
+            remaining = [len(waitable)]
+
+            def one_done() -> None:
+                with _lock:
+                    remaining[0] -= 1
+                    if remaining[0] == 0:
+                        done.set()
+
+            for task in waitable:
+                if not _notify_when_done(task, one_done):
+                    one_done()
+            done.wait(max(0.0, deadline - time.monotonic()))
+        _waited.update(waitable)
+        return [t for t in items if not t.done()]
+
+    async def wait_async(self, items: Sequence[Item], deadline: float) -> list[Item]:
+        """Await the tasks of the running loop, and those of loops running elsewhere."""
+        loop = asyncio.get_running_loop()
+        waiters: list[asyncio.Future[Any]] = []
+        tasks = [t for t in items if isinstance(t, asyncio.Task)]
+        for task in tasks:
+            if task.get_loop() is loop:
+                waiters.append(task)
+            elif _can_finish(task, loop):
+                waiters.append(_future_for(task, loop))
+        remaining = deadline - time.monotonic()
+        if waiters and remaining > 0:
+            await asyncio.wait(waiters, timeout=remaining)
+        for waiter in waiters:
+            if not isinstance(waiter, asyncio.Task):
+                waiter.cancel()
+        _waited.update(tasks)
+        return [t for t in items if not t.done()]
+
+    def describe(self, items: Sequence[Item]) -> list[Leak]:
+        return [
+            Leak("tasks", item.name, item.text) if isinstance(item, _Record) else _describe(item)
+            for item in items
+        ]
+
+    def claim(self, items: Sequence[Item]) -> None:
+        for item in items:
+            if isinstance(item, _Record):
+                item.claimed = True
+            else:
+                _claimed.add(item)
+
+    def errors(self, mark: TaskMark) -> list[Leak]:
+        if _last_seq == mark.seq and not mark.old and len(_records) == mark.records_from:
+            return []
+        found = []
+        loops = self._watched(mark)
+        if loops:
+            registered = _registered_tasks()
+            if registered is None:
+                registered = list(_waited)
+            if registered:
+                wanted = set(loops)
+                for task in registered:
+                    if task.get_loop() in wanted and task.done() and _unretrieved(task):
+                        if self._is_new(mark, task):
+                            found.append(_exception_leak(task))
+        for record in _records[mark.records_from :]:
+            if record.kind == "task exceptions" and not record.claimed and self._record_watched(mark, record):
+                record.claimed = True
+                found.append(Leak(record.kind, record.name, record.text))
+        return found
+
+
+def _exception_leak(task: asyncio.Task[Any]) -> Leak:
+    exc = task.exception()  # retrieves it: asyncio will not log it again, no later test sees it
+    _claimed.add(task)
+    name = f"Task {task.get_name()!r}"
+    text = f"{name} (coroutine {_coro_name(task)}):\n"
+    text += _format_exception(exc) if exc is not None else "  (no exception)"
+    text += _creation(task)
+    return Leak("task exceptions", f"exception in {name}", text, task)
+
+
+def _format_exception(exc: BaseException) -> str:
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return "\n".join("  " + line for line in "".join(lines).rstrip("\n").splitlines())
+
+
+# -- waiting --------------------------------------------------------------------
+
+
+def _can_finish(task: asyncio.Task[Any], here: asyncio.AbstractEventLoop | None) -> bool:
+    """Only a task on a loop running in another thread can finish while we wait here.
+
+    A stopped or closed loop runs nothing; the loop running in this thread runs
+    nothing either while a synchronous check blocks it.
+    """
+    loop = task.get_loop()
+    return loop is not here and loop.is_running() and not loop.is_closed()
+
+
+def _notify_when_done(task: asyncio.Task[Any], callback: Callable[[], None]) -> bool:
+    """Call `callback` (in the task's loop thread) once `task` is done; False if impossible."""
+
+    def add() -> None:
+        task.add_done_callback(lambda _: callback())
+
+    try:
+        task.get_loop().call_soon_threadsafe(add)
+    except RuntimeError:  # closed in the meantime
+        return False
+    return True
+
+
+def _future_for(task: asyncio.Task[Any], here: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+    """A future of the running loop that completes when `task` (another loop's) is done."""
+    future: asyncio.Future[Any] = here.create_future()
+
+    def settle() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    def wake() -> None:
+        try:
+            here.call_soon_threadsafe(settle)
+        except RuntimeError:  # our loop closed first: nobody waits any more
+            pass
+
+    if not _notify_when_done(task, wake):
+        settle()
+    return future
+
+
+# -- describing ----------------------------------------------------------------
+
+
+def _coro_name(task: asyncio.Task[Any]) -> str:
+    coro = task.get_coro()
+    qualname = getattr(coro, "__qualname__", None) or type(coro).__qualname__
+    frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+    module = frame.f_globals.get("__name__") if frame is not None else None
+    if module is None:
+        code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+        module = _module_of(code)
+    return f"{module}.{qualname}" if module else str(qualname)
+
+
+def _module_of(code: CodeType | None) -> str | None:
+    if code is None:
+        return None
+    for name, module in list(sys.modules.items()):
+        if getattr(module, "__file__", None) == code.co_filename:
+            return name
+    return None
+
+
+def _names(task: asyncio.Task[Any]) -> tuple[str, ...]:
+    """What `ignore_tasks` patterns match: the task name, the coroutine's qualified names."""
+    coro = task.get_coro()
+    qualname = getattr(coro, "__qualname__", None)
+    names = [task.get_name(), _coro_name(task)]
+    if qualname:
+        names.append(str(qualname))
+    return tuple(names)
+
+
+def _chain(task: asyncio.Task[Any]) -> tuple[list[FrameType], object]:
+    """The frames of the task's await chain, outermost first, and what the innermost awaits."""
+    frames: list[FrameType] = []
+    awaitable: object = task.get_coro()
+    seen = 0
+    while awaitable is not None and seen < 1000:
+        seen += 1
+        frame = (
+            getattr(awaitable, "cr_frame", None)
+            or getattr(awaitable, "gi_frame", None)
+            or getattr(awaitable, "ag_frame", None)
+        )
+        if frame is None:
+            break
+        frames.append(frame)
+        awaitable = (
+            getattr(awaitable, "cr_await", None)
+            or getattr(awaitable, "gi_yieldfrom", None)
+            or getattr(awaitable, "ag_await", None)
+        )
+    return frames, _awaited(task)
+
+
+def _state(task: asyncio.Task[Any]) -> str:
+    loop = task.get_loop()
+    state = "pending"
+    cancelling = getattr(task, "cancelling", None)  # 3.11+
+    if cancelling is not None and cancelling():
+        state += ", cancelling"
+    where = "closed" if loop.is_closed() else "running" if loop.is_running() else "stopped"
+    return f"{state}, on {where} loop #{seq_of(loop)}"
+
+
+def _format_chain(task: asyncio.Task[Any], depth: int = 0) -> str:
+    frames, waiter = _chain(task)
+    lines = []
+    if frames:
+        lines.append(stacks.format_frames(list(reversed(frames))))
+    else:
+        lines.append("  (no coroutine frame: not started, or not a Python coroutine)")
+    if waiter is not None:
+        if isinstance(waiter, asyncio.Task) and depth < 20:
+            lines.append(f"  awaiting Task {waiter.get_name()!r} (coroutine {_coro_name(waiter)}):")
+            lines.append(_format_chain(waiter, depth + 1))
+        else:
+            lines.append(f"  awaiting {_short_repr(waiter)}")
+    return "\n".join(lines)
+
+
+def _short_repr(obj: object) -> str:
+    text = repr(obj)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _describe(task: asyncio.Task[Any]) -> Leak:
+    frames, _ = _chain(task)
+    top = stacks.top_frame(list(reversed(frames)))
+    head = f"Task {task.get_name()!r} (coroutine {_coro_name(task)}, {_state(task)})"
+    if top is not None:
+        head += f" with {stacks.qualified_name(top.f_code, top)} on top of the await chain:"
+    else:
+        head += ":"
+    entry = head + "\n" + _format_chain(task) + _creation(task)
+    return Leak("tasks", f"Task {task.get_name()!r}", entry, task)
