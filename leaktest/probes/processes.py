@@ -1,0 +1,481 @@
+"""Child processes: which ones were started since a mark, and whether they still exist.
+
+Every child of this process is started through one of a few functions, wrapped
+once per process to number the child and note where it was started:
+`os.fork`, `os.forkpty`, `os.posix_spawn`, `os.posix_spawnp` and
+`_posixsubprocess.fork_exec` (subprocess, multiprocessing's spawn start method,
+its resource tracker and forkserver), plus multiprocessing's forkserver launch
+(whose children are the forkserver's, not ours). A baseline is one integer, and
+a check on a test that started no process compares two integers.
+
+A child is a leak while it runs and, once exited, until whoever started it takes
+its exit status (`Popen.wait()`, `Process.join()`, asyncio's child watcher): an
+exited child nobody waited for is a zombie. leaktest itself NEVER reaps: the
+state comes from /proc/PID/stat on Linux, from `waitid(WNOWAIT)` elsewhere, and
+waiting for a child to exit uses a pidfd (Linux 5.3+), which does not reap either.
+
+Not the test's doing: multiprocessing's resource tracker and forkserver, shared
+helpers started lazily by whichever test first needs them (see `_shared_helpers`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import select
+import shlex
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType, ModuleType
+from typing import Any
+
+from .. import stacks
+from ..report import Leak
+from ..rules import Candidate
+from . import Probe
+
+RUNNING = "running"
+ZOMBIE = "zombie"
+
+# /proc/PID/stat as Linux lays it out (fields counted after the ")" closing the name).
+_HAVE_PROC = sys.platform.startswith("linux") and os.path.exists("/proc/self/stat")
+_STATE, _PPID, _STARTTIME = 0, 1, 19  # fields 3, 4 and 22 of proc(5)
+
+_MAX_DELAY = 0.02  # longest sleep between two looks while waiting for a child to be reaped
+_MIN_PRUNE_AT = 64  # records kept before dropping those of children already gone
+
+
+@dataclass(eq=False)
+class Child:
+    """One child this process started, as its starter left it."""
+
+    pid: int
+    via: str  # the wrapped function that created it: "os.fork", ...
+    argv: tuple[str, ...] | None  # the command line as passed, when there was one
+    origin: stacks.Origin | None  # the innermost caller outside the stdlib and leaktest
+    entry: str | None  # the stdlib function that caller called: "subprocess.Popen.__init__"
+    starttime: int | None  # /proc start time, to tell a reused pid from this child
+    direct: bool = True  # False for a forkserver's child: not ours to wait for
+    seq: int = 0
+    state: str = RUNNING  # the last state seen
+    reported: bool = field(default=False, repr=False)
+
+
+_lock = threading.Lock()
+_last_seq = 0  # the number given to the most recently started child
+_children: dict[int, Child] = {}  # pid -> the latest child recorded with that pid
+_prune_at = _MIN_PRUNE_AT
+
+
+# -- recording every child ---------------------------------------------------
+
+
+def _record(pid: int, via: str, argv: object, frame: FrameType | None, direct: bool = True) -> None:
+    """Number a child just started; runs once per spawn, so it may read /proc."""
+    global _last_seq, _prune_at
+    origin, entry = _spawn_site(frame)
+    stat = _stat(pid) if _HAVE_PROC else None
+    starttime = int(stat[_STARTTIME]) if stat is not None else None
+    child = Child(pid, via, _argv(argv), origin, entry, starttime, direct)
+    with _lock:
+        _last_seq += 1
+        child.seq = _last_seq
+        _children[pid] = child
+        crowded = len(_children) > _prune_at
+    if crowded:  # children reaped by their owners with no check since: forget them
+        _prune(list(_children.values()))
+        _prune_at = max(_MIN_PRUNE_AT, 2 * len(_children))
+
+
+def _spawn_site(frame: FrameType | None) -> tuple[stacks.Origin | None, str | None]:
+    """Where a child was started, and which stdlib function that code called to start it."""
+    inner: FrameType | None = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not stacks.is_leaktest(filename):
+            if not stacks.is_stdlib(filename):
+                origin = stacks.Origin(
+                    filename, frame.f_lineno, stacks.qualified_name(frame.f_code, frame)
+                )
+                return origin, _name(inner)
+            inner = frame
+        frame = frame.f_back
+    return None, _name(inner)
+
+
+def _name(frame: FrameType | None) -> str | None:
+    return None if frame is None else stacks.qualified_name(frame.f_code, frame)
+
+
+def _argv(argv: object) -> tuple[str, ...] | None:
+    if not isinstance(argv, (list, tuple)):
+        return None
+    try:
+        return tuple(a if isinstance(a, str) else os.fsdecode(a) for a in argv)
+    except TypeError:
+        return tuple(str(a) for a in argv)
+
+
+def _wrap(
+    module: ModuleType,
+    name: str,
+    via: str,
+    pid_of: Callable[[Any], int],
+    argv_of: Callable[[tuple[Any, ...], dict[str, Any]], object],
+) -> None:
+    """Replace `module.name` by a wrapper recording the child it starts; once per process."""
+    original = getattr(module, name, None)
+    if original is None or hasattr(original, "_leaktest_original"):
+        return
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        pid = pid_of(result)
+        if pid > 0:  # 0: we are the new child (os.fork, os.forkpty)
+            _record(pid, via, argv_of(args, kwargs), sys._getframe(1))
+        return result
+
+    wrapper._leaktest_original = original  # type: ignore[attr-defined]
+    setattr(module, name, wrapper)
+
+
+def _no_argv(args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
+    return None
+
+
+def _install() -> None:
+    _wrap(os, "fork", "os.fork", int, _no_argv)
+    _wrap(os, "forkpty", "os.forkpty", lambda result: int(result[0]), _no_argv)
+    for name in ("posix_spawn", "posix_spawnp"):
+        _wrap(
+            os,
+            name,
+            f"os.{name}",
+            int,
+            lambda args, kwargs: args[1] if len(args) > 1 else kwargs.get("argv"),
+        )
+    try:
+        import _posixsubprocess
+    except ImportError:  # Windows
+        pass
+    else:
+        original = _posixsubprocess.fork_exec
+        _wrap(
+            _posixsubprocess,
+            "fork_exec",
+            "_posixsubprocess.fork_exec",
+            int,
+            lambda args, kwargs: args[0] if args else kwargs.get("args"),
+        )
+        # 3.11+: subprocess calls the `_fork_exec` it imported; 3.10 and
+        # multiprocessing.util.spawnv_passfds (all versions) look it up on the module.
+        subprocess = sys.modules.get("subprocess")
+        if subprocess is not None and getattr(subprocess, "_fork_exec", None) is original:
+            subprocess._fork_exec = _posixsubprocess.fork_exec  # type: ignore[attr-defined]
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_forget_parents_children)
+    _hook_forkserver_launch()
+
+
+def _forget_parents_children() -> None:
+    """In a forked child: the parent's children are not ours."""
+    global _lock
+    _lock = threading.Lock()  # another thread of the parent may have held it
+    _children.clear()
+
+
+_forkserver_hooked = False
+
+
+def _hook_forkserver_launch() -> None:
+    """Record the children multiprocessing's forkserver starts for us.
+
+    Done once `multiprocessing` is imported (the forkserver module is not
+    imported before then, to keep leaktest's import light): at import, and at
+    each mark until it is done.
+    """
+    global _forkserver_hooked
+    if "multiprocessing" not in sys.modules:
+        return
+    _forkserver_hooked = True
+    try:
+        from multiprocessing import popen_forkserver
+    except ImportError:  # no fd passing on this platform: no forkserver
+        return
+    popen: Any = popen_forkserver.Popen
+    original = popen._launch
+    if hasattr(original, "_leaktest_original"):
+        return
+
+    @functools.wraps(original)
+    def _launch(self: Any, process_obj: Any) -> None:
+        original(self, process_obj)
+        pid = getattr(self, "pid", None)
+        if isinstance(pid, int) and pid > 0:
+            _record(pid, "multiprocessing forkserver", None, sys._getframe(1), direct=False)
+
+    _launch._leaktest_original = original  # type: ignore[attr-defined]
+    popen._launch = _launch
+
+
+# -- what is not the test's doing -------------------------------------------
+
+
+def _shared_helpers() -> set[int]:
+    """Pids of multiprocessing's resource tracker and forkserver, if running.
+
+    Each is started lazily by the first test that needs it and then serves the
+    whole process: it is not that test's leak. (Same attributes on 3.10 to 3.13.)
+    """
+    pids: set[int] = set()
+    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    pid = getattr(getattr(tracker, "_resource_tracker", None), "_pid", None)
+    if isinstance(pid, int):
+        pids.add(pid)
+    forkserver = sys.modules.get("multiprocessing.forkserver")
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    if isinstance(pid, int):
+        pids.add(pid)
+    return pids
+
+
+# -- looking at a child without reaping it ------------------------------------
+
+
+def _stat(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name, or None if it is gone."""
+    try:
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data[data.rfind(b")") + 2 :].split()
+
+
+def state_of(child: Child) -> str | None:
+    """RUNNING, ZOMBIE (exited, not yet reaped), or None once reaped: never reaps."""
+    if _HAVE_PROC:
+        stat = _stat(child.pid)
+        if stat is None:
+            return None
+        if child.starttime is not None and int(stat[_STARTTIME]) != child.starttime:
+            return None  # the pid now belongs to another process
+        if child.direct and int(stat[_PPID]) != os.getpid():
+            return None
+        code = stat[_STATE]
+        if code == b"Z":
+            return ZOMBIE
+        return None if code in (b"X", b"x") else RUNNING
+    if child.direct and hasattr(os, "waitid"):
+        try:
+            result = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return None
+        except OSError:
+            return RUNNING
+        return RUNNING if result is None else ZOMBIE
+    try:
+        os.kill(child.pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return None
+    except OSError:
+        return RUNNING
+    return RUNNING
+
+
+def _forget(child: Child) -> None:
+    with _lock:
+        if _children.get(child.pid) is child:
+            del _children[child.pid]
+
+
+def _prune(children: Iterable[Child]) -> None:
+    for child in children:
+        if state_of(child) is None:
+            _forget(child)
+
+
+def _pidfd(child: Child) -> int | None:
+    """A descriptor that becomes readable when `child` exits (Linux 5.3+), or None."""
+    if not hasattr(os, "pidfd_open"):
+        return None
+    try:
+        return os.pidfd_open(child.pid)
+    except OSError:  # gone, too old a kernel, or refused by a seccomp policy
+        return None
+
+
+def _cmdline(child: Child) -> str:
+    if _HAVE_PROC:
+        try:
+            with open(f"/proc/{child.pid}/cmdline", "rb") as f:
+                raw = f.read()
+        except OSError:
+            raw = b""
+        if raw:
+            return shlex.join(os.fsdecode(arg) for arg in raw.rstrip(b"\0").split(b"\0"))
+    if child.argv:
+        return shlex.join(child.argv)
+    if child.via in ("os.fork", "os.forkpty"):
+        return "(a fork of this process)"
+    return "(command line unknown)"
+
+
+def _unrecorded_children(known: set[int]) -> list[Child]:
+    """Children not started through a wrapped function (C code): /proc only, slow."""
+    if not _HAVE_PROC:
+        return []
+    me = os.getpid()
+    pids: set[int] = set()
+    try:
+        tasks = os.listdir("/proc/self/task")
+        for tid in tasks:
+            with open(f"/proc/self/task/{tid}/children", "rb") as f:
+                pids.update(int(p) for p in f.read().split())
+    except OSError:  # no /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN): scan
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                stat = _stat(int(name))
+                if stat is not None and int(stat[_PPID]) == me:
+                    pids.add(int(name))
+    found = []
+    for pid in sorted(pids - known):
+        stat = _stat(pid)
+        if stat is None:
+            continue
+        child = Child(pid, "a function leaktest does not wrap", None, None, None, int(stat[_STARTTIME]))
+        with _lock:
+            child = _children.setdefault(pid, child)
+        found.append(child)
+    return found
+
+
+# -- the probe ----------------------------------------------------------------
+
+
+class ProcessProbe(Probe[int, Child]):
+    """A mark is the number of the last child started (-1: every child counts)."""
+
+    kind = "processes"
+
+    def mark(self, everything: bool = False) -> int:
+        if not _forkserver_hooked and "multiprocessing" in sys.modules:
+            _hook_forkserver_launch()
+        return -1 if everything else _last_seq
+
+    def count(self) -> int:
+        if not _children:
+            return 0
+        helpers = _shared_helpers()
+        alive = 0
+        for child in list(_children.values()):
+            if child.pid in helpers or state_of(child) is None:
+                _forget(child)
+            else:
+                alive += 1
+        return alive
+
+    def new_since(self, mark: int) -> list[Child]:
+        if mark == _last_seq:
+            return []
+        helpers = _shared_helpers()
+        found = []
+        for child in list(_children.values()):
+            if child.seq <= mark or child.reported:
+                continue
+            state = None if child.pid in helpers else state_of(child)
+            if state is None:
+                _forget(child)
+            else:
+                child.state = state
+                found.append(child)
+        if mark < 0:
+            found.extend(
+                child
+                for child in _unrecorded_children(set(_children) | helpers)
+                if not child.reported
+            )
+        return found
+
+    def candidates(self, items: Sequence[Child], with_frames: bool) -> list[Candidate]:
+        return [Candidate((shlex.join(child.argv) if child.argv else "",)) for child in items]
+
+    def wait(self, items: Sequence[Child], deadline: float) -> list[Child]:
+        """Until each child is reaped by its owner or the deadline passes; never reaps."""
+        pending = list(items)
+        pidfds: dict[int, int] = {}
+        delay = 0.001
+        try:
+            while True:
+                still = []
+                for child in pending:
+                    state = state_of(child)
+                    if state is not None:
+                        if state != child.state:
+                            delay = 0.001  # it just exited: its owner should reap it soon
+                        child.state = state
+                        still.append(child)
+                pending = still
+                remaining = deadline - time.monotonic()
+                if not pending or remaining <= 0:
+                    return pending
+                running = [child for child in pending if child.state == RUNNING]
+                for child in running:
+                    if child.pid not in pidfds:
+                        fd = _pidfd(child)
+                        if fd is not None:
+                            pidfds[child.pid] = fd
+                watched = [pidfds[child.pid] for child in running if child.pid in pidfds]
+                if len(watched) == len(pending):
+                    timeout = remaining  # all running and watched: wake when one exits
+                else:
+                    timeout = min(delay, remaining)
+                    delay = min(delay * 2, _MAX_DELAY)
+                if watched:
+                    poller = select.poll()
+                    for fd in watched:
+                        poller.register(fd, select.POLLIN)
+                    poller.poll(max(1, int(timeout * 1000 + 0.999)))
+                else:
+                    time.sleep(timeout)
+        finally:
+            for fd in pidfds.values():
+                os.close(fd)
+
+    def describe(self, items: Sequence[Child]) -> list[Leak]:
+        return [_describe(child) for child in items]
+
+    def claim(self, items: Sequence[Child]) -> None:
+        for child in items:
+            child.reported = True
+
+
+def _describe(child: Child) -> Leak:
+    state = state_of(child) or child.state
+    if state == ZOMBIE:
+        status = "zombie: exited, its exit status never waited for"
+        if not child.direct:
+            status = "exited, not yet reaped by the forkserver"
+    else:
+        status = RUNNING
+    head = f"Process {child.pid} ({status}): {_cmdline(child)}"
+    how = child.entry or child.via
+    if child.origin is not None:
+        started = f" started by {child.origin} through {how}"
+    elif child.starttime is not None and child.via.startswith("a function"):
+        started = " started by code leaktest cannot see (not through a function it wraps)"
+    else:
+        started = f" started through {how}, outside any Python code leaktest can see"
+    return Leak("processes", f"Process {child.pid}", f"{head}\n{started}", child)
+
+
+_install()
