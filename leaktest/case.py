@@ -9,15 +9,21 @@ cleanup, inside the test's own outcome: a leak is that test's FAIL.
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import time
 import unittest
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ClassVar
 
 from . import check
+from .probes.tasks import hide as hide_task
+from .report import Leak
+from .report import format_counts
 from .settings import DEFAULT_GRACE_PERIOD, FunctionRef, Settings, from_class
 
-__unittest = True
+__unittest = True  # hide these frames from unittest tracebacks
+__tracebackhide__ = True  # and from pytest ones
 
 
 class _LeakChecked:
@@ -47,23 +53,11 @@ class _LeakChecked:
     # -- one test ---------------------------------------------------------
 
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
-        self._leaktest_baseline = check.take_baseline(self._leaktest_settings)
-        try:
-            return super().run(result)  # type: ignore[misc, no-any-return]
-        finally:
-            baseline, self._leaktest_baseline = self._leaktest_baseline, None
-            if baseline is not None:
-                baseline.release()
+        return run_with_baseline(self, self._leaktest_settings, super().run, result)  # type: ignore[misc]
 
     def doCleanups(self) -> bool:
         success: bool = super().doCleanups()  # type: ignore[misc]
-        baseline, self._leaktest_baseline = self._leaktest_baseline, None
-        outcome = getattr(self, "_outcome", None)
-        if baseline is None or outcome is None:
-            return success
-        with outcome.testPartExecutor(self):
-            self._leaktest_check(baseline)
-        return bool(outcome.success)
+        return check_after_cleanups(self, success, self._leaktest_check)
 
     def _leaktest_check(self, baseline: check.Baseline) -> None:
         check.verify(baseline)
@@ -86,6 +80,59 @@ class _LeakChecked:
             check.verify(baseline)
         except check.LeakError:
             cls.tearDown_exceptions.append(sys.exc_info())  # type: ignore[attr-defined]
+
+
+#: Set to 1 to print every test's counts before -> after to stderr.
+VERBOSE_ENV = "LEAKTEST_VERBOSE"
+
+
+def run_with_baseline(
+    test: object,
+    settings: Settings,
+    run: Callable[[unittest.TestResult | None], unittest.TestResult | None],
+    result: unittest.TestResult | None,
+) -> unittest.TestResult | None:
+    """Take the baseline, then `run` the test; shared by the base classes and the runner.
+
+    The counts of the baseline stay readable as `test.leaktest_baseline_counts`.
+    """
+    baseline = check.take_baseline(settings)
+    setattr(test, "_leaktest_baseline", baseline)
+    setattr(test, "leaktest_baseline_counts", dict(baseline.counts))
+    try:
+        return run(result)
+    finally:
+        setattr(test, "_leaktest_baseline", None)
+        baseline.release()
+
+
+def check_after_cleanups(
+    test: object, success: bool, check_leaks: Callable[[check.Baseline], None]
+) -> bool:
+    """At the end of `doCleanups`: the check, inside the test's outcome (a leak is its FAIL)."""
+    baseline: check.Baseline | None = getattr(test, "_leaktest_baseline", None)
+    setattr(test, "_leaktest_baseline", None)
+    outcome = getattr(test, "_outcome", None)
+    if baseline is None or outcome is None:
+        return success
+    with outcome.testPartExecutor(test):
+        try:
+            check_leaks(baseline)
+        finally:
+            _diagnose(test, baseline)
+    return bool(outcome.success)
+
+
+def _diagnose(test: object, baseline: check.Baseline) -> None:
+    """Keep what the runner summarises; counts only on demand (env var or runner -v)."""
+    setattr(test, "_leaktest_waited", baseline.waited)
+    to_stderr = os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+    if to_stderr or getattr(test, "_leaktest_verbose", False):
+        after = check.counts_now()
+        setattr(test, "_leaktest_counts", (baseline.counts, after))
+        if to_stderr:
+            name = test.id() if isinstance(test, unittest.TestCase) else repr(test)
+            print(f"leaktest: {name}: {format_counts(baseline.counts, after)}", file=sys.stderr)
 
 
 def _take_class_baseline(cls: type[_LeakChecked]) -> None:
@@ -115,3 +162,81 @@ def _class_baseline_first(setup: Callable[[type], None]) -> classmethod[Any, [],
 
 class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):
     """A `unittest.TestCase` whose tests fail when they leave threads, tasks or processes."""
+
+
+class LeakCheckedAsyncTestCase(_LeakChecked, unittest.IsolatedAsyncioTestCase):  # type: ignore[misc]
+    """An `IsolatedAsyncioTestCase` whose tests fail when they leave threads, tasks or processes.
+
+    Pending tasks are checked on the test's loop, after the async cleanups and
+    before the base class would cancel them silently.
+    """
+
+    def _leaktest_check(self, baseline: check.Baseline) -> None:
+        check_async_test(self, baseline)
+
+
+def check_async_test(test: unittest.IsolatedAsyncioTestCase, baseline: check.Baseline) -> None:
+    """The check of an `IsolatedAsyncioTestCase`, in two phases against one deadline.
+
+    1. Inside the test's loop: tasks (of every loop) get the grace by being awaited.
+    2. The asyncio runner is torn down now, not after the check: that cancels what
+       is left (reported already) and shuts the default executor down, so the
+       threads of `run_in_executor` are joined, not reported. Then threads and
+       processes are checked. One `LeakError` carries everything.
+    """
+    deadline = time.monotonic() + baseline.settings.grace_period
+    leaks: list[Leak] = []
+    after: dict[str, int] = {}
+    try:
+        try:
+            if any(probe.kind == "tasks" for probe, _ in baseline.marks):
+
+                async def tasks_phase() -> None:
+                    leaks.extend(await check.find_leaks_async(baseline, deadline, ("tasks",)))
+                    after["tasks"] = check.count_of("tasks")
+
+                _run_in_test_loop(test, tasks_phase)
+        finally:
+            _close_test_loop(test)
+        leaks.extend(check.find_leaks(baseline, deadline))
+    finally:
+        baseline.release()
+    if leaks:
+        raise check.leak_error(baseline, leaks, after)
+
+
+def _run_in_test_loop(
+    test: unittest.IsolatedAsyncioTestCase, func: Callable[[], Coroutine[Any, Any, None]]
+) -> None:
+    """Run `func()` to completion on the test's loop, as the base class runs `asyncSetUp`.
+
+    3.11+: `asyncio.Runner.run`, in the test's context; the check runs in a task
+    of its own, which the task probe skips as the current task.
+    3.10: `_callAsync` hands it to the base class's runner task `_asyncioCallsTask`,
+    which is hidden from the check (it is the current task there as well).
+    """
+    if sys.version_info >= (3, 11):
+        if getattr(test, "_asyncioRunner", None) is not None:
+            test._callAsync(func)  # type: ignore[attr-defined]
+    elif getattr(test, "_asyncioTestLoop", None) is not None:
+        hide_task(getattr(test, "_asyncioCallsTask", None))
+        test._callAsync(func)  # type: ignore[attr-defined]
+
+
+def _close_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
+    """Tear the base class's loop down now; its `run()` tries again afterwards.
+
+    3.11+: `_tearDownAsyncioRunner()` closes the `asyncio.Runner`, whose `close()`
+    is idempotent. 3.10: `_tearDownAsyncioLoop()` asserts the loop still exists,
+    so the second call is disarmed once, on the instance.
+    """
+    if sys.version_info >= (3, 11):
+        if getattr(test, "_asyncioRunner", None) is not None:
+            test._tearDownAsyncioRunner()  # type: ignore[attr-defined]
+    elif getattr(test, "_asyncioTestLoop", None) is not None:
+        test._tearDownAsyncioLoop()  # type: ignore[attr-defined]
+
+        def skip_once() -> None:
+            del test._tearDownAsyncioLoop  # type: ignore[attr-defined]
+
+        test._tearDownAsyncioLoop = skip_once  # type: ignore[method-assign]

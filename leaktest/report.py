@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__unittest = True
+__unittest = True  # hide these frames from unittest tracebacks
+__tracebackhide__ = True  # and from pytest ones
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,12 @@ from .rules import Functions, Rules
 
 DEFAULT_GRACE_PERIOD = 0.1
 
+#: Threads never reported, whatever the options. asyncio's ThreadedChildWatcher
+#: (the default on 3.10 and 3.11, and on 3.12+ without pidfd) runs one thread per
+#: child until the child is reaped: "waitpid-N" on 3.10, "asyncio-waitpid-N" on
+#: 3.11+. The child itself is what the process check reports.
+DEFAULT_IGNORE_THREADS = ("waitpid-[0-9]*", "asyncio-waitpid-[0-9]*")
+
 #: Ignore-list options: name -> whether entries may be function objects.
 LIST_OPTIONS = {
     "ignore_threads": False,
@@ -44,7 +50,10 @@ class Settings:
 
     def rules(self, kind: str) -> Rules:
         """The ignores for one resource kind (`threads`, `tasks`, `processes`)."""
-        patterns = {"threads": self.ignore_threads, "tasks": self.ignore_tasks}.get(kind, ())
+        patterns = {
+            "threads": DEFAULT_IGNORE_THREADS + self.ignore_threads,
+            "tasks": self.ignore_tasks,
+        }.get(kind, ())
         return Rules(
             name_patterns=patterns,
             top_functions=_functions(self.ignore_top_functions),

@@ -47,6 +47,26 @@ class Probe(Generic[Mark, Item]):
         """Wait for `items` to end, until the monotonic `deadline`; return the survivors."""
         raise NotImplementedError
 
+    async def wait_async(self, items: Sequence[Item], deadline: float) -> list[Item]:
+        """`wait` from inside a running event loop, which must not be blocked meanwhile.
+
+        This default polls `wait` without blocking, yielding to the loop between
+        polls (a thread may need the loop to finish); probes override it where
+        they can await instead.
+        """
+        import asyncio
+        import time
+
+        delay = 0.0005
+        while True:
+            left = self.wait(items, time.monotonic())  # the deadline is now: never blocks
+            remaining = deadline - time.monotonic()
+            if not left or remaining <= 0:
+                return left
+            items = left
+            await asyncio.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.01)
+
     def describe(self, items: Sequence[Item]) -> list[Leak]:
         """The report entries for the survivors (the failure path: may be slow)."""
         raise NotImplementedError
@@ -62,6 +82,8 @@ class Probe(Generic[Mark, Item]):
 
 def all_probes() -> list[Probe[object, object]]:
     """Every resource kind leaktest checks, in report order."""
+    from .processes import ProcessProbe
+    from .tasks import TaskProbe
     from .threads import ThreadProbe
 
-    return [ThreadProbe()]
+    return [ThreadProbe(), TaskProbe(), ProcessProbe()]

@@ -1,0 +1,165 @@
+"""The base classes under pytest and pytest-xdist, run in a subprocess on a sample suite.
+
+pytest and pytest-xdist are test-only dependencies: these tests run with the
+python named by LEAKTEST_PYTEST_PYTHON (a venv that has them), else with this
+python, and are skipped when pytest (or xdist) cannot be imported there.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SAMPLE = "suites/pytest_sample.py"
+PYTHON_ENV = "LEAKTEST_PYTEST_PYTHON"
+
+
+def pytest_python() -> str:
+    return os.environ.get(PYTHON_ENV) or sys.executable
+
+
+@functools.lru_cache(maxsize=None)
+def importable(module: str) -> bool:
+    """Whether `module` imports in the python that runs pytest."""
+    if not os.environ.get(PYTHON_ENV):
+        return importlib.util.find_spec(module) is not None
+    check = subprocess.run([pytest_python(), "-c", f"import {module}"], capture_output=True)
+    return check.returncode == 0
+
+
+HAVE_PYTEST = importable("pytest")
+HAVE_XDIST = HAVE_PYTEST and importable("xdist")
+
+# test id -> (outcome, text that must be in its report). A test that fails and
+# leaks is "failed" in its call and has the leak as an error at teardown: pytest
+# reports each further error of a unittest test that way.
+EXPECTED = {
+    "Plain.test_clean": ("passed", ""),
+    "Plain.test_ignored": ("passed", ""),
+    "Plain.test_leaks": ("failed", "[Thread 'pytest-plain-leak' (ident"),
+    "Plain.test_fails_and_leaks": ("failed+error", "[Thread 'pytest-failing-leak' (ident"),
+    "Async.test_clean": ("passed", ""),
+    "Async.test_leaks_task": ("failed", "[Task 'pytest-task-leak'"),
+    "Async.test_leaks_thread": ("failed", "[Thread 'pytest-async-thread-leak' (ident"),
+}
+
+
+def run_pytest(*args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, tuple[str, str]]]:
+    """Run pytest on the sample; return the process and, per test, (outcome, report text)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_"))}
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE)])
+    environment["COLUMNS"] = "400"  # -rA lines are cut to the terminal width
+    with tempfile.TemporaryDirectory() as scratch:
+        junit = os.path.join(scratch, "junit.xml")
+        process = subprocess.run(
+            [
+                pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=",
+                "-rA", f"--junitxml={junit}", *args, SAMPLE,
+            ],
+            cwd=HERE,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        # One <testcase> per phase that reported something (an error at teardown
+        # is a second element of the same name): merged per test, in phase order.
+        kinds: dict[str, list[str]] = {}
+        texts: dict[str, list[str]] = {}
+        if os.path.exists(junit):
+            for case in ET.parse(junit).iter("testcase"):
+                name = f"{case.get('classname', '').rpartition('.')[2]}.{case.get('name')}"
+                kinds.setdefault(name, [])
+                texts.setdefault(name, [])
+                for child in case:
+                    if child.tag in ("failure", "error", "skipped"):
+                        kinds[name].append(child.tag)
+                    if child.tag in ("failure", "error"):
+                        texts[name].append(f"{child.get('message', '')}\n{child.text or ''}")
+        names = {"failure": "failed", "error": "error", "skipped": "skipped"}
+        outcomes = {
+            name: ("+".join(names[k] for k in kinds[name]) or "passed", "\n".join(texts[name]))
+            for name in kinds
+        }
+    return process, outcomes
+
+
+class PytestChecks:
+    """Shared by the pytest and the pytest-xdist runs."""
+
+    args: tuple[str, ...] = ()
+    process: subprocess.CompletedProcess[str]
+    outcomes: dict[str, tuple[str, str]]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.process, cls.outcomes = run_pytest(*cls.args)
+
+    def test_each_test_has_its_outcome(self: unittest.TestCase | PytestChecks) -> None:
+        assert isinstance(self, unittest.TestCase) and isinstance(self, PytestChecks)
+        output = self.process.stdout + self.process.stderr
+        self.assertEqual(self.process.returncode, 1, output)
+        self.assertEqual(
+            {name: outcome for name, (outcome, _) in self.outcomes.items()},
+            {name: outcome for name, (outcome, _) in EXPECTED.items()},
+            output,
+        )
+
+    def test_the_report_is_there(self: unittest.TestCase | PytestChecks) -> None:
+        assert isinstance(self, unittest.TestCase) and isinstance(self, PytestChecks)
+        for name, (_, text) in EXPECTED.items():
+            with self.subTest(test=name):
+                report = self.outcomes.get(name, ("", ""))[1]
+                if text:
+                    self.assertIn(text, report)
+                    self.assertIn("counts before -> after: threads ", report)
+                    self.assertIn("pytest_sample.py", report)  # where it was started
+                else:
+                    self.assertEqual(report, "")
+        self.assertIn("fails on purpose", self.outcomes["Plain.test_fails_and_leaks"][1])
+
+    def test_no_leaktest_frames_in_the_traceback(self: unittest.TestCase | PytestChecks) -> None:
+        assert isinstance(self, unittest.TestCase) and isinstance(self, PytestChecks)
+        output = self.process.stdout
+        self.assertIn("LeakError", output)
+        for module in ("case.py", "check.py", "runner.py", "guards.py", "report.py"):
+            self.assertNotIn(f"leaktest{os.sep}{module}", output)
+
+    def test_summary_lines(self: unittest.TestCase | PytestChecks) -> None:
+        assert isinstance(self, unittest.TestCase) and isinstance(self, PytestChecks)
+        output = self.process.stdout
+        self.assertRegex(output, r"PASSED suites/pytest_sample\.py::Plain::test_clean")
+        self.assertRegex(
+            output,
+            r"FAILED suites/pytest_sample\.py::Plain::test_leaks - leaktest\.report\.LeakError: found unexpected threads",
+        )
+
+
+@unittest.skipUnless(HAVE_PYTEST, f"pytest is not importable (set {PYTHON_ENV} to a python that has it)")
+class PytestTest(PytestChecks, unittest.TestCase):
+    args = ()
+
+
+@unittest.skipUnless(HAVE_XDIST, f"pytest-xdist is not importable (set {PYTHON_ENV} to a python that has it)")
+class PytestXdistTest(PytestChecks, unittest.TestCase):
+    """Two worker processes, each checking the tests it runs."""
+
+    args = ("-n", "2", "-v")
+
+    def test_both_workers_ran_tests(self) -> None:
+        output = self.process.stdout
+        self.assertRegex(output, r"\[gw0\] .*(PASSED|FAILED)")
+        self.assertRegex(output, r"\[gw1\] .*(PASSED|FAILED)")
+
+
+if __name__ == "__main__":
+    unittest.main()
