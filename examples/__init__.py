@@ -1,0 +1,1 @@
+"""Runnable examples of leaktest: a WebSocket log hub and its leak-checked tests."""

@@ -1,0 +1,11 @@
+"""The log hub again, on asyncio: tasks instead of threads, same protocol module.
+
+`examples.loghub.protocol` and `examples.loghub.entries` are shared unchanged;
+only the I/O around them differs.
+"""
+
+from .client import AsyncLogClient
+from .hub import AsyncHub
+from .server import AsyncLogServer
+
+__all__ = ["AsyncHub", "AsyncLogClient", "AsyncLogServer"]

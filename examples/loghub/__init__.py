@@ -1,0 +1,13 @@
+"""A small stdlib-only WebSocket server that streams log entries over loopback.
+
+One concern per module: `protocol` (RFC 6455 handshake and framing, pure
+functions), `entries` (log entries and levels), `hub` (fan-out), `server`
+(sockets and threads) and `client` (a blocking client for tests).
+"""
+
+from .client import HandshakeRejected, LogClient
+from .entries import LogEntry
+from .hub import Hub
+from .server import LogServer
+
+__all__ = ["HandshakeRejected", "Hub", "LogClient", "LogEntry", "LogServer"]
