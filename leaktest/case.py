@@ -82,10 +82,6 @@ class _LeakChecked:
             cls.tearDown_exceptions.append(sys.exc_info())  # type: ignore[attr-defined]
 
 
-#: Set to 1 to print every test's counts before -> after to stderr.
-VERBOSE_ENV = "LEAKTEST_VERBOSE"
-
-
 def run_with_baseline(
     test: object,
     settings: Settings,
@@ -96,9 +92,9 @@ def run_with_baseline(
 
     The counts of the baseline stay readable as `test.leaktest_baseline_counts`.
     """
-    baseline = check.take_baseline(settings)
+    baseline = check.Baseline(settings)
     setattr(test, "_leaktest_baseline", baseline)
-    setattr(test, "leaktest_baseline_counts", dict(baseline.counts))
+    setattr(test, "leaktest_baseline_counts", baseline.counts)
     try:
         return run(result)
     finally:
@@ -109,28 +105,43 @@ def run_with_baseline(
 def check_after_cleanups(
     test: object, success: bool, check_leaks: Callable[[check.Baseline], None]
 ) -> bool:
-    """At the end of `doCleanups`: the check, inside the test's outcome (a leak is its FAIL)."""
+    """At the end of `doCleanups`: the check, inside the test's outcome (a leak is its FAIL).
+
+    The clean path stays outside `testPartExecutor`; only an exception goes through
+    it, so that unittest records it exactly as it records the test's own.
+    """
     baseline: check.Baseline | None = getattr(test, "_leaktest_baseline", None)
-    setattr(test, "_leaktest_baseline", None)
     outcome = getattr(test, "_outcome", None)
     if baseline is None or outcome is None:
         return success
-    with outcome.testPartExecutor(test):
-        try:
-            check_leaks(baseline)
-        finally:
-            _diagnose(test, baseline)
+    setattr(test, "_leaktest_baseline", None)
+    if baseline.unchanged() and not (_VERBOSE or getattr(test, "_leaktest_verbose", False)):
+        # The clean path: nothing was started or raised, there is nothing to ask.
+        baseline.release()
+        return success
+    try:
+        check_leaks(baseline)
+    except BaseException:
+        with outcome.testPartExecutor(test):
+            raise
+    finally:
+        _diagnose(test, baseline)
     return bool(outcome.success)
+
+
+#: Set to 1 to print every test's counts before -> after to stderr (read once).
+VERBOSE_ENV = "LEAKTEST_VERBOSE"
+_VERBOSE = os.environ.get(VERBOSE_ENV, "") not in ("", "0")
 
 
 def _diagnose(test: object, baseline: check.Baseline) -> None:
     """Keep what the runner summarises; counts only on demand (env var or runner -v)."""
-    setattr(test, "_leaktest_waited", baseline.waited)
-    to_stderr = os.environ.get(VERBOSE_ENV, "") not in ("", "0")
-    if to_stderr or getattr(test, "_leaktest_verbose", False):
+    if baseline.waited:
+        setattr(test, "_leaktest_waited", baseline.waited)
+    if _VERBOSE or getattr(test, "_leaktest_verbose", False):
         after = check.counts_now()
         setattr(test, "_leaktest_counts", (baseline.counts, after))
-        if to_stderr:
+        if _VERBOSE:
             name = test.id() if isinstance(test, unittest.TestCase) else repr(test)
             print(f"leaktest: {name}: {format_counts(baseline.counts, after)}", file=sys.stderr)
 

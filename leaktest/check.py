@@ -6,11 +6,11 @@ filter by the rules -> hand what is left to the report.
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 
-from .probes import Probe, all_probes
+from .probes import Probe, all_probes, clock
 from .report import Leak, LeakError, format_report
 from .rules import Rules
 from .settings import Settings
@@ -21,29 +21,46 @@ __tracebackhide__ = True  # and from pytest ones
 _PROBES = all_probes()
 
 
-@dataclass
 class Baseline:
-    """What was there before: one mark per checked probe, and the counts."""
+    """What was there before: one mark per checked probe, and the counts.
 
-    settings: Settings
-    marks: list[tuple[Probe[object, object], object]]
-    counts: dict[str, int]
-    released: bool = False
-    waited: float = 0.0  # seconds spent waiting in the grace period (runner diagnostics)
+    Built on every test, hence a plain class with slots.
+    """
+
+    __slots__ = ("settings", "clock", "marks", "counts", "released", "waited")
+
+    def __init__(self, settings: Settings, everything: bool = False) -> None:
+        self.settings = settings
+        # Read before the marks, so nothing slips in between; -1 never matches.
+        self.clock = -1 if everything else clock.now
+        checked = (settings.check_threads, settings.check_tasks, settings.check_processes)
+        self.marks = [(probe, probe.mark(everything)) for probe in _PROBES_FOR[checked]]
+        self.counts = {probe.kind: probe.count() for probe in _PROBES}
+        self.released = False
+        self.waited = 0.0  # seconds spent waiting in the grace period (runner diagnostics)
+
+    def unchanged(self) -> bool:
+        """Nothing was started or raised since the baseline: a check would find nothing."""
+        return clock.now == self.clock
 
     def release(self) -> None:
-        """Undo what the marks installed; safe to call more than once."""
+        """Undo what the marks installed, last first; safe to call more than once."""
         if not self.released:
             self.released = True
-            for probe, mark in self.marks:
+            for probe, mark in reversed(self.marks):
                 probe.release(mark)
+
+
+#: The probes to mark, by the settings' (check_threads, check_tasks, check_processes).
+_PROBES_FOR = {
+    flags: [probe for probe in _PROBES if dict(zip(("threads", "tasks", "processes"), flags))[probe.kind]]
+    for flags in itertools.product((False, True), repeat=3)
+}
 
 
 def take_baseline(settings: Settings, everything: bool = False) -> Baseline:
     """Mark every checked probe. With `everything`, all that is alive counts as new."""
-    marks = [(probe, probe.mark(everything)) for probe in _PROBES if settings.checks(probe.kind)]
-    counts = {probe.kind: probe.count() for probe in _PROBES}
-    return Baseline(settings, marks, counts)
+    return Baseline(settings, everything)
 
 
 def counts_now() -> dict[str, int]:
@@ -62,27 +79,16 @@ def find_leaks(
 
     `kinds` limits the check to some probes (the async case checks tasks first).
     """
+    if clock.now == baseline.clock:
+        return []  # nothing was started, nothing raised: the clean path ends here
     if deadline is None:
         deadline = time.monotonic() + baseline.settings.grace_period
-    wanted = None if kinds is None else set(kinds)
     leaks: list[Leak] = []
-    for probe, mark in baseline.marks:
-        if wanted is not None and probe.kind not in wanted:
-            continue
-        items = probe.new_since(mark)
-        if items:
-            rules = baseline.settings.rules(probe.kind)
-            items = _unignored(probe, items, rules)
-            if items:
-                # Stacks change while waiting: apply the rules again to what is left.
-                started = time.perf_counter()
-                survivors = probe.wait(items, deadline)
-                baseline.waited += time.perf_counter() - started
-                items = _unignored(probe, survivors, rules)
-            if items:
-                leaks.extend(probe.describe(items))
-                probe.claim(items)
-        leaks.extend(probe.errors(mark))
+    for probe, mark, items, rules in _new_items(baseline, kinds, leaks):
+        started = time.perf_counter()
+        survivors = probe.wait(items, deadline)
+        baseline.waited += time.perf_counter() - started
+        _report(probe, survivors, rules, leaks)
     return leaks
 
 
@@ -90,10 +96,24 @@ async def find_leaks_async(
     baseline: Baseline, deadline: float | None = None, kinds: Iterable[str] | None = None
 ) -> list[Leak]:
     """`find_leaks` from inside a running event loop: waits by awaiting, never blocks it."""
+    if clock.now == baseline.clock:
+        return []
     if deadline is None:
         deadline = time.monotonic() + baseline.settings.grace_period
-    wanted = None if kinds is None else set(kinds)
     leaks: list[Leak] = []
+    for probe, mark, items, rules in _new_items(baseline, kinds, leaks):
+        started = time.perf_counter()
+        survivors = await probe.wait_async(items, deadline)
+        baseline.waited += time.perf_counter() - started
+        _report(probe, survivors, rules, leaks)
+    return leaks
+
+
+def _new_items(
+    baseline: Baseline, kinds: Iterable[str] | None, leaks: list[Leak]
+) -> Iterator[tuple[Probe[object, object], object, list[object], Rules]]:
+    """Per probe, what is new and not ignored (to be waited for); errors go to `leaks`."""
+    wanted = None if kinds is None else set(kinds)
     for probe, mark in baseline.marks:
         if wanted is not None and probe.kind not in wanted:
             continue
@@ -102,15 +122,16 @@ async def find_leaks_async(
             rules = baseline.settings.rules(probe.kind)
             items = _unignored(probe, items, rules)
             if items:
-                started = time.perf_counter()
-                survivors = await probe.wait_async(items, deadline)
-                baseline.waited += time.perf_counter() - started
-                items = _unignored(probe, survivors, rules)
-            if items:
-                leaks.extend(probe.describe(items))
-                probe.claim(items)
+                yield probe, mark, items, rules
         leaks.extend(probe.errors(mark))
-    return leaks
+
+
+def _report(probe: Probe[object, object], survivors: list[object], rules: Rules, leaks: list[Leak]) -> None:
+    """Stacks change while waiting: apply the rules again to the survivors, report the rest."""
+    items = _unignored(probe, survivors, rules) if survivors else survivors
+    if items:
+        leaks.extend(probe.describe(items))
+        probe.claim(items)
 
 
 async def verify_async(baseline: Baseline) -> None:

@@ -60,8 +60,6 @@ class Settings:
             any_functions=_functions(self.ignore_any_functions),
         )
 
-    def checks(self, kind: str) -> bool:
-        return bool(getattr(self, f"check_{kind}", True))
 
 
 def _functions(refs: Iterable[FunctionRef]) -> Functions:

@@ -321,30 +321,34 @@ class DiagnosticsTest(unittest.TestCase):
         checked = leaktest_run(*FAST, f"{LEAKY}.PlainLeak")
         self.assertNotIn("    counts before -> after", checked.stderr)
 
-    def test_environment_variable_prints_counts_of_base_class_tests(self) -> None:
-        class Inner(leaktest.LeakCheckedTestCase):
-            def test_it(self) -> None:
-                pass
+    # The variable is read once, when leaktest is imported: hence a subprocess.
+    INNER_SCRIPT = (
+        "import unittest, leaktest\n"
+        "class Inner(leaktest.LeakCheckedTestCase):\n"
+        "    def test_it(self): pass\n"
+        "result = unittest.TestResult()\n"
+        "Inner('test_it').run(result)\n"
+        "raise SystemExit(0 if result.wasSuccessful() else 1)\n"
+    )
 
-        stderr = io.StringIO()
-        with mock.patch.dict(os.environ, {"LEAKTEST_VERBOSE": "1"}), contextlib.redirect_stderr(stderr):
-            result = unittest.TestResult()
-            Inner("test_it").run(result)
-        self.assertTrue(result.wasSuccessful())
+    def run_inner(self, verbose: str) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, "LEAKTEST_VERBOSE": verbose}
+        return subprocess.run(
+            [sys.executable, "-c", self.INNER_SCRIPT],
+            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+        )
+
+    def test_environment_variable_prints_counts_of_base_class_tests(self) -> None:
+        completed = self.run_inner("1")
+        self.assertEqual(completed.returncode, 0, completed.stderr)
         self.assertRegex(
-            stderr.getvalue(),
-            r"leaktest: [\w.<>]+Inner\.test_it: counts before -> after: threads \d+ -> \d+",
+            completed.stderr,
+            r"leaktest: __main__\.Inner\.test_it: counts before -> after: threads \d+ -> \d+",
         )
 
     def test_quiet_without_the_environment_variable(self) -> None:
-        class Inner(leaktest.LeakCheckedTestCase):
-            def test_it(self) -> None:
-                pass
-
-        stderr = io.StringIO()
-        with mock.patch.dict(os.environ, {"LEAKTEST_VERBOSE": "0"}), contextlib.redirect_stderr(stderr):
-            Inner("test_it").run(unittest.TestResult())
-        self.assertEqual(stderr.getvalue(), "")
+        completed = self.run_inner("0")
+        self.assertEqual((completed.returncode, completed.stderr), (0, ""))
 
     def test_baseline_counts_attribute(self) -> None:
         seen: dict[str, int] = {}

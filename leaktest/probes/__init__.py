@@ -25,7 +25,12 @@ class Probe(Generic[Mark, Item]):
     kind = ""  # plural noun used in reports: "threads"
 
     def mark(self, everything: bool = False) -> Mark:
-        """A cheap baseline; with `everything`, nothing counts as already there."""
+        """A cheap baseline; with `everything`, nothing counts as already there.
+
+        A check whose clock (probes/clock.py) has not moved since the mark asks no
+        probe anything: a probe that could find something new without the clock
+        moving must tick it here.
+        """
         raise NotImplementedError
 
     def release(self, mark: Mark) -> None:

@@ -35,7 +35,7 @@ from typing import Any
 from .. import stacks
 from ..report import Leak
 from ..rules import Candidate
-from . import Probe
+from . import Probe, clock
 
 RUNNING = "running"
 ZOMBIE = "zombie"
@@ -65,7 +65,6 @@ class Child:
 
 
 _lock = threading.Lock()
-_last_seq = 0  # the number given to the most recently started child
 _children: dict[int, Child] = {}  # pid -> the latest child recorded with that pid
 _prune_at = _MIN_PRUNE_AT
 
@@ -75,14 +74,13 @@ _prune_at = _MIN_PRUNE_AT
 
 def _record(pid: int, via: str, argv: object, frame: FrameType | None, direct: bool = True) -> None:
     """Number a child just started; runs once per spawn, so it may read /proc."""
-    global _last_seq, _prune_at
+    global _prune_at
     origin, entry = _spawn_site(frame)
     stat = _stat(pid) if _HAVE_PROC else None
     starttime = int(stat[_STARTTIME]) if stat is not None else None
     child = Child(pid, via, _argv(argv), origin, entry, starttime, direct)
+    child.seq = clock.tick()
     with _lock:
-        _last_seq += 1
-        child.seq = _last_seq
         _children[pid] = child
         crowded = len(_children) > _prune_at
     if crowded:  # children reaped by their owners with no check since: forget them
@@ -370,7 +368,7 @@ class ProcessProbe(Probe[int, Child]):
     def mark(self, everything: bool = False) -> int:
         if not _forkserver_hooked and "multiprocessing" in sys.modules:
             _hook_forkserver_launch()
-        return -1 if everything else _last_seq
+        return -1 if everything else clock.now
 
     def count(self) -> int:
         if not _children:
@@ -385,7 +383,7 @@ class ProcessProbe(Probe[int, Child]):
         return alive
 
     def new_since(self, mark: int) -> list[Child]:
-        if mark == _last_seq:
+        if mark == clock.now:
             return []
         helpers = _shared_helpers()
         found = []

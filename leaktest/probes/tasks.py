@@ -40,10 +40,9 @@ from typing import Any, NamedTuple, Union
 from .. import stacks
 from ..report import Leak
 from ..rules import Candidate
-from . import Probe
+from . import Probe, clock
 
 _lock = threading.Lock()
-_last_seq = 0  # the number given to the most recently created event loop
 _loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 _claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or hidden
 _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waited for them
@@ -56,11 +55,9 @@ _original_init = asyncio.BaseEventLoop.__init__
 
 @functools.wraps(_original_init)
 def _init(self: asyncio.BaseEventLoop, *args: Any, **kwargs: Any) -> None:
-    global _last_seq
     _original_init(self, *args, **kwargs)
+    self._leaktest_seq = clock.tick()  # type: ignore[attr-defined]
     with _lock:
-        _last_seq += 1
-        self._leaktest_seq = _last_seq  # type: ignore[attr-defined]
         _loops.add(self)
 
 
@@ -82,6 +79,7 @@ class _Record:
     name: str
     text: str
     names: tuple[str, ...]  # what `ignore_tasks` patterns match
+    serial: int = 0  # how many records came before this one
     claimed: bool = False
 
     def done(self) -> bool:
@@ -92,8 +90,9 @@ class _Record:
 Item = Union[asyncio.Task[Any], _Record]
 
 
+_KEEP_RECORDS = 1000  # records kept for the checks still to come; older ones are dropped
 _records: list[_Record] = []
-_users = 0
+_records_total = 0  # how many were ever recorded: a mark keeps this number
 _GC_MESSAGES = {
     "Task exception was never retrieved": "task exceptions",
     "Task was destroyed but it is pending!": "tasks",
@@ -103,14 +102,20 @@ _original_handler = asyncio.BaseEventLoop.call_exception_handler
 
 @functools.wraps(_original_handler)
 def _call_exception_handler(self: asyncio.BaseEventLoop, context: dict[str, Any]) -> None:
-    if _users:
-        kind = _GC_MESSAGES.get(str(context.get("message", "")))
-        task = context.get("task", context.get("future"))
-        if kind is not None and isinstance(task, asyncio.Task):
-            try:
-                _records.append(_record(self, kind, task, context.get("exception")))
-            except Exception:  # never break asyncio's own error path
-                pass
+    global _records_total
+    kind = _GC_MESSAGES.get(str(context.get("message", "")))
+    task = context.get("task", context.get("future"))
+    if kind is not None and isinstance(task, asyncio.Task):
+        try:
+            record = _record(self, kind, task, context.get("exception"))
+            with _lock:
+                record.serial = _records_total
+                _records_total += 1
+                _records.append(record)
+                del _records[:-_KEEP_RECORDS]
+            clock.tick()
+        except Exception:  # never break asyncio's own error path
+            pass
     _original_handler(self, context)
 
 
@@ -131,6 +136,11 @@ def _record(
 
 
 # -- what each Python version keeps where --------------------------------------
+
+
+def _records_since(serial: int) -> list[_Record]:
+    with _lock:
+        return [record for record in _records if record.serial >= serial]
 
 
 def _registered_tasks() -> list[asyncio.Task[Any]] | None:
@@ -191,26 +201,26 @@ def hide(task: asyncio.Task[Any] | None) -> None:
 # -- the probe ------------------------------------------------------------------
 
 
-class TaskMark(NamedTuple):  # a NamedTuple: built on every test, a frozen dataclass costs µs
+class TaskMark(NamedTuple):
     seq: int  # loops numbered above this were created after the mark: all their tasks are new
     old: dict[asyncio.AbstractEventLoop, frozenset[asyncio.Task[Any]]] | None  # open older loops
     records_from: int
     exclude: frozenset[asyncio.Task[Any]] = frozenset()
 
 
+_NO_TASKS: frozenset[asyncio.Task[Any]] = frozenset()
+
+
 class TaskProbe(Probe[TaskMark, Item]):
     kind = "tasks"
 
     def mark(self, everything: bool = False) -> TaskMark:
-        global _users
-        with _lock:
-            _users += 1
-            records_from = len(_records)
+        records_from = _records_total
         if everything:
             current = asyncio.current_task() if _running_loop() is not None else None
             return TaskMark(-1, None, records_from, frozenset([current] if current else []))
         old = None
-        if _loops:
+        if _loops.data:  # the WeakSet's own set: its len() is a Python-level call
             open_loops = [loop for loop in list(_loops) if not loop.is_closed()]
             if open_loops:
                 registered = _registered_tasks()
@@ -220,14 +230,11 @@ class TaskProbe(Probe[TaskMark, Item]):
                         old[loop] = frozenset(asyncio.all_tasks(loop))
                     else:
                         old[loop] = frozenset(t for t in registered if t.get_loop() is loop)
-        return TaskMark(_last_seq, old, records_from)
-
-    def release(self, mark: TaskMark) -> None:
-        global _users
-        with _lock:
-            _users -= 1
-            if _users == 0:
-                _records.clear()
+                # Tasks created on these loops will not move the clock: move it now,
+                # so that the check looks instead of taking the clean path.
+                clock.tick()
+        # tuple.__new__ skips NamedTuple's Python-level __new__: this runs on every test.
+        return tuple.__new__(TaskMark, (clock.now, old, records_from, _NO_TASKS))
 
     def count(self) -> int:
         if not _loops:
@@ -238,7 +245,7 @@ class TaskProbe(Probe[TaskMark, Item]):
 
     def _watched(self, mark: TaskMark) -> list[asyncio.AbstractEventLoop]:
         """The loops whose new tasks count: created after the mark, or open at it."""
-        if _last_seq == mark.seq and not mark.old:
+        if clock.now == mark.seq and not mark.old:
             return []
         return [loop for loop in list(_loops) if seq_of(loop) > mark.seq or (mark.old and loop in mark.old)]
 
@@ -247,11 +254,11 @@ class TaskProbe(Probe[TaskMark, Item]):
         return (old is None or task not in old) and task not in _claimed and task not in mark.exclude
 
     def new_since(self, mark: TaskMark) -> list[Item]:
-        if _last_seq == mark.seq and not mark.old and len(_records) == mark.records_from:
+        if clock.now == mark.seq and not mark.old and _records_total == mark.records_from:
             return []  # no loop since the mark, none older open, nothing collected
         found: list[Item] = [
             record
-            for record in _records[mark.records_from :]
+            for record in _records_since(mark.records_from)
             if record.kind == "tasks" and not record.claimed and self._record_watched(mark, record)
         ]
         loops = self._watched(mark)
@@ -329,7 +336,7 @@ class TaskProbe(Probe[TaskMark, Item]):
                 _claimed.add(item)
 
     def errors(self, mark: TaskMark) -> list[Leak]:
-        if _last_seq == mark.seq and not mark.old and len(_records) == mark.records_from:
+        if clock.now == mark.seq and not mark.old and _records_total == mark.records_from:
             return []
         found = []
         loops = self._watched(mark)
@@ -343,7 +350,7 @@ class TaskProbe(Probe[TaskMark, Item]):
                     if task.get_loop() in wanted and task.done() and _unretrieved(task):
                         if self._is_new(mark, task):
                             found.append(_exception_leak(task))
-        for record in _records[mark.records_from :]:
+        for record in _records_since(mark.records_from):
             if record.kind == "task exceptions" and not record.claimed and self._record_watched(mark, record):
                 record.claimed = True
                 found.append(Leak(record.kind, record.name, record.text))

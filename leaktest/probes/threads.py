@@ -15,30 +15,22 @@ import traceback
 from collections.abc import Callable, Sequence
 import concurrent.futures.thread
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import stacks
 from ..report import Leak
 from ..rules import Candidate
-from . import Probe
+from . import Probe, clock
 
-_lock = threading.Lock()
-_last_seq = 0  # the number given to the most recently started thread (or pool)
-
-
-def _next_seq() -> int:
-    global _last_seq
-    with _lock:
-        _last_seq += 1
-        return _last_seq
+_lock = threading.Lock()  # guards the uncaught-exception records
 
 
 @functools.wraps(threading.Thread.start)
 def _start(self: threading.Thread) -> None:
     pool_seq = _pool_seq(self)
-    self._leaktest_seq = _next_seq() if pool_seq is None else pool_seq  # type: ignore[attr-defined]
+    self._leaktest_seq = clock.tick() if pool_seq is None else pool_seq  # type: ignore[attr-defined]
     self._leaktest_origin = stacks.origin_of(sys._getframe(1))  # type: ignore[attr-defined]
     _original_start(self)
 
@@ -55,7 +47,7 @@ _original_pool_init = ThreadPoolExecutor.__init__
 
 @functools.wraps(_original_pool_init)
 def _pool_init(self: ThreadPoolExecutor, *args: Any, **kwargs: Any) -> None:
-    self._leaktest_seq = _next_seq()  # type: ignore[attr-defined]
+    self._leaktest_seq = clock.tick()  # type: ignore[attr-defined]
     _original_pool_init(self, *args, **kwargs)
 
 
@@ -87,86 +79,85 @@ def origin_of(thread: threading.Thread) -> stacks.Origin | None:
 class _Uncaught:
     """An exception that ended a thread, formatted when it happened."""
 
+    serial: int  # how many exceptions were recorded before this one
     thread_seq: int
     thread_name: str
     text: str
     claimed: bool = False
 
 
+_KEEP_UNCAUGHT = 1000  # records kept for the checks still to come; older ones are dropped
 _uncaught: list[_Uncaught] = []
-_marks_alive = 0
+_uncaught_total = 0  # how many were ever recorded: a mark keeps this number
 
 ExceptHook = Callable[[threading.ExceptHookArgs], object]
+_chained_hook: ExceptHook = threading.excepthook  # what `_excepthook` passes everything on to
 
 
-def _chained_to(previous: ExceptHook) -> ExceptHook:
-    """An excepthook that records the exception for the test that started the thread."""
-
-    def excepthook(args: threading.ExceptHookArgs) -> None:
-        thread = args.thread
-        if thread is not None and args.exc_type is not SystemExit:
-            text = "".join(
-                traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
-            )
-            _uncaught.append(_Uncaught(seq_of(thread), thread.name, text.rstrip("\n")))
-        previous(args)
-
-    excepthook._leaktest_previous = previous  # type: ignore[attr-defined]
-    return excepthook
+def _excepthook(args: threading.ExceptHookArgs) -> None:
+    """Record the exception for the test that started the thread, then chain."""
+    global _uncaught_total
+    thread = args.thread
+    if thread is not None and args.exc_type is not SystemExit:
+        text = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+        with _lock:
+            _uncaught.append(_Uncaught(_uncaught_total, seq_of(thread), thread.name, text.rstrip("\n")))
+            _uncaught_total += 1
+            del _uncaught[:-_KEEP_UNCAUGHT]
+        clock.tick()
+    _chained_hook(args)
 
 
-def _use_hook() -> tuple[int, ExceptHook | None]:
-    """Make sure our excepthook is installed; return where new records start, and
-    the hook installed here (None when one of ours was already in place)."""
-    global _marks_alive
-    with _lock:
-        _marks_alive += 1
-        current = threading.excepthook
-        if hasattr(current, "_leaktest_previous"):
-            return len(_uncaught), None
-        hook = _chained_to(current)
-        threading.excepthook = hook
-        return len(_uncaught), hook
+def _install_hook() -> ExceptHook | None:
+    """Put `_excepthook` in front of the current hook, unless it is there already.
+
+    Returns what to give `_uninstall_hook` later: the chained hook it replaced
+    (None when nothing was installed). Nested marks install and restore LIFO.
+    """
+    global _chained_hook
+    current = threading.excepthook
+    if current is _excepthook:
+        return None
+    replaced, _chained_hook = _chained_hook, current
+    threading.excepthook = _excepthook
+    return replaced
 
 
-def _unuse_hook(installed: ExceptHook | None) -> None:
-    """Restore the hook we replaced, unless somebody replaced ours since."""
-    global _marks_alive
-    with _lock:
-        _marks_alive -= 1
-        if installed is not None and threading.excepthook is installed:
-            threading.excepthook = installed._leaktest_previous  # type: ignore[attr-defined]
-        if _marks_alive == 0:
-            _uncaught.clear()
+def _uninstall_hook(replaced: ExceptHook | None) -> None:
+    """Give the hook back to the one `_install_hook` chained to, unless replaced since."""
+    global _chained_hook
+    if replaced is not None and threading.excepthook is _excepthook:
+        threading.excepthook, _chained_hook = _chained_hook, replaced
 
 
-@dataclass(frozen=True)
-class ThreadMark:
+class ThreadMark(NamedTuple):
     seq: int  # threads numbered above this started after the mark
-    uncaught_from: int  # index into the uncaught-exception records
-    installed_hook: ExceptHook | None
-    exclude: frozenset[int] = field(default=frozenset())  # idents never reported
+    uncaught_from: int  # the exceptions recorded from this serial on are candidates
+    replaced_hook: ExceptHook | None  # for `_uninstall_hook`
+    exclude: frozenset[int] = frozenset()  # idents never reported
+
+
+_NO_IDENTS: frozenset[int] = frozenset()
 
 
 class ThreadProbe(Probe[ThreadMark, threading.Thread]):
     kind = "threads"
 
     def mark(self, everything: bool = False) -> ThreadMark:
-        seq = -1 if everything else _last_seq
-        uncaught_from, installed_hook = _use_hook()
         if everything:
             exclude = frozenset({threading.main_thread().ident or 0, threading.get_ident()})
-            return ThreadMark(seq, uncaught_from, installed_hook, exclude)
-        return ThreadMark(seq, uncaught_from, installed_hook)
+            return ThreadMark(-1, _uncaught_total, _install_hook(), exclude)
+        # tuple.__new__ skips NamedTuple's Python-level __new__: this runs on every test.
+        return tuple.__new__(ThreadMark, (clock.now, _uncaught_total, _install_hook(), _NO_IDENTS))
 
     def release(self, mark: ThreadMark) -> None:
-        _unuse_hook(mark.installed_hook)
+        _uninstall_hook(mark.replaced_hook)
 
     def count(self) -> int:
         return threading.active_count()
 
     def new_since(self, mark: ThreadMark) -> list[threading.Thread]:
-        if _last_seq == mark.seq:
+        if clock.now == mark.seq:
             return []
         current = threading.current_thread()
         return [
@@ -203,8 +194,12 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
             thread._leaktest_reported = True  # type: ignore[attr-defined]
 
     def errors(self, mark: ThreadMark) -> list[Leak]:
+        if _uncaught_total == mark.uncaught_from:
+            return []
         found = []
-        for record in _uncaught[mark.uncaught_from :]:
+        with _lock:
+            records = [record for record in _uncaught if record.serial >= mark.uncaught_from]
+        for record in records:
             if record.thread_seq > mark.seq and not record.claimed:
                 record.claimed = True
                 found.append(
