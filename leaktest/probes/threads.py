@@ -7,11 +7,14 @@ started no thread compares two integers.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import os
 import sys
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Sequence
 import concurrent.futures.thread
 from concurrent.futures import ThreadPoolExecutor
@@ -24,15 +27,51 @@ from ..report import Leak
 from ..rules import Candidate
 from . import Probe, clock
 
-_lock = threading.Lock()  # guards the uncaught-exception records
+_lock = threading.Lock()  # guards the started-thread list and the exception records
+
+# Threads in start order, as (tick of the start, weak reference): a check looks
+# only at those started after its mark, not at every thread alive. Dead entries
+# are dropped whenever the list has doubled since the last pruning.
+_started: list[tuple[int, weakref.ref[threading.Thread]]] = []
+_prune_at = 64
 
 
 @functools.wraps(threading.Thread.start)
 def _start(self: threading.Thread) -> None:
+    global _prune_at
     pool_seq = _pool_seq(self)
-    self._leaktest_seq = clock.tick() if pool_seq is None else pool_seq  # type: ignore[attr-defined]
     self._leaktest_origin = stacks.origin_of(sys._getframe(1))  # type: ignore[attr-defined]
+    with _lock:
+        tick = clock.tick()
+        self._leaktest_seq = tick if pool_seq is None else pool_seq  # type: ignore[attr-defined]
+        _started.append((tick, weakref.ref(self)))
+        if len(_started) >= _prune_at:
+            _started[:] = [(n, ref) for n, ref in _started if _may_be_alive(ref())]
+            _prune_at = max(64, 2 * len(_started))
     _original_start(self)
+
+
+def _new_lock_in_child() -> None:
+    """A forked child may inherit the lock held by another thread of the parent."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # wherever os.fork exists
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
+def _may_be_alive(thread: threading.Thread | None) -> bool:
+    """Alive, or not running yet (its start is under way)."""
+    return thread is not None and (thread.ident is None or thread.is_alive())
+
+
+def _started_after(tick: int) -> list[threading.Thread]:
+    """The threads started after `tick` that still exist."""
+    with _lock:
+        first = bisect.bisect_right(_started, tick, key=lambda entry: entry[0])
+        threads = [ref() for _, ref in _started[first:]]
+    return [thread for thread in threads if thread is not None]
 
 
 _original_start = threading.Thread.start
@@ -160,9 +199,11 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         if clock.now == mark.seq:
             return []
         current = threading.current_thread()
+        # verify_none (seq -1) wants every thread, those older than leaktest too.
+        threads = threading.enumerate() if mark.seq < 0 else _started_after(mark.seq)
         return [
             thread
-            for thread in threading.enumerate()
+            for thread in threads
             if seq_of(thread) > mark.seq
             and thread is not current
             and thread.ident not in mark.exclude
