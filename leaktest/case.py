@@ -18,8 +18,7 @@ from typing import Any, ClassVar
 
 from . import check
 from .probes.tasks import hide as hide_task
-from .report import Leak
-from .report import format_counts
+from .report import Leak, LeakError, format_counts
 from .settings import DEFAULT_GRACE_PERIOD, FunctionRef, Settings, from_class
 
 __unittest = True  # hide these frames from unittest tracebacks
@@ -48,7 +47,7 @@ class _LeakChecked:
         cls._leaktest_settings = from_class(cls)
         own_setup = vars(cls).get("setUpClass")
         if isinstance(own_setup, classmethod):
-            cls.setUpClass = _class_baseline_first(own_setup.__func__)  # type: ignore[method-assign]
+            cls.setUpClass = _class_baseline_first(own_setup.__func__)  # type: ignore[method-assign, assignment]
 
     # -- one test ---------------------------------------------------------
 
@@ -78,7 +77,7 @@ class _LeakChecked:
         cls._leaktest_class_baseline = None
         try:
             check.verify(baseline)
-        except check.LeakError:
+        except LeakError:
             cls.tearDown_exceptions.append(sys.exc_info())  # type: ignore[attr-defined]
 
 
@@ -171,7 +170,7 @@ def _class_baseline_first(setup: Callable[[type], None]) -> classmethod[Any, [],
     return classmethod(setUpClass)
 
 
-class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):
+class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc]  # doCleanups returns its bool, as CPython's does
     """A `unittest.TestCase` whose tests fail when they leave threads, tasks or processes."""
 
 

@@ -6,6 +6,8 @@ filter by the rules -> hand what is left to the report.
 
 from __future__ import annotations
 
+from typing import Any
+
 import itertools
 import time
 from collections.abc import Iterable, Iterator
@@ -111,7 +113,7 @@ async def find_leaks_async(
 
 def _new_items(
     baseline: Baseline, kinds: Iterable[str] | None, leaks: list[Leak]
-) -> Iterator[tuple[Probe[object, object], object, list[object], Rules]]:
+) -> Iterator[tuple[Probe[Any, Any], object, list[object], Rules]]:
     """Per probe, what is new and not ignored (to be waited for); errors go to `leaks`."""
     wanted = None if kinds is None else set(kinds)
     for probe, mark in baseline.marks:
@@ -126,7 +128,7 @@ def _new_items(
         leaks.extend(probe.errors(mark))
 
 
-def _report(probe: Probe[object, object], survivors: list[object], rules: Rules, leaks: list[Leak]) -> None:
+def _report(probe: Probe[Any, Any], survivors: list[object], rules: Rules, leaks: list[Leak]) -> None:
     """Stacks change while waiting: apply the rules again to the survivors, report the rest."""
     items = _unignored(probe, survivors, rules) if survivors else survivors
     if items:
@@ -144,7 +146,7 @@ async def verify_async(baseline: Baseline) -> None:
         raise leak_error(baseline, leaks)
 
 
-def _unignored(probe: Probe[object, object], items: list[object], rules: Rules) -> list[object]:
+def _unignored(probe: Probe[Any, Any], items: list[object], rules: Rules) -> list[object]:
     candidates = probe.candidates(items, rules.needs_frames())
     return [item for item, candidate in zip(items, candidates) if not rules.ignores(candidate)]
 

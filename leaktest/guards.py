@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
 from . import check
+from .report import LeakError
 from .settings import DEFAULT_GRACE_PERIOD, FunctionRef, Settings, from_options
 
 __unittest = True  # hide these frames from unittest tracebacks
@@ -42,7 +43,7 @@ class _NoLeaks:
             return
         try:
             check.verify(baseline)
-        except check.LeakError as leak:
+        except LeakError as leak:
             _add_note(exc, f"leaktest: the block also leaked:\n{leak}")
 
     async def __aenter__(self) -> _NoLeaks:
@@ -61,7 +62,7 @@ class _NoLeaks:
             return
         try:
             await check.verify_async(baseline)
-        except check.LeakError as leak:
+        except LeakError as leak:
             _add_note(exc, f"leaktest: the block also leaked:\n{leak}")
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:

@@ -5,9 +5,6 @@ FAIL (exactly one failure, the leaked resource named in the report), and the sam
 test that stops it must PASS. Each inner test runs with its own TestResult; the
 outer test stops whatever the leaking variant left behind (threads joined,
 processes killed and reaped), so nothing outlives it.
-
-Kinds whose probe is not in the tree yet are skipped with `skipUnless`; remove
-the skip once the probe lands.
 """
 
 from __future__ import annotations
@@ -29,25 +26,8 @@ import leaktest
 from support import report, run_tests
 
 
-def _probe_kinds() -> frozenset[str]:
-    """The resource kinds leaktest's probes cover in this tree ("threads", "tasks", ...)."""
-    try:
-        from leaktest.probes import all_probes
-
-        return frozenset(probe.kind for probe in all_probes())
-    except Exception:  # a probe being written may not import yet
-        return frozenset()
-
-
-PROBES = _probe_kinds()
-HAS_TASKS = "tasks" in PROBES
-HAS_ASYNC_CASE = HAS_TASKS and hasattr(leaktest, "LeakCheckedAsyncTestCase")
-HAS_PROCESSES = "processes" in PROBES
 HAS_FORK = hasattr(os, "fork")
 
-AsyncBase: type[unittest.IsolatedAsyncioTestCase] = getattr(
-    leaktest, "LeakCheckedAsyncTestCase", unittest.IsolatedAsyncioTestCase
-)
 
 # A child that runs until its stdin (or the pipe it is given) is closed, or it is killed.
 BLOCKING_CHILD = [sys.executable, "-c", "import sys; sys.stdin.buffer.read()"]
@@ -288,9 +268,8 @@ class LeakMatrix(leaktest.LeakCheckedTestCase):
 
     # -- asyncio tasks ----------------------------------------------------
 
-    @unittest.skipUnless(HAS_ASYNC_CASE, "leaktest.LeakCheckedAsyncTestCase does not exist yet")
     def test_asyncio_task(self) -> None:
-        class Case(AsyncBase):  # type: ignore[valid-type, misc]
+        class Case(leaktest.LeakCheckedAsyncTestCase):  # type: ignore[valid-type, misc]
             async def test_leaking(self) -> None:
                 # Cancelled by IsolatedAsyncioTestCase at teardown, after leaktest's check.
                 asyncio.create_task(asyncio.Event().wait(), name="matrix-task")
@@ -304,7 +283,6 @@ class LeakMatrix(leaktest.LeakCheckedTestCase):
         self.assert_leaks(Case, "matrix-task")
         self.assert_clean(Case)
 
-    @unittest.skipUnless(HAS_TASKS, "leaktest has no asyncio task probe yet")
     def test_task_on_a_loop_in_a_thread(self) -> None:
         # A hub running its own event loop in a background thread: the task pending
         # there is reported as a task (its name), beside the thread running the loop.
@@ -354,7 +332,6 @@ class LeakMatrix(leaktest.LeakCheckedTestCase):
 
     # -- child processes --------------------------------------------------
 
-    @unittest.skipUnless(HAS_PROCESSES, "leaktest has no child process probe yet")
     def test_subprocess_popen(self) -> None:
         holder: list[subprocess.Popen[bytes]] = []
 
@@ -372,7 +349,6 @@ class LeakMatrix(leaktest.LeakCheckedTestCase):
         self.assertIn(str(child.pid), text)
         self.assert_clean(Case)
 
-    @unittest.skipUnless(HAS_PROCESSES, "leaktest has no child process probe yet")
     def test_multiprocessing_process(self) -> None:
         context = multiprocessing.get_context("spawn")
         holder: list[tuple[multiprocessing.process.BaseProcess, object]] = []
@@ -408,7 +384,7 @@ class LeakMatrix(leaktest.LeakCheckedTestCase):
         self.assertIn(str(process.pid), text)
         self.assert_clean(Case)
 
-    @unittest.skipUnless(HAS_PROCESSES and HAS_FORK, "leaktest has no child process probe yet")
+    @unittest.skipUnless(HAS_FORK, "os.fork does not exist here")
     def test_os_fork(self) -> None:
         pids: list[tuple[int, int]] = []  # (pid, write end of the pipe the child reads)
 

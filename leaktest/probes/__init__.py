@@ -6,7 +6,7 @@ A new kind is a new module with a `Probe` subclass and one line in `all_probes`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..report import Leak
 from ..rules import Candidate
@@ -85,7 +85,7 @@ class Probe(Generic[Mark, Item]):
         return []
 
 
-def all_probes() -> list[Probe[object, object]]:
+def all_probes() -> list[Probe[Any, Any]]:
     """Every resource kind leaktest checks, in report order."""
     from .processes import ProcessProbe
     from .tasks import TaskProbe

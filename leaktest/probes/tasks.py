@@ -220,7 +220,7 @@ class TaskProbe(Probe[TaskMark, Item]):
             current = asyncio.current_task() if _running_loop() is not None else None
             return TaskMark(-1, None, records_from, frozenset([current] if current else []))
         old = None
-        if _loops.data:  # the WeakSet's own set: its len() is a Python-level call
+        if _loops:
             open_loops = [loop for loop in list(_loops) if not loop.is_closed()]
             if open_loops:
                 registered = _registered_tasks()
