@@ -323,8 +323,8 @@ class Verdicts(leaktest.LeakCheckedTestCase):
         self.assertIs(threading.excepthook, users_hook)  # and restored
 
 
-class OlderThreads(unittest.TestCase):
-    """A plain TestCase: the thread below is started outside any leak check."""
+class OlderThreads(leaktest.LeakCheckedTestCase):
+    """Threads from before leaktest was imported are nobody's."""
 
     def test_exception_in_an_older_thread_is_not_this_tests(self) -> None:
         go = threading.Event()
@@ -338,6 +338,7 @@ class OlderThreads(unittest.TestCase):
 
         thread = threading.Thread(target=explode_later)
         thread.start()
+        thread._leaktest_seq = 0  # type: ignore[attr-defined]  # as if started before leaktest
         self.addCleanup(thread.join)
 
         class Inner(leaktest.LeakCheckedTestCase):
