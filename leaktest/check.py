@@ -6,11 +6,10 @@ filter by the rules -> hand what is left to the report.
 
 from __future__ import annotations
 
-from typing import Any
-
 import itertools
 import time
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .probes import Probe, all_probes, clock
 from .report import Leak, LeakError, format_report
@@ -81,7 +80,7 @@ def find_leaks(
 
     `kinds` limits the check to some probes (the async case checks tasks first).
     """
-    if clock.now == baseline.clock:
+    if baseline.unchanged():
         return []  # nothing was started, nothing raised: the clean path ends here
     if deadline is None:
         deadline = time.monotonic() + baseline.settings.grace_period
@@ -98,7 +97,7 @@ async def find_leaks_async(
     baseline: Baseline, deadline: float | None = None, kinds: Iterable[str] | None = None
 ) -> list[Leak]:
     """`find_leaks` from inside a running event loop: waits by awaiting, never blocks it."""
-    if clock.now == baseline.clock:
+    if baseline.unchanged():
         return []
     if deadline is None:
         deadline = time.monotonic() + baseline.settings.grace_period
