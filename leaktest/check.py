@@ -49,7 +49,8 @@ class Baseline:
         if not self.released:
             self.released = True
             for probe, mark in reversed(self.marks):
-                probe.release(mark)
+                if probe.installs:
+                    probe.release(mark)
 
 
 #: The probes to mark, by the settings' (check_threads, check_tasks, check_processes).

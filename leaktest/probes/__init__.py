@@ -23,6 +23,7 @@ class Probe(Generic[Mark, Item]):
     """
 
     kind = ""  # plural noun used in reports: "threads"
+    installs = False  # whether `mark` installs something that `release` must undo
 
     def mark(self, everything: bool = False) -> Mark:
         """A cheap baseline; with `everything`, nothing counts as already there.

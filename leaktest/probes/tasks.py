@@ -43,7 +43,13 @@ from ..rules import Candidate
 from . import Probe, clock
 
 _lock = threading.Lock()
-_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+# Weak references to every loop created: a plain set, whose truth test is free
+# (a WeakSet's goes through Python code, on every test's mark).
+_loop_refs: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
+
+
+def _live_loops() -> list[asyncio.AbstractEventLoop]:
+    return [loop for ref in list(_loop_refs) if (loop := ref()) is not None]
 _claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or hidden
 _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waited for them
 
@@ -58,7 +64,7 @@ def _init(self: asyncio.BaseEventLoop, *args: Any, **kwargs: Any) -> None:
     _original_init(self, *args, **kwargs)
     self._leaktest_seq = clock.tick()  # type: ignore[attr-defined]
     with _lock:
-        _loops.add(self)
+        _loop_refs.add(weakref.ref(self, _loop_refs.discard))
 
 
 asyncio.BaseEventLoop.__init__ = _init  # type: ignore[method-assign, assignment]
@@ -220,8 +226,8 @@ class TaskProbe(Probe[TaskMark, Item]):
             current = asyncio.current_task() if _running_loop() is not None else None
             return TaskMark(-1, None, records_from, frozenset([current] if current else []))
         old = None
-        if _loops:
-            open_loops = [loop for loop in list(_loops) if not loop.is_closed()]
+        if _loop_refs:
+            open_loops = [loop for loop in _live_loops() if not loop.is_closed()]
             if open_loops:
                 registered = _registered_tasks()
                 old = {}
@@ -237,9 +243,9 @@ class TaskProbe(Probe[TaskMark, Item]):
         return tuple.__new__(TaskMark, (clock.now, old, records_from, _NO_TASKS))
 
     def count(self) -> int:
-        if not _loops:
+        if not _loop_refs:
             return 0
-        open_loops = [loop for loop in list(_loops) if not loop.is_closed()]
+        open_loops = [loop for loop in _live_loops() if not loop.is_closed()]
         if not open_loops:  # closed loops of earlier tests wait for the GC: skip them
             return 0
         current = asyncio.current_task() if _running_loop() is not None else None
@@ -250,7 +256,7 @@ class TaskProbe(Probe[TaskMark, Item]):
         """The loops whose new tasks count: created after the mark, or open at it."""
         if clock.now == mark.seq and not mark.old:
             return []
-        return [loop for loop in list(_loops) if seq_of(loop) > mark.seq or (mark.old and loop in mark.old)]
+        return [loop for loop in _live_loops() if seq_of(loop) > mark.seq or (mark.old and loop in mark.old)]
 
     def _is_new(self, mark: TaskMark, task: asyncio.Task[Any]) -> bool:
         old = mark.old.get(task.get_loop()) if mark.old else None

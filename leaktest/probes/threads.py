@@ -181,6 +181,7 @@ _NO_IDENTS: frozenset[int] = frozenset()
 
 class ThreadProbe(Probe[ThreadMark, threading.Thread]):
     kind = "threads"
+    installs = True  # the excepthook
 
     def mark(self, everything: bool = False) -> ThreadMark:
         if everything:
