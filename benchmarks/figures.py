@@ -12,11 +12,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -27,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import leaktest
+
+from .stress import run_once
 
 ROOT = Path(__file__).resolve().parent.parent
 US = 1e6
@@ -442,29 +441,6 @@ def failure_report(options: Options) -> list[Row]:
 # -- e. the runner against unittest ---------------------------------------------
 
 
-def _wall(command: list[str], timeout: float = 300) -> tuple[float, int | None, str]:
-    """Wall time, exit status (None: killed after `timeout` s) and output of one suite run."""
-    begin = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # a hung suite is killed with everything it started
-    )
-    try:
-        output, _ = process.communicate(timeout=timeout)
-        status: int | None = process.returncode
-    except BaseException as error:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        if not isinstance(error, subprocess.TimeoutExpired):
-            raise
-        status = None
-    return time.perf_counter() - begin, status, output.decode(errors="replace")
-
-
 def runner_wall_time(options: Options) -> list[Row]:
     rows = []
     for suite in ("tests", "examples"):
@@ -480,7 +456,7 @@ def runner_wall_time(options: Options) -> list[Row]:
         statuses: dict[str, set[int | None]] = {"leaktest": set(), "unittest": set()}
 
         def measure(command: list[str], key: str) -> float:
-            seconds, status, _ = _wall(command)
+            status, _, seconds = run_once(command, timeout=300)
             statuses[key].add(status)
             return seconds * MS
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import io
-import threading
 import unittest
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 
 def run_tests(case: type[unittest.TestCase], *names: str) -> unittest.TestResult:
@@ -33,21 +29,3 @@ def verdict(result: unittest.TestResult) -> str:
 def report(result: unittest.TestResult) -> str:
     """Every failure and error text of `result`, joined."""
     return "\n".join(text for _, text in result.failures + result.errors)
-
-
-@contextmanager
-def released_after(event: threading.Event, *threads: threading.Thread) -> Iterator[None]:
-    """Release and join threads an inner test leaked on purpose, however the block ends."""
-    try:
-        yield
-    finally:
-        event.set()
-        for thread in threads:
-            thread.join()
-
-
-def blocked_thread(name: str, event: threading.Event, target: Callable[[], object] | None = None) -> threading.Thread:
-    """A started thread that waits for `event` (or runs `target`)."""
-    thread = threading.Thread(target=target or event.wait, name=name)
-    thread.start()
-    return thread

@@ -7,8 +7,6 @@ for good: they end with that subprocess.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import re
 import subprocess
@@ -16,7 +14,6 @@ import sys
 import threading
 import unittest
 from pathlib import Path
-from unittest import mock
 
 import leaktest
 from leaktest import runner
