@@ -39,6 +39,7 @@ class _LeakChecked:
 
     _leaktest_settings: ClassVar[Settings] = Settings()
     _leaktest_baseline: check.Baseline | None = None
+    _leaktest_verbose = False  # set by the runner's -v; a class default keeps getattr cheap
     _leaktest_class_baseline: ClassVar[check.Baseline | None] = None
     _leaktest_in_class_setup: ClassVar[bool] = False
 
