@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import threading
 import time
 import unittest
@@ -484,6 +485,58 @@ class TaskExceptions(leaktest.LeakCheckedTestCase):
         self.assertEqual(verdict(result), "FAIL")
         self.assertIn("[Task 'dropped' (coroutine ", text)
         self.assertIn("ValueError: dropped task blew up", text)
+
+    def test_exception_of_a_task_kept_past_the_test_fails_that_test_not_the_next(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test_a_raises(self) -> None:
+                async def explode() -> None:
+                    raise ValueError("kept past the test")
+
+                keep(asyncio.create_task(explode(), name="kept-past"))
+                await asyncio.sleep(0)
+
+            async def test_b_next(self) -> None:
+                await asyncio.sleep(0)
+
+        result = run_tests(Inner, "test_a_raises", "test_b_next")
+        self.assertEqual([test.id().rsplit(".", 1)[1] for test, _ in result.failures], ["test_a_raises"])
+        self.assertIn("ValueError: kept past the test", report(result))
+
+    def test_exception_of_a_dropped_task_in_a_cycle_fails_that_test_not_the_next(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test_a_raises(self) -> None:
+                async def explode() -> None:
+                    me = asyncio.current_task()  # task -> exception -> frame -> task: a cycle
+                    raise ValueError(f"dropped in a cycle: {me is not None}")
+
+                asyncio.create_task(explode(), name="cyclic")
+                await asyncio.sleep(0)
+
+            async def test_b_next(self) -> None:
+                await asyncio.sleep(0)
+
+        gc.disable()  # only the cyclic collector frees the task: not before the check
+        self.addCleanup(gc.enable)
+        result = run_tests(Inner, "test_a_raises", "test_b_next")
+        with self.assertNoLogs("asyncio", "ERROR"):  # the check retrieved it: nothing left to log
+            gc.collect()
+        self.assertEqual([test.id().rsplit(".", 1)[1] for test, _ in result.failures], ["test_a_raises"])
+        self.assertIn("ValueError: dropped in a cycle: True", report(result))
+
+    @unittest.skipIf(sys.version_info < (3, 12), "eager tasks are new in 3.12")
+    def test_exception_of_an_eager_task_fails_the_test(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                async def explode() -> None:
+                    raise ValueError("eager")
+
+                asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+                keep(asyncio.create_task(explode(), name="eager"))
+
+        result = run_tests(Inner, "test")
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertIn("ValueError: eager", report(result))
+        self.assertIn("[Task 'eager' (coroutine ", report(result))
 
     def test_exception_in_the_grace_is_reported(self) -> None:
         class Inner(leaktest.LeakCheckedAsyncTestCase):

@@ -16,11 +16,17 @@ What this relies on, per Python version (each in one function below):
   retrieved yet" flag both the C and the Python implementation keep
   (`_unretrieved`); `Task._fut_waiter`, the future a task waits on (`_awaited`);
   `Task._source_traceback`, set in debug mode (`_creation`).
-- the registry of live tasks, done ones included (`_registered_tasks`):
-  3.10-3.11 `asyncio.tasks._all_tasks`; 3.12-3.13 `_scheduled_tasks` and
-  `_eager_tasks`; 3.14+ keeps tasks in C lists with no such view, so a task
-  that ended with an exception is found when the check waited for it or when
-  it is garbage-collected during the test.
+- 3.12.0-3.12.4: `Task._coro` instead of `Task.get_coro()`, which crashes on
+  an eager task that finished inside `create_task` (`_coro_of`).
+- no registry of live tasks: `asyncio.all_tasks(loop)` lists only pending
+  ones; 3.10-3.13 keep private registries (`_all_tasks`; `_scheduled_tasks`,
+  which misses eager tasks that finished inside `create_task`), 3.14+ only
+  per-thread C lists. So `BaseEventLoop.create_task` is wrapped too, keeping a
+  weak reference to every task it makes (`_registered_tasks`): a task that
+  ended with an exception nobody retrieved fails the test that created it,
+  kept or dropped, not the test in which the garbage collector gets to it. A
+  task built by calling `asyncio.Task(...)` directly is seen while pending,
+  once a check waited for it, or when it is garbage-collected.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any, NamedTuple, Union
@@ -127,6 +133,25 @@ def _call_exception_handler(self: asyncio.BaseEventLoop, context: dict[str, Any]
 
 asyncio.BaseEventLoop.call_exception_handler = _call_exception_handler  # type: ignore[method-assign]
 
+# Weak references to the tasks `loop.create_task` made (see `_registered_tasks`).
+_task_refs: set[weakref.ref[asyncio.Task[Any]]] = set()
+_original_create_task = asyncio.BaseEventLoop.create_task
+
+
+@functools.wraps(_original_create_task)
+def _create_task(self: asyncio.BaseEventLoop, *args: Any, **kwargs: Any) -> asyncio.Task[Any]:
+    # No local name for the task: an eager task's traceback would keep this
+    # frame, and the frame the task, alive in a cycle (as CPython's gh-128552).
+    return _track(_original_create_task(self, *args, **kwargs))
+
+
+def _track(task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+    _task_refs.add(weakref.ref(task, _task_refs.discard))
+    return task
+
+
+asyncio.BaseEventLoop.create_task = _create_task  # type: ignore[method-assign]
+
 
 def _record(
     loop: asyncio.AbstractEventLoop, kind: str, task: asyncio.Task[Any], exc: object
@@ -149,23 +174,20 @@ def _records_since(serial: int) -> list[_Record]:
         return [record for record in _records if record.serial >= serial]
 
 
-def _registered_tasks() -> list[asyncio.Task[Any]] | None:
-    """Every live task, done ones included; None where asyncio keeps no such view.
+def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyncio.Task[Any]]:
+    """The live tasks of `loops`, done ones included, from public views only.
 
-    3.10-3.11: the WeakSet `asyncio.tasks._all_tasks`. 3.12-3.13: the WeakSet
-    `_scheduled_tasks` plus the set `_eager_tasks`. 3.14+: None (C lists only).
+    `asyncio.all_tasks(loop)` lists only pending tasks, and 3.14+ keeps no
+    Python-visible registry at all (per-thread C lists); 3.12-3.13's registry
+    never holds an eager task that finished inside `create_task`. Hence the
+    tasks `loop.create_task` made (weakly kept by the hook above), plus those
+    a check waited for.
     """
-    module = asyncio.tasks
-    for _ in range(100):  # another thread may add a task while we copy
-        try:
-            if sys.version_info < (3, 12):
-                return list(module._all_tasks)  # type: ignore[attr-defined]
-            if sys.version_info < (3, 14):
-                return [*module._scheduled_tasks, *module._eager_tasks]  # type: ignore[attr-defined]
-            return None
-        except RuntimeError:
-            continue
-    return None
+    found = {task for ref in list(_task_refs) if (task := ref()) is not None}
+    found.update(_waited)
+    for loop in loops:
+        found.update(asyncio.all_tasks(loop))
+    return [task for task in found if task.get_loop() in loops]
 
 
 def _unretrieved(task: asyncio.Task[Any]) -> bool:
@@ -229,13 +251,8 @@ class TaskProbe(Probe[TaskMark, Item]):
         if _loop_refs:
             open_loops = [loop for loop in _live_loops() if not loop.is_closed()]
             if open_loops:
-                registered = _registered_tasks()
-                old = {}
-                for loop in open_loops:
-                    if registered is None:
-                        old[loop] = frozenset(asyncio.all_tasks(loop))
-                    else:
-                        old[loop] = frozenset(t for t in registered if t.get_loop() is loop)
+                registered = _registered_tasks(set(open_loops))
+                old = {loop: frozenset(t for t in registered if t.get_loop() is loop) for loop in open_loops}
                 # Tasks created on these loops will not move the clock: move it now,
                 # so that the check looks instead of taking the clean path.
                 clock.tick()
@@ -350,15 +367,9 @@ class TaskProbe(Probe[TaskMark, Item]):
         found = []
         loops = self._watched(mark)
         if loops:
-            registered = _registered_tasks()
-            if registered is None:
-                registered = list(_waited)
-            if registered:
-                wanted = set(loops)
-                for task in registered:
-                    if task.get_loop() in wanted and task.done() and _unretrieved(task):
-                        if self._is_new(mark, task):
-                            found.append(_exception_leak(task))
+            for task in _registered_tasks(set(loops)):
+                if task.done() and _unretrieved(task) and self._is_new(mark, task):
+                    found.append(_exception_leak(task))
         for record in _records_since(mark.records_from):
             if record.kind == "task exceptions" and not record.claimed and self._record_watched(mark, record):
                 record.claimed = True
@@ -429,8 +440,21 @@ def _future_for(task: asyncio.Task[Any], here: asyncio.AbstractEventLoop) -> asy
 # -- describing ----------------------------------------------------------------
 
 
+def _coro_of(task: asyncio.Task[Any]) -> object:
+    """The task's coroutine; None once an eager task finished inside `create_task` (3.12+).
+
+    3.12.0-3.12.4: `Task.get_coro()` crashes the interpreter on such a task
+    (CPython gh-122332), so read `Task._coro` there, which both implementations keep.
+    """
+    if (3, 12) <= sys.version_info < (3, 12, 5):
+        return getattr(task, "_coro", None)
+    return task.get_coro()
+
+
 def _coro_name(task: asyncio.Task[Any]) -> str:
-    coro = task.get_coro()
+    coro = _coro_of(task)
+    if coro is None:
+        return "unknown, finished eagerly"
     qualname = getattr(coro, "__qualname__", None) or type(coro).__qualname__
     frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
     module = frame.f_globals.get("__name__") if frame is not None else None
@@ -451,7 +475,7 @@ def _module_of(code: CodeType | None) -> str | None:
 
 def _names(task: asyncio.Task[Any]) -> tuple[str, ...]:
     """What `ignore_tasks` patterns match: the task name, the coroutine's qualified names."""
-    coro = task.get_coro()
+    coro = _coro_of(task)
     qualname = getattr(coro, "__qualname__", None)
     names = [task.get_name(), _coro_name(task)]
     if qualname:
@@ -462,7 +486,7 @@ def _names(task: asyncio.Task[Any]) -> tuple[str, ...]:
 def _chain(task: asyncio.Task[Any]) -> tuple[list[FrameType], object]:
     """The frames of the task's await chain, outermost first, and what the innermost awaits."""
     frames: list[FrameType] = []
-    awaitable: object = task.get_coro()
+    awaitable: object = _coro_of(task)
     seen = 0
     while awaitable is not None and seen < 1000:
         seen += 1
