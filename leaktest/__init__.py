@@ -1,9 +1,37 @@
-"""leaktest: fail the test that leaves threads, asyncio tasks or child processes running."""
+"""leaktest: fail the test that leaves threads, asyncio tasks or child processes running.
 
-from .case import LeakCheckedAsyncTestCase, LeakCheckedTestCase
-from .guards import no_leaks, verify_none
-from .report import LeakError
+The public names are imported on first use: pytest imports the package when it
+loads the plugin, and a suite that does not ask for leaktest must find the
+standard library unpatched.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .case import LeakCheckedAsyncTestCase, LeakCheckedTestCase
+    from .guards import no_leaks, verify_none
+    from .report import LeakError
 
 __version__ = "0.1.0"
 
 __all__ = ["LeakCheckedAsyncTestCase", "LeakCheckedTestCase", "LeakError", "no_leaks", "verify_none"]
+
+_MODULE_OF = {
+    "LeakCheckedAsyncTestCase": "case",
+    "LeakCheckedTestCase": "case",
+    "LeakError": "report",
+    "no_leaks": "guards",
+    "verify_none": "guards",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
