@@ -1,0 +1,420 @@
+"""leaktest under pytest: every test item checked after its teardown phase.
+
+Loaded through the `pytest11` entry point (or `-p leaktest.pytest_plugin`), the
+module only adds options and the marker; the checker is registered, and the
+engine imported, only when `--leaktest` or `leaktest = true` asks for it.
+
+One item: baseline before its setup phase, check after its teardown phase, so
+function-scoped fixture finalizers count as cleanups; a leak is an error at
+teardown. What a class, module, package or session fixture starts belongs to
+that fixture: the tests do not see it, and it is checked when the fixture is
+finalized. unittest tests keep their own check: a `LeakCheckedTestCase` its own
+settings, a plain `TestCase` the runner's per-test wrapping.
+
+pytest internals read here (pytest 8.x-9.x): `FixtureDef.addfinalizer` runs its
+finalizers last-in first-out, so one added before the fixture runs comes after
+its teardown; pytest-asyncio (1.x) names its loop fixtures `_<scope>_scoped_runner`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import math
+import time
+import unittest
+from collections.abc import Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import pytest
+
+if TYPE_CHECKING:
+    from .check import Baseline
+    from .probes import Probe
+    from .report import Leak
+    from .settings import Settings
+
+__unittest = True  # hide these frames from unittest tracebacks
+__tracebackhide__ = True  # and from pytest ones
+
+MARKER = "leaktest"
+
+# pytest option -> (ini name, Settings list option); the same lists as the runner's flags.
+_LIST_OPTIONS = {
+    "--leaktest-ignore-thread": ("leaktest_ignore_threads", "ignore_threads"),
+    "--leaktest-ignore-task": ("leaktest_ignore_tasks", "ignore_tasks"),
+    "--leaktest-ignore-top-function": ("leaktest_ignore_top_functions", "ignore_top_functions"),
+    "--leaktest-ignore-any-function": ("leaktest_ignore_any_functions", "ignore_any_functions"),
+}
+_MARKER_HELP = (
+    "leaktest(enabled=True, grace_period=SECONDS, ignore_threads=[...], ignore_tasks=[...], "
+    "ignore_top_functions=[...], ignore_any_functions=[...], check_threads=True, "
+    "check_tasks=True, check_processes=True): leaktest's settings for a test, class or module"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("leaktest", "leaktest: fail tests that leave threads, tasks or processes running")
+    group.addoption(
+        "--leaktest",
+        action="store_true",
+        default=None,
+        help="check every test for leaked threads, asyncio tasks and child processes",
+    )
+    group.addoption(
+        "--leaktest-grace-period",
+        type=_grace_period_option,
+        metavar="SECONDS",
+        help="how long to wait, at most, for what a test started to end (default: 0.1)",
+    )
+    for flag, (ini, option) in _LIST_OPTIONS.items():
+        group.addoption(
+            flag,
+            action="append",
+            default=[],
+            type=_non_empty_option,
+            metavar="GLOB" if option in ("ignore_threads", "ignore_tasks") else "FUNC",
+            help=f"add to {option} for every test (repeatable)",
+        )
+        parser.addini(ini, f"leaktest: {option} for every test, one a line", type="linelist", default=[])
+    parser.addini("leaktest", "leaktest: check every test (like --leaktest)", type="bool", default=False)
+    parser.addini("leaktest_grace_period", "leaktest: grace_period in seconds for every test", default="")
+
+
+def _grace_period_option(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"must be finite and >= 0 seconds, not {text!r}")
+    return seconds
+
+
+def _non_empty_option(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("expected a non-empty pattern or name")
+    return text
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", _MARKER_HELP)
+    if config.getoption("leaktest") or config.getini("leaktest"):
+        config.pluginmanager.register(LeakCheck(_suite_settings(config)), "leaktest-check")
+
+
+def _suite_settings(config: pytest.Config) -> Settings:
+    """The settings of every test: ini options, then the command line's."""
+    from .settings import Settings
+
+    options: dict[str, object] = {}
+    grace = config.getoption("leaktest_grace_period")
+    ini_grace = str(config.getini("leaktest_grace_period")).strip()
+    if grace is not None:
+        options["grace_period"] = grace
+    elif ini_grace:
+        try:
+            options["grace_period"] = float(ini_grace)
+        except ValueError:
+            raise pytest.UsageError(
+                f"ini option leaktest_grace_period: expected a number of seconds, not {ini_grace!r}"
+            ) from None
+    for flag, (ini, option) in _LIST_OPTIONS.items():
+        dest = flag.lstrip("-").replace("-", "_")
+        options[option] = [*config.getini(ini), *config.getoption(dest)]
+    try:
+        return _apply(Settings(), "leaktest's ini and command-line options", options)
+    except (TypeError, ValueError) as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def _apply(settings: Settings, owner: str, options: Mapping[str, object]) -> Settings:
+    """`settings` changed by `options`: scalars replaced, ignore lists extended."""
+    from .settings import FLAG_OPTIONS, LIST_OPTIONS, validate_flag, validate_grace_period, validate_list
+
+    changes: dict[str, Any] = {}
+    for name, value in options.items():
+        if name == "grace_period":
+            changes[name] = validate_grace_period(owner, value)
+        elif name in LIST_OPTIONS:
+            changes[name] = tuple(dict.fromkeys((*getattr(settings, name), *validate_list(owner, name, value))))
+        elif name in FLAG_OPTIONS:
+            changes[name] = validate_flag(owner, name, value)
+        else:
+            known = ", ".join(["enabled", "grace_period", *LIST_OPTIONS, *FLAG_OPTIONS])
+            raise TypeError(f"{owner}: unknown option {name!r} (known: {known})")
+    return dataclasses.replace(settings, **changes) if changes else settings
+
+
+def _marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> Settings | None:
+    """The settings for `node` under its `leaktest` markers, farthest first; None: disabled.
+
+    Raises `_BadMarker` naming the marker and where it is.
+    """
+    settings: Settings | None = suite
+    marks = list(node.iter_markers_with_node(MARKER))
+    for owner_node, mark in reversed(marks):
+        owner = f"@pytest.mark.{MARKER} on {owner_node.nodeid or 'the session'}"
+        options = dict(mark.kwargs)
+        try:
+            if mark.args:
+                raise TypeError(f"{owner}: takes keyword arguments only, not {mark.args!r}")
+            enabled = options.pop("enabled", True)
+            if not isinstance(enabled, bool):
+                raise TypeError(f"{owner}: enabled must be True or False, not {enabled!r}")
+            settings = _apply(settings or suite, owner, options) if enabled else None
+        except (TypeError, ValueError) as error:
+            raise _BadMarker(str(error)) from None
+    return settings
+
+
+class _BadMarker(Exception):
+    """A `leaktest` marker with a bad value: reported as a collection error."""
+
+
+@dataclasses.dataclass
+class _Plan:
+    """How one collected item is checked."""
+
+    settings: Settings | None  # None: not checked by the plugin
+    wrap_unittest: bool = False  # a plain TestCase: the runner's per-test wrapping
+
+
+@dataclasses.dataclass
+class _Owner:
+    """A non-function fixture and what it started (kept alive here until it is checked)."""
+
+    name: str
+    baseline: Baseline
+    items: list[object] = dataclasses.field(default_factory=list)
+
+
+class _RunnerLike(Protocol):
+    """pytest-asyncio's `asyncio.Runner` (or its backport on 3.10)."""
+
+    def run(self, coro: Any) -> Any: ...
+
+    def get_loop(self) -> Any: ...
+
+
+_PLAN = pytest.StashKey[_Plan]()
+_STATE = pytest.StashKey["_ItemState"]()
+
+
+@dataclasses.dataclass
+class _ItemState:
+    """One item between its baseline and its check."""
+
+    baseline: Baseline
+    deadline: float | None = None
+    leaks: list[Leak] = dataclasses.field(default_factory=list)  # found on the test's loop
+
+
+class LeakCheck:
+    """The checker, registered as a plugin when the suite asks for leaktest."""
+
+    def __init__(self, settings: Settings) -> None:
+        from . import check
+
+        self._check = check
+        self._settings = settings
+        self._owned: dict[int, _Owner] = {}  # id of an item a fixture started -> that fixture
+        self._current: _ItemState | None = None
+
+    # -- collection: every item's settings; a bad marker is a collection error --
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+        """Plan each item as its parent collects it (in every xdist worker alike)."""
+        report: pytest.CollectReport = yield
+        if report.passed:
+            errors = []
+            for node in report.result:
+                if isinstance(node, pytest.Item):
+                    try:
+                        node.stash[_PLAN] = self._plan(node)
+                    except _BadMarker as error:
+                        errors.append(str(error))
+            if errors:
+                report.outcome = "failed"
+                report.longrepr = "\n".join(dict.fromkeys(errors))
+                report.result = []
+        return report
+
+    def _plan(self, item: pytest.Item) -> _Plan:
+        from .case import _LeakChecked
+
+        settings = _marked_settings(self._settings, item)
+        cls = getattr(item, "cls", None)
+        if isinstance(cls, type) and issubclass(cls, unittest.TestCase):
+            if issubclass(cls, _LeakChecked):
+                return _Plan(None)  # a leak-checked class keeps its own settings
+            return _Plan(settings, wrap_unittest=True)
+        return _Plan(settings)
+
+    # -- one item -------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        plan = item.stash.get(_PLAN, None)
+        if plan is None or plan.settings is None:
+            return (yield)
+        if plan.wrap_unittest:
+            result = yield
+            from .runner import prepare
+
+            prepare(getattr(item, "instance"), plan.settings)
+            return result
+        state = _ItemState(self._check.take_baseline(plan.settings))
+        item.stash[_STATE] = state
+        self._current = state
+        return (yield)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
+        state = item.stash.get(_STATE, None)
+        if state is None:
+            return (yield)
+        del item.stash[_STATE]
+        # Loops of wider scopes stay open after the teardown: the tasks are checked there.
+        runners = [value for name, value in getattr(item, "funcargs", {}).items() if _is_loop_fixture(name)]
+        try:
+            return (yield)
+        finally:
+            self._current = None
+            self._check_item(state, runners)
+
+    def _check_item(self, state: _ItemState, runners: list[_RunnerLike]) -> None:
+        baseline = state.baseline
+        if baseline.unchanged() and not state.leaks:
+            baseline.release()  # the clean path: nothing was started or raised
+            return
+        try:
+            self._exclude_owned(baseline)
+            for runner in runners:
+                self._check_tasks_on(state, runner)
+            deadline = state.deadline or time.monotonic() + baseline.settings.grace_period
+            leaks = [*state.leaks, *self._check.find_leaks(baseline, deadline)]
+        finally:
+            baseline.release()
+        if leaks:
+            raise self._check.leak_error(baseline, leaks)
+
+    # -- asyncio: pending tasks, before the loop's owner cancels them ------------
+
+    def _check_tasks_on(self, state: _ItemState, runner: _RunnerLike) -> None:
+        """The tasks part of the check, awaited on the test's loop (still open, not running)."""
+        try:
+            loop = runner.get_loop()
+        except RuntimeError:  # the runner is closed
+            return
+        if loop.is_closed() or loop.is_running() or state.baseline.unchanged():
+            return
+        if state.deadline is None:
+            state.deadline = time.monotonic() + state.baseline.settings.grace_period
+        self._exclude_owned(state.baseline)
+        state.leaks.extend(
+            runner.run(self._check.find_leaks_async(state.baseline, state.deadline, ("tasks",)))
+        )
+
+    # -- fixtures of wider scope: what they start is theirs --------------------
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Generator[None, object, object]:
+        if fixturedef.scope == "function":
+            value = yield
+            state = self._current
+            if state is not None and _is_loop_fixture(fixturedef.argname):
+                # Added after the fixture's own teardown was registered: runs before it.
+                fixturedef.addfinalizer(functools.partial(self._check_tasks_on, state, cast(_RunnerLike, value)))
+            return value
+        settings = self._fixture_settings(fixturedef, request)
+        if settings is None:
+            return (yield)
+        owner = _Owner(_fixture_name(fixturedef, request), self._check.take_baseline(settings))
+        # Added before the fixture runs: finalizers run last-in first-out, so this
+        # check comes after the fixture's own teardown.
+        fixturedef.addfinalizer(functools.partial(self._check_fixture, owner))
+        try:
+            return (yield)
+        finally:
+            self._own(owner)
+
+    def _fixture_settings(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Settings | None:
+        from .case import _LeakChecked
+
+        cls = getattr(request, "cls", None)
+        if fixturedef.argname.startswith("_unittest_") and isinstance(cls, type) and issubclass(cls, _LeakChecked):
+            return None  # a leak-checked class checks its own class fixture
+        return _marked_settings(self._settings, request.node)
+
+    def _own(self, owner: _Owner) -> None:
+        """Note what the fixture's setup started and left running (fixtures it set up keep theirs)."""
+        for probe, mark in owner.baseline.marks:
+            for item in probe.new_since(mark):
+                if id(item) not in self._owned:
+                    self._owned[id(item)] = owner
+                    owner.items.append(item)
+
+    def _check_fixture(self, owner: _Owner) -> None:
+        """At the fixture's finalization: what it started and is still running."""
+        items = owner.items
+        for item in items:
+            self._owned.pop(id(item), None)
+        baseline = owner.baseline
+        ids = {id(item) for item in items}
+        baseline.marks = [(_filtered(probe, lambda item: id(item) in ids), mark) for probe, mark in baseline.marks]
+        try:
+            leaks = self._check.find_leaks(baseline)
+        finally:
+            baseline.release()
+        if leaks:
+            error = self._check.leak_error(baseline, leaks)
+            raise type(error)(f"leaked by {owner.name}:\n{error}", error.leaks)
+
+    def _exclude_owned(self, baseline: Baseline) -> None:
+        """Leave out of a test's check what fixtures of wider scope own."""
+        if self._owned and not any(isinstance(probe, _Filtered) for probe, _ in baseline.marks):
+            owned = self._owned
+            baseline.marks = [
+                (_filtered(probe, lambda item: id(item) not in owned), mark) for probe, mark in baseline.marks
+            ]
+
+
+def _is_loop_fixture(name: str) -> bool:
+    """pytest-asyncio's per-scope loop fixtures (1.x): `_function_scoped_runner`, ..."""
+    return name.startswith("_") and name.endswith("_scoped_runner")
+
+
+def _fixture_name(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> str:
+    name = fixturedef.argname
+    cls = getattr(request, "cls", None)
+    if name.startswith("_unittest_setUpClass_fixture_") and isinstance(cls, type):
+        return f"setUpClass/tearDownClass of {cls.__qualname__} ({request.node.nodeid})"
+    where = request.node.nodeid or "the session"
+    return f"fixture {name!r} ({fixturedef.scope} scope, {where})"
+
+
+def _filtered(probe: Probe[Any, Any], keep: Callable[[object], bool]) -> Probe[Any, Any]:
+    return cast("Probe[Any, Any]", _Filtered(probe, keep))
+
+
+class _Filtered:
+    """A probe that sees only the items `keep` accepts; everything else is the probe's."""
+
+    def __init__(self, probe: Probe[Any, Any], keep: Callable[[object], bool]) -> None:
+        self._probe = probe
+        self._keep = keep
+
+    def new_since(self, mark: object) -> list[object]:
+        return [item for item in self._probe.new_since(mark) if self._keep(item)]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._probe, name)

@@ -1,0 +1,319 @@
+"""The pytest plugin, run in a subprocess on the small suites in tests/pytest_suites.
+
+pytest and its plugins are test-only dependencies: these tests run with the
+python named by LEAKTEST_PYTEST_PYTHON (see tests/test_pytest.py) and are skipped
+when pytest (or the plugin a test needs) cannot be imported there.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from test_pytest import PYTHON_ENV, importable, pytest_python
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SUITES = HERE / "pytest_suites"
+HAVE_PYTEST = importable("pytest")
+HAVE_XDIST = HAVE_PYTEST and importable("xdist")
+HAVE_ASYNCIO_PLUGIN = HAVE_PYTEST and importable("pytest_asyncio")
+NEEDS_PYTEST = f"pytest is not importable (set {PYTHON_ENV} to a python that has it)"
+
+
+class Run:
+    """One pytest run: its process, and per test (outcome, report text) from its JUnit XML.
+
+    An outcome joins the phases that reported something: "passed", "failed",
+    "error" (at teardown), "failed+error" (a failing test that also leaked).
+    """
+
+    def __init__(self, *args: str) -> None:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_"))}
+        environment["PYTHONPATH"] = str(ROOT)
+        environment["COLUMNS"] = "400"  # -rA lines are cut to the terminal width
+        with tempfile.TemporaryDirectory() as scratch:
+            junit = os.path.join(scratch, "junit.xml")
+            self.process = subprocess.run(
+                [
+                    pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", "-p", "leaktest.pytest_plugin",
+                    "-rA", f"--junitxml={junit}", *args,
+                ],
+                cwd=SUITES,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            self.outcomes = _outcomes(junit) if os.path.exists(junit) else {}
+        self.output = self.process.stdout + self.process.stderr
+
+    def outcome(self, test: str) -> str:
+        return self.outcomes.get(test, ("not run", ""))[0]
+
+    def report(self, test: str) -> str:
+        return self.outcomes.get(test, ("", ""))[1]
+
+
+def _outcomes(junit: str) -> dict[str, tuple[str, str]]:
+    kinds: dict[str, list[str]] = {}
+    texts: dict[str, list[str]] = {}
+    for case in ET.parse(junit).iter("testcase"):
+        name = f"{case.get('classname', '').rpartition('.')[2]}.{case.get('name')}"
+        kinds.setdefault(name, [])
+        texts.setdefault(name, [])
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                kinds[name].append({"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag])
+                texts[name].append(f"{child.get('message', '')}\n{child.text or ''}")
+    return {name: ("+".join(kinds[name]) or "passed", "\n".join(texts[name])) for name in kinds}
+
+
+VERDICTS = {
+    "pytest_verdicts.test_clean": "passed",
+    "pytest_verdicts.test_leaks_thread": "error",
+    "pytest_verdicts.test_fails_and_leaks": "failed+error",
+    "pytest_verdicts.test_fixture_finalizer_stops_the_thread": "passed",
+    "pytest_verdicts.test_thread_ends_within_the_grace": "passed",
+    "pytest_verdicts.test_ignored_by_marker": "passed",
+    "pytest_verdicts.test_threads_not_checked": "passed",
+    "pytest_verdicts.test_disabled": "passed",
+    "TestMarkedClass.test_ignored_by_class_marker": "passed",
+    "TestMarkedClass.test_class_and_method_ignores_add_up": "passed",
+    "TestMarkedClass.test_other_leaks_still_fail": "error",
+}
+
+
+@unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
+class VerdictsTest(unittest.TestCase):
+    """Plain test functions, fixtures and markers under `pytest --leaktest`."""
+
+    args: tuple[str, ...] = ()
+    pytest: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.pytest = Run("--leaktest", *cls.args, "pytest_verdicts.py")
+
+    def test_each_test_has_its_verdict(self) -> None:
+        self.assertEqual({name: self.pytest.outcome(name) for name in VERDICTS}, VERDICTS, self.pytest.output)
+        self.assertEqual(self.pytest.process.returncode, 1, self.pytest.output)
+
+    def test_a_leak_is_an_error_at_teardown_with_the_report(self) -> None:
+        report = self.pytest.report("pytest_verdicts.test_leaks_thread")
+        self.assertIn("failed on teardown", report)
+        self.assertIn("[Thread 'function-leak' (ident", report)
+        self.assertIn("started by conftest.leak at ", report)
+        self.assertIn("counts before -> after: threads ", report)
+        self.assertIn("Thread 'class-not-ignored'", self.pytest.report("TestMarkedClass.test_other_leaks_still_fail"))
+
+    def test_a_failing_test_that_leaks_reports_both(self) -> None:
+        report = self.pytest.report("pytest_verdicts.test_fails_and_leaks")
+        self.assertIn("fails on purpose", report)
+        self.assertIn("Thread 'failing-leak'", report)
+
+    def test_the_summary_lists_the_leaks(self) -> None:
+        self.assertRegex(
+            self.pytest.process.stdout,
+            r"ERROR pytest_verdicts\.py::test_leaks_thread - leaktest\.report\.LeakError: found unexpected threads",
+        )
+        self.assertRegex(self.pytest.process.stdout, r"PASSED pytest_verdicts\.py::test_leaks_thread")
+
+    def test_no_leaktest_frames_in_the_traceback(self) -> None:
+        for module in ("pytest_plugin.py", "check.py", "case.py", "report.py"):
+            self.assertNotIn(f"leaktest{os.sep}{module}", self.pytest.process.stdout)
+
+
+@unittest.skipUnless(HAVE_XDIST, f"pytest-xdist is not importable (set {PYTHON_ENV} to a python that has it)")
+class XdistVerdictsTest(VerdictsTest):
+    """Two workers, each checking the tests it runs: nothing to configure."""
+
+    args = ("-n", "2", "-v")
+
+    def test_both_workers_ran_tests(self) -> None:
+        self.assertRegex(self.pytest.process.stdout, r"\[gw0\] .*(PASSED|FAILED|ERROR)")
+        self.assertRegex(self.pytest.process.stdout, r"\[gw1\] .*(PASSED|FAILED|ERROR)")
+
+
+@unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
+class FixtureScopeTest(unittest.TestCase):
+    """What a class, module or session fixture starts is that fixture's."""
+
+    pytest: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.pytest = Run("--leaktest", "pytest_fixtures.py")
+
+    def test_the_tests_pass_and_the_module_fixture_leak_is_a_teardown_error(self) -> None:
+        outcomes = {name: outcome for name, (outcome, _) in self.pytest.outcomes.items()}
+        self.assertEqual(
+            outcomes,
+            {
+                "pytest_fixtures.test_first_uses_the_leaky_module_fixture": "passed",
+                "pytest_fixtures.test_last_of_the_module": "passed",
+                "TestWithClassFixture.test_one": "passed",
+                "TestWithClassFixture.test_two": "passed",
+                # The module's last test: pytest finalizes the module fixture in its teardown.
+                "pytest_fixtures.test_after_the_class": "error",
+            },
+            self.pytest.output,
+        )
+        self.assertEqual(self.pytest.process.returncode, 1, self.pytest.output)
+
+    def test_the_report_names_the_fixture(self) -> None:
+        report = self.pytest.report("pytest_fixtures.test_after_the_class")
+        self.assertIn("leaked by fixture 'module_leak' (module scope, pytest_fixtures.py)", report)
+        self.assertIn("[Thread 'module-fixture-leak' (ident", report)
+        self.assertRegex(self.pytest.process.stdout, r"PASSED pytest_fixtures\.py::test_after_the_class")
+
+    def test_hubs_stopped_by_their_fixtures_are_never_reported(self) -> None:
+        self.assertNotIn("session-hub", self.pytest.output)
+        self.assertNotIn("class-hub", self.pytest.output)
+
+
+@unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
+class SettingsTest(unittest.TestCase):
+    """The ini options and the command-line options."""
+
+    def test_the_ini_option_turns_the_check_on_and_adds_ignores(self) -> None:
+        run = Run(
+            "-o", "leaktest=true", "-o", "leaktest_ignore_threads=function-*",
+            "-k", "test_leaks_thread or test_fails_and_leaks", "pytest_verdicts.py",
+        )
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
+        self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed+error", run.output)
+
+    def test_command_line_ignores_add_to_the_ini_ones(self) -> None:
+        run = Run(
+            "--leaktest", "-o", "leaktest_ignore_threads=function-*", "--leaktest-ignore-thread=failing-*",
+            "--leaktest-grace-period=0", "-k", "test_leaks_thread or test_fails_and_leaks", "pytest_verdicts.py",
+        )
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
+        self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed", run.output)
+
+    def test_a_bad_command_line_value_is_a_usage_error(self) -> None:
+        run = Run("--leaktest", "--leaktest-grace-period=-1", "pytest_verdicts.py")
+        self.assertEqual(run.process.returncode, 4, run.output)
+        self.assertIn("--leaktest-grace-period", run.output)
+        self.assertEqual(run.outcomes, {})
+
+    def test_a_bad_ini_value_is_a_usage_error(self) -> None:
+        run = Run("--leaktest", "-o", "leaktest_grace_period=soon", "pytest_verdicts.py")
+        self.assertEqual(run.process.returncode, 4, run.output)
+        self.assertIn("leaktest_grace_period", run.output)
+        self.assertIn("'soon'", run.output)
+
+
+class BadMarkerChecks:
+    """Every bad marker is named at collection; no test runs."""
+
+    args: tuple[str, ...] = ()
+
+    def test_bad_markers_are_collection_errors_naming_each(self) -> None:
+        assert isinstance(self, unittest.TestCase)
+        run = Run("--leaktest", *self.args, "pytest_bad_marker.py")
+        self.assertNotEqual(run.process.returncode, 0, run.output)
+        self.assertIn("ERROR collecting", run.output)
+        self.assertNotIn("INTERNALERROR", run.output)
+        self.assertNotIn("PASSED", run.output)
+        self.assertIn(
+            "@pytest.mark.leaktest on pytest_bad_marker.py::test_negative_grace: grace_period must be finite",
+            run.output,
+        )
+        self.assertIn(
+            "@pytest.mark.leaktest on pytest_bad_marker.py::test_bare_string: ignore_threads must be a list",
+            run.output,
+        )
+        self.assertIn("@pytest.mark.leaktest on pytest_bad_marker.py::test_unknown_option: unknown option 'grace'", run.output)
+
+
+@unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
+class BadMarkerTest(BadMarkerChecks, unittest.TestCase):
+    pass
+
+
+@unittest.skipUnless(HAVE_XDIST, f"pytest-xdist is not importable (set {PYTHON_ENV} to a python that has it)")
+class XdistBadMarkerTest(BadMarkerChecks, unittest.TestCase):
+    args = ("-n", "2")
+
+
+@unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
+class NotEnabledTest(unittest.TestCase):
+    """Loaded but not asked for: nothing is checked, nothing is patched."""
+
+    def test_leaky_tests_pass_and_the_standard_library_is_untouched(self) -> None:
+        run = Run("pytest_verdicts.py", "pytest_untouched.py")
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
+        self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed", run.output)
+        self.assertEqual(run.outcome("pytest_untouched.test_threading_is_not_patched"), "passed", run.output)
+        self.assertEqual(run.outcome("pytest_untouched.test_the_engine_is_not_imported"), "passed", run.output)
+
+
+@unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
+class UnittestCasesTest(unittest.TestCase):
+    """TestCase classes collected by pytest are checked once."""
+
+    pytest: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.pytest = Run("--leaktest", "pytest_unittest_cases.py")
+
+    def test_each_test_has_its_verdict(self) -> None:
+        outcomes = {name: outcome for name, (outcome, _) in self.pytest.outcomes.items()}
+        self.assertEqual(
+            outcomes,
+            {
+                "PlainCase.test_clean": "passed",
+                "PlainCase.test_leaks": "failed",  # a FAIL, as under python -m leaktest; not again at teardown
+                "PlainCaseWithClassFixture.test_passes": "error",  # its class fixture leaked
+                "CheckedCase.test_own_ignores_hold": "passed",
+                "CheckedCase.test_leaks_once": "failed",
+            },
+            self.pytest.output,
+        )
+
+    def test_the_reports(self) -> None:
+        self.assertIn("Thread 'plain-case-leak'", self.pytest.report("PlainCase.test_leaks"))
+        report = self.pytest.report("PlainCaseWithClassFixture.test_passes")
+        self.assertIn("leaked by setUpClass/tearDownClass of PlainCaseWithClassFixture", report)
+        self.assertIn("Thread 'setupclass-leak'", report)
+        self.assertIn("Thread 'checked-case-leak'", self.pytest.report("CheckedCase.test_leaks_once"))
+
+
+@unittest.skipUnless(HAVE_ASYNCIO_PLUGIN, f"pytest-asyncio is not importable (set {PYTHON_ENV} to a python that has it)")
+class AsyncioTest(unittest.TestCase):
+    """Tasks left pending on pytest-asyncio's loops, found before the loop's fixture cancels them."""
+
+    pytest: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.pytest = Run("--leaktest", "pytest_asyncio_tasks.py")
+
+    def test_each_test_has_its_verdict(self) -> None:
+        outcomes = {name: outcome for name, (outcome, _) in self.pytest.outcomes.items()}
+        self.assertEqual(
+            outcomes,
+            {
+                "pytest_asyncio_tasks.test_clean": "passed",
+                "pytest_asyncio_tasks.test_leaves_a_task_pending": "error",
+                "pytest_asyncio_tasks.test_task_finishing_within_the_grace": "passed",
+                "pytest_asyncio_tasks.test_module_loop_task": "error",
+                "pytest_asyncio_tasks.test_module_loop_clean": "passed",
+            },
+            self.pytest.output,
+        )
+
+    def test_the_reports_name_the_tasks(self) -> None:
+        self.assertIn("[Task 'pending-task'", self.pytest.report("pytest_asyncio_tasks.test_leaves_a_task_pending"))
+        self.assertIn("[Task 'module-loop-task'", self.pytest.report("pytest_asyncio_tasks.test_module_loop_task"))
+
+
+if __name__ == "__main__":
+    unittest.main()
