@@ -199,13 +199,13 @@ class _RunnerLike(Protocol):
 
 
 _PLAN = pytest.StashKey[_Plan]()
-_STATE = pytest.StashKey["_ItemState"]()
 
 
 @dataclasses.dataclass
 class _ItemState:
     """One item between its baseline and its check."""
 
+    item: pytest.Item
     baseline: Baseline
     deadline: float | None = None
     leaks: list[Leak] = dataclasses.field(default_factory=list)  # found on the test's loop
@@ -220,7 +220,8 @@ class LeakCheck:
         self._check = check
         self._settings = settings
         self._owned: dict[int, _Owner] = {}  # id of an item a fixture started -> that fixture
-        self._current: _ItemState | None = None
+        self._current: _ItemState | None = None  # the item between its setup and its check
+        self._open_runners: list[_RunnerLike] = []  # pytest-asyncio loops of wider scope
 
     # -- collection: every item's settings; a bad marker is a collection error --
 
@@ -257,44 +258,39 @@ class LeakCheck:
 
     # -- one item -------------------------------------------------------------
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
         plan = item.stash.get(_PLAN, None)
-        if plan is None or plan.settings is None:
-            return (yield)
-        if plan.wrap_unittest:
-            result = yield
-            from .runner import prepare
+        if plan is not None and plan.settings is not None and not plan.wrap_unittest:
+            self._current = _ItemState(item, self._check.take_baseline(plan.settings))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        plan = item.stash.get(_PLAN, None)
+        if plan is not None and plan.wrap_unittest and plan.settings is not None:
+            from .runner import prepare  # the TestCase instance exists once setup is done
 
             prepare(getattr(item, "instance"), plan.settings)
-            return result
-        state = _ItemState(self._check.take_baseline(plan.settings))
-        item.stash[_STATE] = state
-        self._current = state
-        return (yield)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
-        state = item.stash.get(_STATE, None)
-        if state is None:
+        state = self._current
+        if state is None or state.item is not item:
             return (yield)
-        del item.stash[_STATE]
-        # Loops of wider scopes stay open after the teardown: the tasks are checked there.
-        runners = [value for name, value in getattr(item, "funcargs", {}).items() if _is_loop_fixture(name)]
         try:
             return (yield)
         finally:
             self._current = None
-            self._check_item(state, runners)
+            self._check_item(state)
 
-    def _check_item(self, state: _ItemState, runners: list[_RunnerLike]) -> None:
+    def _check_item(self, state: _ItemState) -> None:
         baseline = state.baseline
         if baseline.unchanged() and not state.leaks:
             baseline.release()  # the clean path: nothing was started or raised
             return
         try:
             self._exclude_owned(baseline)
-            for runner in runners:
+            for runner in self._open_runners:  # loops of wider scope: still open, not running
                 self._check_tasks_on(state, runner)
             deadline = state.deadline or time.monotonic() + baseline.settings.grace_period
             leaks = [*state.leaks, *self._check.find_leaks(baseline, deadline)]
@@ -320,19 +316,28 @@ class LeakCheck:
             runner.run(self._check.find_leaks_async(state.baseline, state.deadline, ("tasks",)))
         )
 
+    def _loop_closing(self, runner: _RunnerLike) -> None:
+        """Before pytest-asyncio closes a loop (cancelling what is pending on it)."""
+        if runner in self._open_runners:
+            self._open_runners.remove(runner)
+        if self._current is not None:
+            self._check_tasks_on(self._current, runner)
+
     # -- fixtures of wider scope: what they start is theirs --------------------
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, object, object]:
+        if _is_loop_fixture(fixturedef.argname):
+            runner = cast(_RunnerLike, (yield))
+            if fixturedef.scope != "function":
+                self._open_runners.append(runner)
+            # Added after the fixture's own teardown was registered: runs before it.
+            fixturedef.addfinalizer(functools.partial(self._loop_closing, runner))
+            return runner
         if fixturedef.scope == "function":
-            value = yield
-            state = self._current
-            if state is not None and _is_loop_fixture(fixturedef.argname):
-                # Added after the fixture's own teardown was registered: runs before it.
-                fixturedef.addfinalizer(functools.partial(self._check_tasks_on, state, cast(_RunnerLike, value)))
-            return value
+            return (yield)
         settings = self._fixture_settings(fixturedef, request)
         if settings is None:
             return (yield)

@@ -306,6 +306,8 @@ class AsyncioTest(unittest.TestCase):
                 "pytest_asyncio_tasks.test_task_finishing_within_the_grace": "passed",
                 "pytest_asyncio_tasks.test_module_loop_task": "error",
                 "pytest_asyncio_tasks.test_module_loop_clean": "passed",
+                "TestClassLoop.test_clean": "passed",
+                "TestClassLoop.test_last_on_the_loop_leaves_a_task": "error",
             },
             self.pytest.output,
         )
@@ -313,6 +315,7 @@ class AsyncioTest(unittest.TestCase):
     def test_the_reports_name_the_tasks(self) -> None:
         self.assertIn("[Task 'pending-task'", self.pytest.report("pytest_asyncio_tasks.test_leaves_a_task_pending"))
         self.assertIn("[Task 'module-loop-task'", self.pytest.report("pytest_asyncio_tasks.test_module_loop_task"))
+        self.assertIn("[Task 'class-loop-task'", self.pytest.report("TestClassLoop.test_last_on_the_loop_leaves_a_task"))
 
 
 if __name__ == "__main__":

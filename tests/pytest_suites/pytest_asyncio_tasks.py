@@ -36,3 +36,13 @@ async def test_module_loop_task():
 @pytest.mark.asyncio(loop_scope="module")
 async def test_module_loop_clean():
     await asyncio.sleep(0)
+
+
+@pytest.mark.asyncio(loop_scope="class")
+class TestClassLoop:
+    async def test_clean(self):
+        await asyncio.sleep(0)
+
+    async def test_last_on_the_loop_leaves_a_task(self):
+        # pytest-asyncio closes the class's loop in this test's teardown.
+        _tasks.append(asyncio.get_running_loop().create_task(asyncio.Event().wait(), name="class-loop-task"))
