@@ -33,9 +33,14 @@ class _LeakChecked:
     ignore_tasks: ClassVar[Sequence[str]] = ()
     ignore_top_functions: ClassVar[Sequence[FunctionRef]] = ()
     ignore_any_functions: ClassVar[Sequence[FunctionRef]] = ()
+    ignore_sockets: ClassVar[Sequence[str]] = ()
     check_threads: ClassVar[bool] = True
     check_tasks: ClassVar[bool] = True
     check_processes: ClassVar[bool] = True
+    check_sockets: ClassVar[bool] = True
+    check_handles: ClassVar[bool] = True
+    check_loops: ClassVar[bool] = True
+    check_fds: ClassVar[bool] = False
 
     _leaktest_settings: ClassVar[Settings] = Settings()
     _leaktest_baseline: check.Baseline | None = None
@@ -139,7 +144,7 @@ def _diagnose(test: object, baseline: check.Baseline) -> None:
     if baseline.waited:
         setattr(test, "_leaktest_waited", baseline.waited)
     if _VERBOSE or getattr(test, "_leaktest_verbose", False):
-        after = check.counts_now()
+        after = check.counts_now(baseline.counts)
         setattr(test, "_leaktest_counts", (baseline.counts, after))
         if _VERBOSE:
             name = test.id() if isinstance(test, unittest.TestCase) else repr(test)
@@ -186,10 +191,15 @@ class LeakCheckedAsyncTestCase(_LeakChecked, unittest.IsolatedAsyncioTestCase): 
         check_async_test(self, baseline)
 
 
+#: What the check of an `IsolatedAsyncioTestCase` looks at inside the test's loop.
+_IN_LOOP = ("tasks", "handles")
+
+
 def check_async_test(test: unittest.IsolatedAsyncioTestCase, baseline: check.Baseline) -> None:
     """The check of an `IsolatedAsyncioTestCase`, in two phases against one deadline.
 
-    1. Inside the test's loop: tasks (of every loop) get the grace by being awaited.
+    1. Inside the test's loop: tasks (of every loop) get the grace by being awaited;
+       callbacks and timers still pending on the loops are found before it closes.
     2. The asyncio runner is torn down now, not after the check: that cancels what
        is left (reported already) and shuts the default executor down, so the
        threads of `run_in_executor` are joined, not reported. Then threads and
@@ -200,13 +210,14 @@ def check_async_test(test: unittest.IsolatedAsyncioTestCase, baseline: check.Bas
     after: dict[str, int] = {}
     try:
         try:
-            if any(probe.kind == "tasks" for probe, _ in baseline.marks):
+            in_loop = [probe.kind for probe, _ in baseline.marks if probe.kind in _IN_LOOP]
+            if in_loop:
 
-                async def tasks_phase() -> None:
-                    leaks.extend(await check.find_leaks_async(baseline, deadline, ("tasks",)))
-                    after["tasks"] = check.count_of("tasks")
+                async def loop_phase() -> None:
+                    leaks.extend(await check.find_leaks_async(baseline, deadline, in_loop))
+                    after.update(check.counts_now(in_loop))
 
-                _run_in_test_loop(test, tasks_phase)
+                _run_in_test_loop(test, loop_phase)
         finally:
             _close_test_loop(test)
         leaks.extend(check.find_leaks(baseline, deadline))

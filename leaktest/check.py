@@ -34,9 +34,17 @@ class Baseline:
         self.settings = settings
         # Read before the marks, so nothing slips in between; -1 never matches.
         self.clock = -1 if everything else clock.now
-        checked = (settings.check_threads, settings.check_tasks, settings.check_processes)
+        checked = (
+            settings.check_threads,
+            settings.check_tasks,
+            settings.check_processes,
+            settings.check_sockets,
+            settings.check_handles,
+            settings.check_loops,
+            settings.check_fds,
+        )
         self.marks = [(probe, probe.mark(everything)) for probe in _PROBES_FOR[checked]]
-        self.counts = {probe.kind: probe.count() for probe in _PROBES}
+        self.counts = {probe.kind: probe.count() for probe, _ in self.marks}
         self.released = False
         self.waited = 0.0  # seconds spent waiting in the grace period (runner diagnostics)
 
@@ -53,10 +61,12 @@ class Baseline:
                     probe.release(mark)
 
 
-#: The probes to mark, by the settings' (check_threads, check_tasks, check_processes).
+_KINDS = ("threads", "tasks", "processes", "sockets", "handles", "loops", "fds")
+
+#: The probes to mark, by the settings' switches, in the order of `_KINDS`.
 _PROBES_FOR = {
-    flags: [probe for probe in _PROBES if dict(zip(("threads", "tasks", "processes"), flags))[probe.kind]]
-    for flags in itertools.product((False, True), repeat=3)
+    flags: [probe for probe in _PROBES if dict(zip(_KINDS, flags))[probe.kind]]
+    for flags in itertools.product((False, True), repeat=len(_KINDS))
 }
 
 
@@ -65,13 +75,10 @@ def take_baseline(settings: Settings, everything: bool = False) -> Baseline:
     return Baseline(settings, everything)
 
 
-def counts_now() -> dict[str, int]:
-    return {probe.kind: probe.count() for probe in _PROBES}
-
-
-def count_of(kind: str) -> int:
-    """How many live items of one kind there are now (0 for an unknown kind)."""
-    return sum(probe.count() for probe in _PROBES if probe.kind == kind)
+def counts_now(kinds: Iterable[str]) -> dict[str, int]:
+    """The counts of some kinds now (those of a baseline)."""
+    wanted = set(kinds)
+    return {probe.kind: probe.count() for probe in _PROBES if probe.kind in wanted}
 
 
 def find_leaks(
@@ -155,7 +162,8 @@ def leak_error(
     baseline: Baseline, leaks: list[Leak], after: dict[str, int] | None = None
 ) -> LeakError:
     """The error for `leaks`; `after` overrides some of the counts taken now."""
-    return LeakError(format_report(leaks, baseline.counts, {**counts_now(), **(after or {})}), leaks)
+    now = counts_now(set(baseline.counts) - set(after or {}))
+    return LeakError(format_report(leaks, baseline.counts, {**now, **(after or {})}), leaks)
 
 
 def verify(baseline: Baseline) -> None:

@@ -105,6 +105,11 @@ def no_leaks(
     ignore_tasks: tuple[str, ...] | list[str] = (),
     ignore_top_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
     ignore_any_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
+    ignore_sockets: tuple[str, ...] | list[str] = (),
+    check_sockets: bool = True,
+    check_handles: bool = True,
+    check_loops: bool = True,
+    check_fds: bool = False,
 ) -> _NoLeaks: ...
 
 
@@ -117,6 +122,11 @@ def no_leaks(
     ignore_tasks: tuple[str, ...] | list[str] = (),
     ignore_top_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
     ignore_any_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
+    ignore_sockets: tuple[str, ...] | list[str] = (),
+    check_sockets: bool = True,
+    check_handles: bool = True,
+    check_loops: bool = True,
+    check_fds: bool = False,
 ) -> _NoLeaks | Callable[P, R]:
     """Fail with `LeakError` when the block or function leaves something running."""
     guard = _NoLeaks(
@@ -127,6 +137,11 @@ def no_leaks(
             ignore_tasks=ignore_tasks,
             ignore_top_functions=ignore_top_functions,
             ignore_any_functions=ignore_any_functions,
+            ignore_sockets=ignore_sockets,
+            check_sockets=check_sockets,
+            check_handles=check_handles,
+            check_loops=check_loops,
+            check_fds=check_fds,
         )
     )
     return guard if func is None else guard(func)
@@ -139,6 +154,11 @@ def verify_none(
     ignore_tasks: tuple[str, ...] | list[str] = (),
     ignore_top_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
     ignore_any_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
+    ignore_sockets: tuple[str, ...] | list[str] = (),
+    check_sockets: bool = True,
+    check_handles: bool = True,
+    check_loops: bool = True,
+    check_fds: bool = False,
 ) -> None:
     """Like goleak's VerifyNone: anything alive but the main and calling threads is a leak."""
     settings = from_options(
@@ -148,5 +168,10 @@ def verify_none(
         ignore_tasks=ignore_tasks,
         ignore_top_functions=ignore_top_functions,
         ignore_any_functions=ignore_any_functions,
+        ignore_sockets=ignore_sockets,
+        check_sockets=check_sockets,
+        check_handles=check_handles,
+        check_loops=check_loops,
+        check_fds=check_fds,
     )
     check.verify(check.take_baseline(settings, everything=True))

@@ -26,6 +26,10 @@ _HEADINGS = {
     "threads": "found unexpected threads:",
     "tasks": "found unexpected tasks:",
     "processes": "found unexpected processes:",
+    "sockets": "found unexpected sockets:",
+    "handles": "found asyncio callbacks and timers still pending:",
+    "loops": "found asyncio event loops never closed:",
+    "fds": "found unexpected file descriptors:",
     "thread exceptions": "found exceptions raised in threads and not caught:",
     "task exceptions": "found exceptions raised in tasks and never retrieved:",
 }

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from types import CodeType, FrameType
+from types import CodeType
 
 from . import stacks
 
@@ -15,7 +15,7 @@ class Candidate:
     """What the rules see of something still alive: its names and its stack."""
 
     names: tuple[str, ...]
-    frames: list[FrameType] = field(default_factory=list)  # innermost first
+    frames: Sequence[stacks.Frame] = field(default_factory=list)  # innermost first
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Functions:
     def __bool__(self) -> bool:
         return bool(self.names or self.codes)
 
-    def match(self, frame: FrameType) -> bool:
+    def match(self, frame: stacks.Frame) -> bool:
         code = frame.f_code
         return code in self.codes or (
             bool(self.names) and stacks.qualified_name(code, frame) in self.names

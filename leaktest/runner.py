@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from . import case, check
 from .report import LeakError, format_counts
-from .settings import Settings, from_options, validate_grace_period
+from .settings import FLAG_OPTIONS, Settings, from_options, validate_grace_period
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -48,8 +48,17 @@ _LIST_FLAGS = {
     "--ignore-task": ("leaktest_ignore_tasks", "ignore_tasks"),
     "--ignore-top-function": ("leaktest_ignore_top_functions", "ignore_top_functions"),
     "--ignore-any-function": ("leaktest_ignore_any_functions", "ignore_any_functions"),
+    "--ignore-socket": ("leaktest_ignore_sockets", "ignore_sockets"),
 }
 _VALUE_FLAGS = ("--grace-period", *_LIST_FLAGS)
+# Switches: --check-X / --no-check-X; unset ones keep their default.
+_SWITCHES = {
+    "--check-sockets": ("check_sockets", "sockets created by the test and still open, or closed by the GC"),
+    "--check-handles": ("check_handles", "asyncio call_soon/call_later/call_at callbacks still pending"),
+    "--check-loops": ("check_loops", "asyncio event loops created by the test and never closed"),
+    "--check-fds": ("check_fds", "file descriptors opened by the test and still open (reads /proc per test)"),
+}
+_SWITCH_TOKENS = (*_SWITCHES, *(f"--no-{flag[2:]}" for flag in _SWITCHES))
 
 
 def _grace_period(text: str) -> float:
@@ -80,6 +89,8 @@ def _discover_after_options(argv: list[str]) -> list[str]:
         token = argv[index]
         if token in _VALUE_FLAGS:
             index += 2
+        elif token in _SWITCH_TOKENS:
+            index += 1
         elif token.startswith("--") and token.split("=", 1)[0] in _VALUE_FLAGS:
             index += 1
         else:
@@ -154,6 +165,7 @@ def _merged(settings: Settings, others: Iterable[Settings]) -> Settings:
             ignore_tasks=_union(merged.ignore_tasks, other.ignore_tasks),
             ignore_top_functions=_union(merged.ignore_top_functions, other.ignore_top_functions),
             ignore_any_functions=_union(merged.ignore_any_functions, other.ignore_any_functions),
+            ignore_sockets=_union(merged.ignore_sockets, other.ignore_sockets),
         )
     return merged
 
@@ -359,6 +371,7 @@ class LeakTestProgram(unittest.TestProgram):
     leaktest_ignore_tasks: list[str] | None = None
     leaktest_ignore_top_functions: list[str] | None = None
     leaktest_ignore_any_functions: list[str] | None = None
+    leaktest_ignore_sockets: list[str] | None = None
     settings: Settings = Settings()
     test: unittest.TestSuite | unittest.TestCase
 
@@ -384,10 +397,20 @@ class LeakTestProgram(unittest.TestProgram):
                 "ignore what has pkg.mod.Class.method on top of its stack (outside the stdlib)",
             ),
             "--ignore-any-function": ("FUNC", "ignore what has pkg.mod.Class.method anywhere in its stack"),
+            "--ignore-socket": ("GLOB", "ignore sockets whose local or peer address matches (\"127.0.0.1:*\")"),
         }
         for flag, (dest, _option) in _LIST_FLAGS.items():
             metavar, text = helps[flag]
             group.add_argument(flag, dest=dest, action="append", type=_non_empty, metavar=metavar, help=text)
+        for flag, (option, text) in _SWITCHES.items():
+            default = FLAG_OPTIONS[option]
+            group.add_argument(
+                flag,
+                dest=f"leaktest_{option}",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{text} (default: {'on' if default else 'off'})",
+            )
         return parser
 
     def _print_help(self, *args: Any, **kwargs: Any) -> None:
@@ -404,11 +427,16 @@ class LeakTestProgram(unittest.TestProgram):
             option: tuple(getattr(self, dest) or ())
             for dest, option in _LIST_FLAGS.values()
         }
+        switches = {
+            option: value
+            for option, _ in _SWITCHES.values()
+            if (value := getattr(self, f"leaktest_{option}", None)) is not None
+        }
         grace = self.leaktest_grace_period
         try:
             if grace is None:
-                return from_options(PROG, **lists)
-            return from_options(PROG, grace, **lists)
+                return from_options(PROG, **lists, **switches)
+            return from_options(PROG, grace, **lists, **switches)
         except (TypeError, ValueError) as error:
             self._main_parser.error(str(error))  # type: ignore[attr-defined]
             raise  # not reached: error() exits with status 2

@@ -29,8 +29,18 @@ LIST_OPTIONS = {
     "ignore_tasks": False,
     "ignore_top_functions": True,
     "ignore_any_functions": True,
+    "ignore_sockets": False,
 }
-FLAG_OPTIONS = ("check_threads", "check_tasks", "check_processes")
+#: Switches: name -> default. File descriptors are opt-in: listing them reads /proc.
+FLAG_OPTIONS = {
+    "check_threads": True,
+    "check_tasks": True,
+    "check_processes": True,
+    "check_sockets": True,
+    "check_handles": True,
+    "check_loops": True,
+    "check_fds": False,
+}
 
 FunctionRef = str | Callable[..., Any]
 
@@ -44,15 +54,21 @@ class Settings:
     ignore_tasks: tuple[str, ...] = ()
     ignore_top_functions: tuple[FunctionRef, ...] = ()
     ignore_any_functions: tuple[FunctionRef, ...] = ()
+    ignore_sockets: tuple[str, ...] = ()
     check_threads: bool = True
     check_tasks: bool = True
     check_processes: bool = True
+    check_sockets: bool = True
+    check_handles: bool = True
+    check_loops: bool = True
+    check_fds: bool = False
 
     def rules(self, kind: str) -> Rules:
-        """The ignores for one resource kind (`threads`, `tasks`, `processes`)."""
+        """The ignores for one resource kind (`threads`, `tasks`, `sockets`...)."""
         patterns = {
             "threads": DEFAULT_IGNORE_THREADS + self.ignore_threads,
             "tasks": self.ignore_tasks,
+            "sockets": self.ignore_sockets,
         }.get(kind, ())
         return Rules(
             name_patterns=patterns,
@@ -123,7 +139,10 @@ def from_class(cls: type) -> Settings:
                 for entry in validate_list(klass.__qualname__, option, vars(klass)[option]):
                     if entry not in lists[option]:
                         lists[option].append(entry)
-    flags = {option: validate_flag(owner, option, getattr(cls, option, True)) for option in FLAG_OPTIONS}
+    flags = {
+        option: validate_flag(owner, option, getattr(cls, option, default))
+        for option, default in FLAG_OPTIONS.items()
+    }
     grace = validate_grace_period(owner, getattr(cls, "grace_period", DEFAULT_GRACE_PERIOD))
     return Settings(
         grace_period=grace,
@@ -131,21 +150,30 @@ def from_class(cls: type) -> Settings:
         ignore_tasks=tuple(str(e) for e in lists["ignore_tasks"]),
         ignore_top_functions=tuple(lists["ignore_top_functions"]),
         ignore_any_functions=tuple(lists["ignore_any_functions"]),
+        ignore_sockets=tuple(str(e) for e in lists["ignore_sockets"]),
         **flags,
     )
 
 
-def from_options(owner: str, grace_period: object = DEFAULT_GRACE_PERIOD, **lists: object) -> Settings:
+def from_options(owner: str, grace_period: object = DEFAULT_GRACE_PERIOD, **options: object) -> Settings:
     """Settings from keyword options (`no_leaks`, `verify_none`, the runner)."""
-    unknown = set(lists) - set(LIST_OPTIONS)
+    unknown = set(options) - set(LIST_OPTIONS) - set(FLAG_OPTIONS)
     if unknown:
         raise TypeError(f"{owner}: unknown option(s) {', '.join(sorted(unknown))}")
     grace = validate_grace_period(owner, grace_period)
-    checked = {option: validate_list(owner, option, value) for option, value in lists.items()}
+    checked = {
+        option: validate_list(owner, option, value) for option, value in options.items() if option in LIST_OPTIONS
+    }
+    flags = {
+        option: validate_flag(owner, option, options.get(option, default))
+        for option, default in FLAG_OPTIONS.items()
+    }
     return Settings(
         grace_period=grace,
         ignore_threads=tuple(str(e) for e in checked.get("ignore_threads", ())),
         ignore_tasks=tuple(str(e) for e in checked.get("ignore_tasks", ())),
         ignore_top_functions=checked.get("ignore_top_functions", ()),
         ignore_any_functions=checked.get("ignore_any_functions", ()),
+        ignore_sockets=tuple(str(e) for e in checked.get("ignore_sockets", ())),
+        **flags,
     )

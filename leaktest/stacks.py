@@ -12,9 +12,10 @@ import site
 import sysconfig
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import CodeType, FrameType
+from typing import Any, NamedTuple, Union
 
 _LEAKTEST_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -62,14 +63,39 @@ def is_leaktest(filename: str) -> bool:
     return filename.startswith(_LEAKTEST_DIR)
 
 
-def _qualname_3_10(code: CodeType, frame: FrameType | None) -> str:
+class FrameRecord(NamedTuple):
+    """What a frame was when something was created, kept once the frame is gone.
+
+    Keeping the frame itself would keep its locals (the socket it created) alive.
+    The rules and the report read these three attributes, as on a frame.
+    """
+
+    f_code: CodeType
+    f_globals: dict[str, Any]
+    f_lineno: int
+
+
+#: A live frame, or the record of one.
+Frame = Union[FrameType, FrameRecord]
+
+
+def record_stack(frame: FrameType | None) -> tuple[FrameRecord, ...]:
+    """The stack from `frame` outwards, innermost first, as records (no formatting)."""
+    records = []
+    while frame is not None:
+        records.append(FrameRecord(frame.f_code, frame.f_globals, frame.f_lineno))
+        frame = frame.f_back
+    return tuple(records)
+
+
+def _qualname_3_10(code: CodeType, frame: Frame | None) -> str:
     """Best effort qualified name where `co_qualname` does not exist (3.10).
 
     Looks for the function owning `code` on the class of the first argument
     (methods), then among the module's functions and classes.
     """
     name = code.co_name
-    if frame is not None and code.co_argcount:
+    if isinstance(frame, FrameType) and code.co_argcount:
         first = frame.f_locals.get(code.co_varnames[0])
         owner = first if isinstance(first, type) else type(first)
         for klass in getattr(owner, "__mro__", ()):
@@ -99,7 +125,7 @@ def code_of(obj: object) -> CodeType | None:
     return None
 
 
-def qualified_name(code: CodeType, frame: FrameType | None = None) -> str:
+def qualified_name(code: CodeType, frame: Frame | None = None) -> str:
     """``module.Class.method`` for the code running in `frame`."""
     module = frame.f_globals.get("__name__", "?") if frame is not None else "?"
     qualname = getattr(code, "co_qualname", None)  # 3.11+
@@ -117,7 +143,7 @@ def frames_of(frame: FrameType | None) -> list[FrameType]:
     return frames
 
 
-def top_frame(frames: list[FrameType]) -> FrameType | None:
+def top_frame(frames: Sequence[Frame]) -> Frame | None:
     """The innermost frame outside the stdlib (the innermost frame if all are stdlib)."""
     for frame in frames:
         if not is_stdlib(frame.f_code.co_filename):
@@ -125,7 +151,7 @@ def top_frame(frames: list[FrameType]) -> FrameType | None:
     return frames[0] if frames else None
 
 
-def format_frames(frames: list[FrameType], indent: str = "  ") -> str:
+def format_frames(frames: Sequence[Frame], indent: str = "  ") -> str:
     """Python's traceback layout (most recent call last) for frames given innermost first."""
     summary = traceback.StackSummary.extract(
         ((f, f.f_lineno) for f in reversed(frames)), capture_locals=False

@@ -88,8 +88,12 @@ class Probe(Generic[Mark, Item]):
 
 def all_probes() -> list[Probe[Any, Any]]:
     """Every resource kind leaktest checks, in report order."""
+    from .fds import FdProbe
+    from .handles import HandleProbe
+    from .loops import LoopProbe
     from .processes import ProcessProbe
+    from .sockets import SocketProbe
     from .tasks import TaskProbe
     from .threads import ThreadProbe
 
-    return [ThreadProbe(), TaskProbe(), ProcessProbe()]
+    return [ThreadProbe(), TaskProbe(), ProcessProbe(), SocketProbe(), HandleProbe(), LoopProbe(), FdProbe()]

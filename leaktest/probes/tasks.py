@@ -54,7 +54,7 @@ _lock = threading.Lock()
 _loop_refs: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
 
 
-def _live_loops() -> list[asyncio.AbstractEventLoop]:
+def live_loops() -> list[asyncio.AbstractEventLoop]:
     return [loop for ref in list(_loop_refs) if (loop := ref()) is not None]
 _claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or hidden
 _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waited for them
@@ -68,6 +68,7 @@ _original_init = asyncio.BaseEventLoop.__init__
 @functools.wraps(_original_init)
 def _init(self: asyncio.BaseEventLoop, *args: Any, **kwargs: Any) -> None:
     _original_init(self, *args, **kwargs)
+    self._leaktest_origin = stacks.origin_of(sys._getframe(1))  # type: ignore[attr-defined]
     self._leaktest_seq = clock.tick()  # type: ignore[attr-defined]
     with _lock:
         _loop_refs.add(weakref.ref(self, _loop_refs.discard))
@@ -79,6 +80,11 @@ asyncio.BaseEventLoop.__init__ = _init  # type: ignore[method-assign, assignment
 def seq_of(loop: asyncio.AbstractEventLoop) -> int:
     """The creation number of `loop`; 0 for loops created before leaktest was imported."""
     return getattr(loop, "_leaktest_seq", 0)
+
+
+def origin_of(loop: asyncio.AbstractEventLoop) -> stacks.Origin | None:
+    """Where `loop` was created (the innermost caller outside the stdlib)."""
+    return getattr(loop, "_leaktest_origin", None)
 
 
 @dataclass
@@ -249,7 +255,7 @@ class TaskProbe(Probe[TaskMark, Item]):
             return TaskMark(-1, None, records_from, frozenset([current] if current else []))
         old = None
         if _loop_refs:
-            open_loops = [loop for loop in _live_loops() if not loop.is_closed()]
+            open_loops = [loop for loop in live_loops() if not loop.is_closed()]
             if open_loops:
                 registered = _registered_tasks(set(open_loops))
                 old = {loop: frozenset(t for t in registered if t.get_loop() is loop) for loop in open_loops}
@@ -262,7 +268,7 @@ class TaskProbe(Probe[TaskMark, Item]):
     def count(self) -> int:
         if not _loop_refs:
             return 0
-        open_loops = [loop for loop in _live_loops() if not loop.is_closed()]
+        open_loops = [loop for loop in live_loops() if not loop.is_closed()]
         if not open_loops:  # closed loops of earlier tests wait for the GC: skip them
             return 0
         current = asyncio.current_task() if _running_loop() is not None else None
@@ -273,7 +279,7 @@ class TaskProbe(Probe[TaskMark, Item]):
         """The loops whose new tasks count: created after the mark, or open at it."""
         if clock.now == mark.seq and not mark.old:
             return []
-        return [loop for loop in _live_loops() if seq_of(loop) > mark.seq or (mark.old and loop in mark.old)]
+        return [loop for loop in live_loops() if seq_of(loop) > mark.seq or (mark.old and loop in mark.old)]
 
     def _is_new(self, mark: TaskMark, task: asyncio.Task[Any]) -> bool:
         old = mark.old.get(task.get_loop()) if mark.old else None

@@ -1,0 +1,194 @@
+"""asyncio handles: `call_soon`, `call_later` and `call_at` callbacks still pending on
+a loop created since a mark.
+
+Nothing is hooked: loops are numbered at creation by probes/tasks.py, so a test
+that creates no loop compares two integers; the check reads the pending
+handles of the loops created since the mark. In `LeakCheckedAsyncTestCase` this
+runs on the test's loop, before the base class closes it (closing a loop drops
+its handles without a word).
+
+asyncio's own callbacks are not the test's: a task's steps and wake-ups (the
+task is the leak, if any), futures' callbacks, `asyncio.sleep`'s timer,
+transports' and servers' plumbing, and leaktest's own.
+
+What this relies on, per Python version (each in one function below):
+- 3.10+: `BaseEventLoop._ready` (a deque of `Handle`s due now) and
+  `BaseEventLoop._scheduled` (a heap of `TimerHandle`s), `_pending`;
+  `Handle._callback` and `Handle._args` (`_callback_of`); `Handle._source_traceback`,
+  set in debug mode (`_scheduled_at`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from .. import stacks
+from ..report import Leak
+from ..rules import Candidate
+from . import Probe, clock
+from .tasks import live_loops, seq_of
+
+_claimed: weakref.WeakSet[asyncio.Handle] = weakref.WeakSet()
+
+
+def _pending(loop: asyncio.AbstractEventLoop) -> list[asyncio.Handle]:
+    """The handles waiting on `loop`, due now or later, not cancelled (3.10+: `_ready`,
+    `_scheduled`; copied in one C call each, safe while the loop runs in another thread)."""
+    ready = list(getattr(loop, "_ready", ()))
+    scheduled = list(getattr(loop, "_scheduled", ()))
+    return [handle for handle in ready + scheduled if not handle.cancelled()]
+
+
+def _callback_of(handle: asyncio.Handle) -> tuple[Any, tuple[Any, ...]]:
+    """What the handle will call, with what (3.10+: `_callback`, `_args`; None once run)."""
+    return getattr(handle, "_callback", None), getattr(handle, "_args", None) or ()
+
+
+def _scheduled_at(handle: asyncio.Handle) -> str:
+    """Where the handle was scheduled: recorded by asyncio in debug mode only."""
+    tb = getattr(handle, "_source_traceback", None)
+    if not tb:
+        return " scheduled at an unknown place (run the loop in debug mode, PYTHONASYNCIODEBUG=1, to know)"
+    for entry in reversed(tb):
+        if not stacks.is_stdlib(entry.filename) and not stacks.is_leaktest(entry.filename):
+            return f" scheduled by {entry.name} at {entry.filename}:{entry.lineno}"
+    last = tb[-1]
+    return f" scheduled by {last.name} at {last.filename}:{last.lineno}"
+
+
+def _function(callback: object) -> object:
+    """The function under partials and bound methods."""
+    while isinstance(callback, functools.partial):
+        callback = callback.func
+    return getattr(callback, "__func__", callback)
+
+
+def _internal(callback: object) -> bool:
+    """asyncio's own plumbing, or leaktest's: not the test's callback."""
+    while isinstance(callback, functools.partial):
+        callback = callback.func
+    if isinstance(getattr(callback, "__self__", None), asyncio.Future):
+        return True  # a task's step or wake-up, a future's method
+    module = getattr(_function(callback), "__module__", None) or ""
+    return module.split(".")[0] in ("asyncio", "_asyncio", "leaktest")
+
+
+def callback_name(callback: object) -> str:
+    """``module.Class.method`` of what a handle calls."""
+    function = _function(callback)
+    module = getattr(function, "__module__", None)
+    qualname = getattr(function, "__qualname__", None)
+    if qualname is None:
+        return repr(callback)
+    name = f"{module}.{qualname}" if module else str(qualname)
+    return f"functools.partial({name})" if isinstance(callback, functools.partial) else name
+
+
+class HandleProbe(Probe[int, asyncio.Handle]):
+    """A mark is the clock's number: the handles of loops numbered above it are new."""
+
+    kind = "handles"
+
+    def mark(self, everything: bool = False) -> int:
+        return -1 if everything else clock.now
+
+    def count(self) -> int:
+        return sum(
+            1
+            for loop in live_loops()
+            if not loop.is_closed()
+            for handle in _pending(loop)
+            if not _internal(_callback_of(handle)[0])
+        )
+
+    def new_since(self, mark: int) -> list[asyncio.Handle]:
+        if clock.now == mark:
+            return []
+        return [
+            handle
+            for loop in live_loops()
+            if seq_of(loop) > mark and not loop.is_closed()
+            for handle in _pending(loop)
+            if handle not in _claimed and not _internal(_callback_of(handle)[0])
+        ]
+
+    def candidates(self, items: Sequence[asyncio.Handle], with_frames: bool) -> list[Candidate]:
+        return [Candidate((callback_name(_callback_of(handle)[0]),)) for handle in items]
+
+    def wait(self, items: Sequence[asyncio.Handle], deadline: float) -> list[asyncio.Handle]:
+        """Until each handle has run or is cancelled, or the deadline. Only a loop running
+        in another thread can run them meanwhile; others are not waited for."""
+        here = _running_loop()
+        delay = 0.0005
+        pending = _still_pending(items)
+        while any(_loop_of(h) is not here and _loop_of(h).is_running() for h in pending):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.01)
+            pending = _still_pending(pending)
+        return pending
+
+    def describe(self, items: Sequence[asyncio.Handle]) -> list[Leak]:
+        return [_describe(handle) for handle in items]
+
+    def claim(self, items: Sequence[asyncio.Handle]) -> None:
+        _claimed.update(items)
+
+
+def _loop_of(handle: asyncio.Handle) -> asyncio.AbstractEventLoop:
+    """The loop a handle was scheduled on (3.10+: `Handle._loop`)."""
+    loop: asyncio.AbstractEventLoop = handle._loop  # type: ignore[attr-defined]
+    return loop
+
+
+def _still_pending(handles: Sequence[asyncio.Handle]) -> list[asyncio.Handle]:
+    by_loop: dict[asyncio.AbstractEventLoop, set[asyncio.Handle]] = {}
+    for handle in handles:
+        loop = _loop_of(handle)
+        if loop not in by_loop:
+            by_loop[loop] = set() if loop.is_closed() else set(_pending(loop))
+    return [handle for handle in handles if handle in by_loop[_loop_of(handle)]]
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _loop_state(loop: asyncio.AbstractEventLoop) -> str:
+    return "closed" if loop.is_closed() else "running" if loop.is_running() else "stopped"
+
+
+def _describe(handle: asyncio.Handle) -> Leak:
+    callback, args = _callback_of(handle)
+    name = callback_name(callback)
+    loop = _loop_of(handle)
+    on = f"on {_loop_state(loop)} loop #{seq_of(loop)}"
+    if isinstance(handle, asyncio.TimerHandle):
+        due = handle.when() - loop.time()
+        when = f"due in {due:.3f}s" if due >= 0 else f"overdue by {-due:.3f}s"
+        head = f"Timer {name}{_args(args)} (call_later/call_at, {when}, {on})"
+        label = f"Timer {name}"
+    else:
+        head = f"Callback {name}{_args(args)} (call_soon, not run yet, {on})"
+        label = f"Callback {name}"
+    return Leak("handles", label, f"{head}\n{_scheduled_at(handle)}", handle)
+
+
+def _args(args: tuple[Any, ...]) -> str:
+    text = ", ".join(_short_repr(arg) for arg in args)
+    return f"({text})"
+
+
+def _short_repr(obj: object) -> str:
+    text = repr(obj)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,320 @@
+"""Sockets: which ones were created since a mark and are still open, or were closed
+by the garbage collector instead of their owner.
+
+`socket.socket.__init__` is wrapped once per process: every socket made through
+the Python class (directly, `accept()`, `socketpair()`, `fromfd()`, `dup()`,
+`create_connection()`, `ssl.SSLSocket`, asyncio's servers and transports,
+`socketserver`, `http.client`...) gets the next clock number and a record of its
+creation stack. A test that creates no socket compares two integers.
+
+`socket.socket.__del__` is defined to see a socket destroyed while still open,
+the moment Python warns "ResourceWarning: unclosed <socket...>": the record, and
+with it the leak, stays the creating test's, whichever test runs when it is
+collected. A check that finds a socket still open collects garbage once (the
+failure path only), so that a socket the test dropped is told apart from one
+still held.
+
+What this relies on, per Python version (each in one function below):
+- 3.10+: `socket.socket` is a Python class over `_socket.socket` whose
+  `__init__` every Python-made socket goes through (`ssl.SSLSocket._create`
+  calls it too); `_socket.socket.__del__` is the C finalizer that warns and
+  closes (`_finalize`).
+- 3.10+: an event loop's self-pipe is made by `_make_self_pipe` (selector and
+  proactor loops) through `socket.socketpair` (`_is_self_pipe`): not the test's
+  socket; a loop left open is reported by the loops probe.
+"""
+
+from __future__ import annotations
+
+import _socket
+import bisect
+import functools
+import gc
+import os
+import socket
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+from .. import stacks
+from ..report import Leak
+from ..rules import Candidate
+from . import Probe, clock
+
+_lock = threading.Lock()
+
+
+class SocketRecord:
+    """One socket made through `socket.socket`, from its creation on."""
+
+    __slots__ = ("seq", "ref", "stack", "fd", "gone_open", "gone_addresses", "claimed")
+
+    def __init__(self, sock: socket.socket, stack: tuple[stacks.FrameRecord, ...]) -> None:
+        self.seq = 0
+        self.ref = weakref.ref(sock)
+        self.stack = stack  # innermost first, from the caller of socket.socket()
+        self.fd = sock.fileno()
+        self.gone_open: str | None = None  # what it was, when the GC destroyed it open
+        self.gone_addresses: tuple[str, ...] = ()
+        self.claimed = False
+
+    def live(self) -> socket.socket | None:
+        """The socket while it is alive and open."""
+        sock = self.ref()
+        return sock if sock is not None and sock.fileno() != -1 else None
+
+    def open(self) -> bool:
+        return self.gone_open is not None or self.live() is not None
+
+
+# Records in creation order (their numbers increase): a check bisects for those
+# made after its mark. Closed and dead ones are dropped whenever the list has
+# doubled since the last pruning; by id for `__del__`.
+_created: list[SocketRecord] = []
+_by_id: dict[int, SocketRecord] = {}
+_prune_at = 64
+
+
+def _is_self_pipe(frame: FrameType | None) -> bool:
+    """Made by an event loop for its self-pipe: `_make_self_pipe` -> `socketpair` (3.10+)."""
+    for _ in range(3):
+        if frame is None:
+            return False
+        if frame.f_code.co_name == "_make_self_pipe" and "asyncio" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _record(sock: socket.socket, frame: FrameType | None) -> None:
+    global _prune_at
+    record = SocketRecord(sock, stacks.record_stack(frame))
+    with _lock:
+        record.seq = clock.tick()
+        _created.append(record)
+        _by_id[id(sock)] = record
+        if len(_created) >= _prune_at:
+            _created[:] = [r for r in _created if r.open() and not r.claimed]
+            _prune_at = max(64, 2 * len(_created))
+
+
+_original_init = socket.socket.__init__
+
+
+@functools.wraps(_original_init)
+def _init(self: socket.socket, *args: Any, **kwargs: Any) -> None:
+    _original_init(self, *args, **kwargs)
+    frame = sys._getframe(1)
+    if not _is_self_pipe(frame):
+        _record(self, frame)
+
+
+def _finalize(sock: socket.socket) -> None:
+    """The C finalizer of `_socket.socket` (3.10+): warns "unclosed" and closes."""
+    _socket.socket.__del__(sock)  # type: ignore[attr-defined]
+
+
+def _del(self: socket.socket) -> None:
+    """Note a socket destroyed while open, for the test that created it; then finalize."""
+    record = _by_id.pop(id(self), None)
+    # The cyclic GC clears weak references before it finalizes: ref() may be None.
+    if record is not None and record.ref() in (None, self) and self.fileno() != -1:
+        try:
+            record.gone_addresses = tuple(a for a in addresses(self) if a)
+            record.gone_open = _what(self)
+            _collected.append(record)
+            del _collected[:-_KEEP_COLLECTED]
+        except Exception:  # never break a finalizer
+            pass
+    _finalize(self)
+
+
+_KEEP_COLLECTED = 1000  # records kept for the checks still to come; older ones are dropped
+_collected: list[SocketRecord] = []  # sockets the GC destroyed open, in that order
+
+socket.socket.__init__ = _init  # type: ignore[method-assign]
+socket.socket.__del__ = _del  # type: ignore[attr-defined]
+
+
+def _new_lock_in_child() -> None:
+    """A forked child may inherit the lock held by another thread of the parent."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # wherever os.fork exists
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
+def _created_after(seq: int) -> list[SocketRecord]:
+    with _lock:
+        first = bisect.bisect_right(_created, seq, key=lambda record: record.seq)
+        return _created[first:]
+
+
+def open_fds() -> set[int]:
+    """The descriptors of the recorded sockets still open (for the fd probe)."""
+    with _lock:
+        records = list(_created)
+    return {sock.fileno() for record in records if (sock := record.live()) is not None}
+
+
+# -- describing ----------------------------------------------------------------
+
+
+def _address(address: object) -> str:
+    """"127.0.0.1:8080", "[::1]:8080", "/tmp/x.sock", or the address as Python gives it."""
+    if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[0], str):
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if isinstance(address, bytes):  # a Linux abstract unix socket
+        return repr(address)
+    return str(address)
+
+
+def addresses(sock: socket.socket) -> tuple[str, str]:
+    """Local and peer address as strings; "" for what the socket does not have."""
+    local = peer = ""
+    try:
+        local = _address(sock.getsockname())
+    except OSError:
+        pass
+    try:
+        peer = _address(sock.getpeername())
+    except OSError:
+        pass
+    return local, peer
+
+
+def _listening(sock: socket.socket) -> bool:
+    option = getattr(socket, "SO_ACCEPTCONN", None)
+    if option is None:
+        return False
+    try:
+        return bool(sock.getsockopt(socket.SOL_SOCKET, option))
+    except OSError:
+        return False
+
+
+def _enum_name(value: object) -> str:
+    return getattr(value, "name", None) or str(value)
+
+
+def _what(sock: socket.socket) -> str:
+    """'Socket fd=7 (AF_INET, SOCK_STREAM, listening on 127.0.0.1:8080)'."""
+    local, peer = addresses(sock)
+    kind = f"{_enum_name(sock.family)}, {_enum_name(sock.type)}"
+    if _listening(sock):
+        state = f"listening on {local or '?'}"
+    elif peer:
+        state = f"connected {local or '?'} -> {peer}"
+    elif local and not local.endswith(":0"):
+        state = f"bound to {local}, not connected"
+    else:
+        state = "not bound, not connected"
+    name = "SSLSocket" if type(sock).__name__ == "SSLSocket" else "Socket"
+    return f"{name} fd={sock.fileno()} ({kind}, {state})"
+
+
+def _module_name(frame: stacks.Frame) -> str:
+    return str(frame.f_globals.get("__name__", ""))
+
+
+def creation(stack: Sequence[stacks.Frame]) -> str:
+    """Where a socket was created: the innermost frame outside the stdlib, and the stdlib
+    function that made it (the innermost one outside the socket and ssl modules)."""
+    origin: stacks.Frame | None = None
+    inner: list[stacks.Frame] = []  # the stdlib frames inside `origin`, innermost first
+    for frame in stack:
+        filename = frame.f_code.co_filename
+        if stacks.is_leaktest(filename):
+            continue
+        if not stacks.is_stdlib(filename):
+            origin = frame
+            break
+        inner.append(frame)
+    maker = next((f for f in inner if _module_name(f) not in ("socket", "ssl")), None)
+    if maker is None and inner:  # socket.create_connection, socket.socketpair...
+        maker = inner[-1]
+    how = f" through {stacks.qualified_name(maker.f_code, maker)}" if maker is not None else ""
+    if origin is None:
+        return f" created{how}, outside any Python code leaktest can see"
+    where = f"{stacks.qualified_name(origin.f_code, origin)} at {origin.f_code.co_filename}:{origin.f_lineno}"
+    return f" created by {where}{how}"
+
+
+def _describe(record: SocketRecord) -> Leak:
+    sock = record.live()
+    if sock is not None:
+        what = _what(sock)
+        head = f"{what} still open"
+    else:
+        what = record.gone_open or f"Socket fd={record.fd}"
+        head = (
+            f"{what} never closed: the garbage collector closed it"
+            " (ResourceWarning: unclosed socket)"
+        )
+    return Leak("sockets", what.split(" (")[0], f"{head}\n{creation(record.stack)}", record)
+
+
+# -- the probe ------------------------------------------------------------------
+
+
+class SocketProbe(Probe[int, SocketRecord]):
+    """A mark is the clock's number: sockets numbered above it were created after it."""
+
+    kind = "sockets"
+
+    def mark(self, everything: bool = False) -> int:
+        return -1 if everything else clock.now
+
+    def count(self) -> int:
+        with _lock:
+            records = list(_created)
+        return sum(1 for record in records if record.live() is not None)
+
+    def new_since(self, mark: int) -> list[SocketRecord]:
+        if clock.now == mark:
+            return []
+        found = [r for r in _created_after(mark) if not r.claimed and r.live() is not None]
+        found += [r for r in list(_collected) if r.seq > mark and not r.claimed]
+        return found
+
+    def candidates(self, items: Sequence[SocketRecord], with_frames: bool) -> list[Candidate]:
+        return [Candidate(_addresses_of(record), record.stack if with_frames else []) for record in items]
+
+    def wait(self, items: Sequence[SocketRecord], deadline: float) -> list[SocketRecord]:
+        """Until each socket is closed (by its owner, or by another thread) or the deadline."""
+        delay = 0.0005
+        pending = [record for record in items if record.open()]
+        while any(record.gone_open is None for record in pending):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.01)
+            pending = [record for record in pending if record.open()]
+        return pending
+
+    def describe(self, items: Sequence[SocketRecord]) -> list[Leak]:
+        """Collect garbage once first, if a socket is still open: one the test dropped
+        without closing is then reported as such, not as still held."""
+        if any(record.gone_open is None for record in items):
+            gc.collect()
+        return [_describe(record) for record in items]
+
+    def claim(self, items: Sequence[SocketRecord]) -> None:
+        for record in items:
+            record.claimed = True
+
+
+def _addresses_of(record: SocketRecord) -> tuple[str, ...]:
+    """What `ignore_sockets` patterns match: the local and peer addresses."""
+    sock = record.live()
+    if sock is None:
+        return record.gone_addresses
+    return tuple(address for address in addresses(sock) if address)
