@@ -15,11 +15,13 @@ import contextlib
 import io
 import multiprocessing
 import os
+import socket
 import socketserver
 import subprocess
 import sys
 import threading
 import unittest
+import warnings
 from collections.abc import Callable
 
 import leaktest
@@ -39,6 +41,10 @@ def _wait_for_eof(conn: multiprocessing.connection.Connection) -> None:
         conn.recv()
     except EOFError:
         pass
+
+
+def _reconnect() -> None:
+    """A callback an inner test schedules and forgets."""
 
 
 def _reap(process: subprocess.Popen[bytes]) -> None:
@@ -328,6 +334,87 @@ class LeakMatrix(leaktest.LeakCheckedTestCase):
                 self.addCleanup(thread.join)
 
         self.assert_leaks(Case, "matrix-thread-task")
+        self.assert_clean(Case)
+
+    def test_asyncio_timer(self) -> None:
+        class Case(leaktest.LeakCheckedAsyncTestCase):  # type: ignore[valid-type, misc]
+            async def test_leaking(self) -> None:
+                asyncio.get_running_loop().call_later(3600, _reconnect)
+
+            async def test_clean(self) -> None:
+                timer = asyncio.get_running_loop().call_later(3600, _reconnect)
+                self.addCleanup(timer.cancel)
+
+        self.assert_leaks(Case, "Timer ", "_reconnect")
+        self.assert_clean(Case)
+
+    def test_event_loop(self) -> None:
+        loops: list[asyncio.AbstractEventLoop] = []
+        self.addCleanup(lambda: [loop.close() for loop in loops])
+
+        class Case(leaktest.LeakCheckedTestCase):
+            def test_leaking(self) -> None:
+                loops.append(asyncio.new_event_loop())
+
+            def test_clean(self) -> None:
+                self.addCleanup(asyncio.new_event_loop().close)
+
+        self.assert_leaks(Case, "Event loop #", "never closed")
+        self.assert_clean(Case)
+
+    # -- sockets and file descriptors --------------------------------------
+
+    def test_listening_socket(self) -> None:
+        sockets: list[socket.socket] = []
+        self.addCleanup(lambda: [sock.close() for sock in sockets])
+
+        class Case(leaktest.LeakCheckedTestCase):
+            def listen(self) -> socket.socket:
+                sock = socket.create_server(("127.0.0.1", 0))
+                sockets.append(sock)
+                return sock
+
+            def test_leaking(self) -> None:
+                self.listen()
+
+            def test_clean(self) -> None:
+                self.addCleanup(self.listen().close)
+
+        self.assert_leaks(Case, "listening on 127.0.0.1:", "through socket.create_server")
+        self.assert_clean(Case)
+
+    def test_socket_dropped_unclosed(self) -> None:
+        class Case(leaktest.LeakCheckedTestCase):
+            def test_leaking(self) -> None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ResourceWarning)
+                    socket.socket().bind(("127.0.0.1", 0))
+
+            def test_clean(self) -> None:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", 0))
+
+        self.assert_leaks(Case, "the garbage collector closed it")
+        self.assert_clean(Case)
+
+    @unittest.skipUnless(os.path.isdir("/proc/self/fd"), "file descriptors are listed from /proc (Linux)")
+    def test_file_descriptor(self) -> None:
+        fds: list[int] = []
+        self.addCleanup(lambda: [os.close(fd) for fd in fds])
+
+        class Case(leaktest.LeakCheckedTestCase):
+            check_fds = True
+
+            def test_leaking(self) -> None:
+                fds.extend(os.pipe())
+
+            def test_clean(self) -> None:
+                read, write = os.pipe()
+                self.addCleanup(os.close, read)
+                self.addCleanup(os.close, write)
+
+        text = self.assert_leaks(Case, "-> pipe:[")
+        self.assertIn(f"[fd {fds[0]} -> pipe:[", text)
         self.assert_clean(Case)
 
     # -- child processes --------------------------------------------------

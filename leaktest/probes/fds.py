@@ -33,6 +33,9 @@ class Descriptor(NamedTuple):
     target: str  # what it points to ("/tmp/x", "pipe:[123]"); "" where unknown
 
 
+_claimed: set[Descriptor] = set()  # reported, and still open at the last listing
+
+
 def _target(fd: int) -> str:
     if not _TARGETS:
         return ""
@@ -81,7 +84,9 @@ class FdProbe(Probe[frozenset[Descriptor], Descriptor]):
         return len(_listing())
 
     def new_since(self, mark: frozenset[Descriptor]) -> list[Descriptor]:
-        new = _listing() - mark
+        listing = _listing()
+        _claimed.intersection_update(listing)  # closed since: the number may come back as new
+        new = listing - mark - _claimed
         if not new:
             return []
         sockets = socket_fds()
@@ -109,4 +114,4 @@ class FdProbe(Probe[frozenset[Descriptor], Descriptor]):
         ]
 
     def claim(self, items: Sequence[Descriptor]) -> None:
-        """A descriptor is a number: once closed and reused it is another file, listed anew."""
+        _claimed.update(items)

@@ -113,8 +113,7 @@ class HandleProbe(Probe[int, asyncio.Handle]):
             handle
             for loop in live_loops()
             if seq_of(loop) > mark and not loop.is_closed()
-            for handle in _pending(loop)
-            if handle not in _claimed and not _internal(_callback_of(handle)[0])
+            for handle in _reportable(loop)
         ]
 
     def candidates(self, items: Sequence[asyncio.Handle], with_frames: bool) -> list[Candidate]:
@@ -149,12 +148,14 @@ def _loop_of(handle: asyncio.Handle) -> asyncio.AbstractEventLoop:
 
 
 def _still_pending(handles: Sequence[asyncio.Handle]) -> list[asyncio.Handle]:
-    by_loop: dict[asyncio.AbstractEventLoop, set[asyncio.Handle]] = {}
-    for handle in handles:
-        loop = _loop_of(handle)
-        if loop not in by_loop:
-            by_loop[loop] = set() if loop.is_closed() else set(_pending(loop))
-    return [handle for handle in handles if handle in by_loop[_loop_of(handle)]]
+    """What is pending now on the loops of `handles`: those not run yet, and the ones
+    scheduled since (a callback that re-arms itself is still there)."""
+    loops = {_loop_of(handle): None for handle in handles}
+    return [handle for loop in loops if not loop.is_closed() for handle in _reportable(loop)]
+
+
+def _reportable(loop: asyncio.AbstractEventLoop) -> list[asyncio.Handle]:
+    return [h for h in _pending(loop) if h not in _claimed and not _internal(_callback_of(h)[0])]
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

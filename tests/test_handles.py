@@ -1,0 +1,135 @@
+"""asyncio callbacks and timers still pending at the check, and event loops never closed."""
+
+from __future__ import annotations
+
+import asyncio
+import unittest
+
+import leaktest
+from support import report, run_tests, verdict
+
+
+def reconnect() -> None:
+    """A callback the inner tests schedule and forget."""
+
+
+class Handles(leaktest.LeakCheckedTestCase):
+    def test_a_pending_timer_fails_before_the_base_class_drops_it(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                asyncio.get_running_loop().call_later(3600, reconnect)
+
+        result = run_tests(Inner, "test")
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertIn("found asyncio callbacks and timers still pending:", text)
+        self.assertRegex(text, rf"\[Timer {__name__}\.reconnect\(\) \(call_later/call_at, due in \d+\.\d+s, on running loop #\d+\)")
+        self.assertIn(f"scheduled by test at {__file__}:", text)
+
+    def test_a_cancelled_timer_passes(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                timer = asyncio.get_running_loop().call_later(3600, reconnect)
+                self.addCleanup(timer.cancel)
+
+        self.assertEqual(verdict(run_tests(Inner, "test")), "ok")
+
+    def test_a_timer_due_within_the_grace_passes(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            grace_period = 10.0
+
+            async def test(self) -> None:
+                asyncio.get_running_loop().call_later(0.01, reconnect)
+
+        self.assertEqual(verdict(run_tests(Inner, "test")), "ok")
+
+    def test_a_callback_that_reschedules_itself_fails_as_a_callback(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                loop = asyncio.get_running_loop()
+
+                def poll() -> None:
+                    loop.call_soon(poll)
+
+                loop.call_soon(poll)
+
+        result = run_tests(Inner, "test")
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertIn("[Callback ", text)
+        self.assertIn("poll() (call_soon, not run yet, on running loop", text)
+
+    def test_asyncios_own_callbacks_are_the_tasks_business(self) -> None:
+        kept: list[asyncio.Task[None]] = []
+
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                kept.append(asyncio.create_task(asyncio.sleep(3600), name="sleeper"))
+                await asyncio.sleep(0)
+
+        text = report(run_tests(Inner, "test"))
+        self.assertIn("found unexpected tasks:", text)
+        self.assertNotIn("callbacks and timers", text)
+
+    def test_check_handles_false_passes(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            check_handles = False
+
+            async def test(self) -> None:
+                asyncio.get_running_loop().call_later(3600, reconnect)
+
+        self.assertEqual(verdict(run_tests(Inner, "test")), "ok")
+
+
+class Loops(leaktest.LeakCheckedTestCase):
+    def test_a_loop_never_closed_fails_with_its_pending_timer(self) -> None:
+        loops: list[asyncio.AbstractEventLoop] = []
+        self.addCleanup(lambda: [loop.close() for loop in loops])
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                loop = asyncio.new_event_loop()
+                loops.append(loop)
+                loop.call_later(3600, reconnect)
+
+        result = run_tests(Inner, "test")
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertIn("found asyncio event loops never closed:", text)
+        self.assertRegex(text, r"\[Event loop #\d+ \(\w+EventLoop, stopped, 0 pending tasks\) never closed")
+        self.assertIn(f"created by {__name__}.Loops.", text)
+        self.assertIn(f"[Timer {__name__}.reconnect() (call_later/call_at, due in", text)
+
+    def test_a_closed_loop_passes(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                loop = asyncio.new_event_loop()
+                loop.call_later(3600, reconnect)
+                self.addCleanup(loop.close)
+
+        self.assertEqual(verdict(run_tests(Inner, "test")), "ok")
+
+    def test_check_loops_false_passes(self) -> None:
+        loops: list[asyncio.AbstractEventLoop] = []
+        self.addCleanup(lambda: [loop.close() for loop in loops])
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            check_loops = False
+
+            def test(self) -> None:
+                loops.append(asyncio.new_event_loop())
+
+        self.assertEqual(verdict(run_tests(Inner, "test")), "ok")
+
+    def test_no_leaks_reports_a_loop(self) -> None:
+        loops: list[asyncio.AbstractEventLoop] = []
+        self.addCleanup(lambda: [loop.close() for loop in loops])
+        with self.assertRaisesRegex(leaktest.LeakError, "never closed"):
+            with leaktest.no_leaks():
+                loops.append(asyncio.new_event_loop())
+        with leaktest.no_leaks(check_loops=False):
+            loops.append(asyncio.new_event_loop())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,213 @@
+"""Sockets: created by a test and still open after its cleanups, or closed only by the
+garbage collector, fail that test (and no other)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import socket
+import socketserver
+import unittest
+import warnings
+from typing import Any
+
+import leaktest
+from support import report, run_tests, verdict
+
+#: Sockets inner tests leak on purpose; closed by the outer test's cleanup.
+HELD: list[Any] = []
+
+
+def close_held() -> None:
+    while HELD:
+        HELD.pop().close()
+
+
+def open_listener() -> socket.socket:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    HELD.append(listener)
+    return listener
+
+
+class SocketCase(leaktest.LeakCheckedTestCase):
+    def setUp(self) -> None:
+        self.addCleanup(close_held)
+        catcher = warnings.catch_warnings()  # "ResourceWarning: unclosed" of the dropped ones
+        catcher.__enter__()
+        warnings.simplefilter("ignore", ResourceWarning)
+        self.addCleanup(catcher.__exit__, None, None, None)
+
+
+class Verdicts(SocketCase):
+    def test_a_listening_socket_left_open_fails_with_what_and_where(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                self.port = open_listener().getsockname()[1]
+
+        result = run_tests(Inner, "test")
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertIn("found unexpected sockets:", text)
+        self.assertRegex(text, r"\[Socket fd=\d+ \(AF_INET, SOCK_STREAM, listening on 127\.0\.0\.1:\d+\) still open")
+        self.assertIn(f"created by {__name__}.open_listener at {__file__}:", text)
+
+    def test_a_socket_closed_by_a_cleanup_passes(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                self.addCleanup(open_listener().close)
+
+        self.assertEqual(verdict(run_tests(Inner, "test")), "ok")
+
+    def test_an_accepted_connection_left_open_fails_as_connected(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                with socket.socket() as listener:
+                    listener.bind(("127.0.0.1", 0))
+                    listener.listen()
+                    with socket.create_connection(listener.getsockname()) as client:
+                        conn, _ = listener.accept()
+                        HELD.append(conn)
+                        self.peer = client.getsockname()
+
+        result = run_tests(Inner, "test")
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertEqual(text.count("[Socket fd="), 1, text)
+        self.assertRegex(text, r"connected 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+\) still open")
+        self.assertIn("through socket.socket.accept", text)
+
+    def test_a_dropped_socket_fails_as_closed_by_the_garbage_collector(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                socket.socket().bind(("127.0.0.1", 0))
+
+        result = run_tests(Inner, "test")
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertIn("never closed: the garbage collector closed it", text)
+        self.assertIn("bound to 127.0.0.1:", text)
+
+    def test_a_socket_in_a_garbage_cycle_is_the_creating_tests_leak_only(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test_1_drops(self) -> None:
+                cycle: list[object] = [socket.socket()]
+                cycle.append(cycle)
+
+            def test_2_collects(self) -> None:
+                gc.collect()
+
+        gc.disable()  # no automatic collection between the two: the check must find it
+        self.addCleanup(gc.enable)
+        result = run_tests(Inner)
+        text = report(result)
+        self.assertEqual(len(result.failures), 1, text)
+        self.assertIn("test_1_drops", str(result.failures[0][0]))
+        self.assertIn("the garbage collector closed it", text)
+
+    def test_a_socket_dropped_after_the_check_is_not_a_later_tests_leak(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test_1_holds(self) -> None:
+                HELD.append(socket.socket())
+
+            def test_2_drops_it(self) -> None:
+                HELD.pop()
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            result = run_tests(Inner)
+        self.assertEqual([str(test) for test, _ in result.failures], [str(Inner("test_1_holds"))], report(result))
+
+    def test_asyncio_server_left_open_names_create_server(self) -> None:
+        servers: list[asyncio.AbstractServer] = []
+
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                servers.append(await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0))
+
+        result = run_tests(Inner, "test")
+        for server in servers:
+            server.close()  # its loop is closed: this only closes the listening socket
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertIn("listening on 127.0.0.1:", text)
+        self.assertIn("through asyncio.base_events.BaseEventLoop.create_server", text)
+
+    def test_asyncio_connections_closed_pass(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+                reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname())
+                await reader.read()
+                writer.close()
+                await writer.wait_closed()
+                server.close()
+                await server.wait_closed()
+
+        result = run_tests(Inner, "test")
+        self.assertEqual(verdict(result), "ok", report(result))
+
+    def test_an_event_loops_self_pipe_is_not_a_socket_leak(self) -> None:
+        loops: list[asyncio.AbstractEventLoop] = []
+        self.addCleanup(lambda: [loop.close() for loop in loops])
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                loops.append(asyncio.new_event_loop())
+
+        text = report(run_tests(Inner, "test"))
+        self.assertIn("found asyncio event loops never closed:", text)
+        self.assertNotIn("sockets:", text)
+
+    def test_socketserver_made_in_setupclass_belongs_to_the_class(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            @classmethod
+            def setUpClass(cls) -> None:
+                cls.server = socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler)
+                HELD.append(cls.server.socket)
+
+            def test(self) -> None:
+                pass
+
+        result = run_tests(Inner)
+        text = report(result)
+        self.assertEqual((result.testsRun, len(result.errors)), (1, 1), text)
+        self.assertIn("tearDownClass", str(result.errors[0][0]))
+        self.assertIn("through socketserver.TCPServer.__init__", text)
+
+
+class Settings(SocketCase):
+    def leaking(self, **attributes: object) -> type[unittest.TestCase]:
+        def test(self: unittest.TestCase) -> None:
+            open_listener()
+
+        return type("Inner", (leaktest.LeakCheckedTestCase,), {"test": test, **attributes})
+
+    def test_check_sockets_false_passes(self) -> None:
+        self.assertEqual(verdict(run_tests(self.leaking(check_sockets=False), "test")), "ok")
+
+    def test_ignore_sockets_matches_the_address(self) -> None:
+        self.assertEqual(verdict(run_tests(self.leaking(ignore_sockets=["127.0.0.1:*"]), "test")), "ok")
+        self.assertEqual(verdict(run_tests(self.leaking(ignore_sockets=["10.*"]), "test")), "FAIL")
+
+    def test_function_rules_match_the_creation_stack(self) -> None:
+        self.assertEqual(verdict(run_tests(self.leaking(ignore_any_functions=[open_listener]), "test")), "ok")
+        self.assertEqual(
+            verdict(run_tests(self.leaking(ignore_top_functions=[f"{__name__}.open_listener"]), "test")), "ok"
+        )
+
+    def test_bad_ignore_sockets_fails_at_class_definition(self) -> None:
+        with self.assertRaisesRegex(TypeError, "Bad: ignore_sockets must be a list"):
+            type("Bad", (leaktest.LeakCheckedTestCase,), {"ignore_sockets": "127.0.0.1:*"})
+        with self.assertRaisesRegex(TypeError, "Bad: check_sockets must be True or False"):
+            type("Bad", (leaktest.LeakCheckedTestCase,), {"check_sockets": 1})
+
+    def test_no_leaks_and_its_switch(self) -> None:
+        with self.assertRaisesRegex(leaktest.LeakError, "listening on 127.0.0.1:"):
+            with leaktest.no_leaks():
+                open_listener()
+        with leaktest.no_leaks(check_sockets=False):
+            open_listener()
+        with leaktest.no_leaks(ignore_sockets=["127.0.0.1:*"]):
+            open_listener()
