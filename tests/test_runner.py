@@ -296,12 +296,41 @@ class OptionsTest(unittest.TestCase):
             "--ignore-task GLOB",
             "--ignore-top-function FUNC",
             "--ignore-any-function FUNC",
+            "--ignore-socket GLOB",
+            "--check-sockets, --no-check-sockets",
+            "--check-fds, --no-check-fds",
             "-k TESTNAMEPATTERNS",
             "--failfast",
             "discover",
             "Exit status",
         ):
             self.assertIn(text, checked.stdout)
+
+
+class SocketsAndHandlesTest(unittest.TestCase):
+    SAMPLE = "suites.sample_sockets"
+
+    def test_an_unchanged_suite_leaking_a_socket_and_a_timer(self) -> None:
+        checked = leaktest_run(*FAST, self.SAMPLE)
+        self.assertEqual(checked.returncode, 1, checked.stderr)
+        self.assertEqual(
+            leaking(checked.stderr),
+            [f"{self.SAMPLE}.SocketLeak.test_leaks_socket", f"{self.SAMPLE}.TimerLeak.test_leaks_timer"],
+        )
+        self.assertIn("listening on 127.0.0.1:", checked.stderr)
+        self.assertIn("[Timer suites.sample_sockets.reconnect() (call_later/call_at, due in", checked.stderr)
+
+    def test_switched_off(self) -> None:
+        checked = leaktest_run(*FAST, "--no-check-sockets", "--no-check-handles", self.SAMPLE)
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+
+    def test_ignore_socket_and_switches_before_discover(self) -> None:
+        checked = leaktest_run(
+            *FAST, "--ignore-socket", "127.0.0.1:*", "--no-check-handles",
+            "discover", "-s", "suites", "-p", "sample_sockets.py", "-t", ".",
+        )
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        self.assertEqual(tests_ran(checked.stderr), 2)
 
 
 class DiagnosticsTest(unittest.TestCase):
