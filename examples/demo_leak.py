@@ -1,9 +1,10 @@
-"""Three tests that leak, to show what leaktest reports: ``python -m examples.demo_leak``.
+"""Four tests that leak, to show what leaktest reports: ``python -m examples.demo_leak``.
 
 1. a `LogServer` whose `stop()` was forgotten: threads `loghub-accept`,
-   `loghub-heartbeat` and `loghub-run` outlive the test;
+   `loghub-heartbeat` and `loghub-run`, and its listening socket, outlive the test;
 2. an asyncio task, `forgotten-tailer`, created and never awaited nor cancelled;
-3. a child process, started with `Popen` and never waited for.
+3. an asyncio reconnect timer (`loop.call_later`) never cancelled;
+4. a child process, started with `Popen` and never waited for.
 
 Each test FAILs with leaktest's report, and the demo exits with status 1
 (leaks found); `test_demo_leak.py` checks exactly that. After the report it
@@ -45,13 +46,22 @@ class ForgottenTask(LeakCheckedAsyncTestCase):
         asyncio.create_task(tail_forever(), name="forgotten-tailer")  # neither awaited nor cancelled
 
 
+def reconnect() -> None:
+    """What a client would do when its timer fires."""
+
+
+class ForgottenTimer(LeakCheckedAsyncTestCase):
+    async def test_reconnect_timer_never_cancelled(self) -> None:
+        asyncio.get_running_loop().call_later(30, reconnect)  # the handle is never cancelled
+
+
 class ForgottenChild(LeakCheckedTestCase):
     def test_child_never_waited(self) -> None:
         forgotten_children.append(subprocess.Popen(SLEEPER))  # no wait(), no kill()
 
 
 def clear_away_leaks() -> None:
-    """What the tests should have done; the task needs nothing, its loop is closed."""
+    """What the tests should have done; the task and the timer need nothing, their loop is closed."""
     for server in forgotten_servers:
         server.stop()
     for child in forgotten_children:
@@ -62,7 +72,7 @@ def clear_away_leaks() -> None:
 def main() -> int:
     loader = unittest.defaultTestLoader
     suite = unittest.TestSuite(
-        loader.loadTestsFromTestCase(case) for case in (ForgottenServerStop, ForgottenTask, ForgottenChild)
+        loader.loadTestsFromTestCase(case) for case in (ForgottenServerStop, ForgottenTask, ForgottenTimer, ForgottenChild)
     )
     try:
         result = unittest.TextTestRunner(verbosity=2).run(suite)

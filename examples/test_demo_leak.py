@@ -1,4 +1,4 @@
-"""`python -m examples.demo_leak` must report each of its three leaks and exit 1."""
+"""`python -m examples.demo_leak` must report each of its four leaks and exit 1."""
 
 from __future__ import annotations
 
@@ -23,10 +23,22 @@ class DemoLeakTest(LeakCheckedTestCase):
         )
         report = demo.stdout + demo.stderr
         self.assertEqual(demo.returncode, 1, report)
-        for test_name in ("test_server_never_stopped", "test_task_never_awaited", "test_child_never_waited"):
+        for test_name in (
+            "test_server_never_stopped",
+            "test_task_never_awaited",
+            "test_reconnect_timer_never_cancelled",
+            "test_child_never_waited",
+        ):
             with self.subTest(test_name):
                 self.assertIn(f"FAIL: {test_name}", report)
-        for leak_name in ("loghub-accept", "loghub-heartbeat", "loghub-run", "forgotten-tailer"):
+        for leak_name in (
+            "loghub-accept",
+            "loghub-heartbeat",
+            "loghub-run",
+            "forgotten-tailer",
+            "listening on 127.0.0.1:",
+            "[Timer __main__.reconnect()",
+        ):
             with self.subTest(leak_name):
                 self.assertIn(leak_name, report)
         with self.subTest("the child process, by its command line"):
