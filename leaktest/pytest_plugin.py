@@ -329,26 +329,26 @@ class LeakCheck:
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, object, object]:
+        owner = None
+        if fixturedef.scope != "function":
+            settings = self._fixture_settings(fixturedef, request)
+            if settings is not None:
+                owner = _Owner(_fixture_name(fixturedef, request), self._check.take_baseline(settings))
+                # Added before the fixture runs: finalizers run last-in first-out, so
+                # this check comes after the fixture's own teardown.
+                fixturedef.addfinalizer(functools.partial(self._check_fixture, owner))
+        try:
+            value = yield
+        finally:
+            if owner is not None:
+                self._own(owner)  # a loop of wider scope, too, is its fixture's
         if _is_loop_fixture(fixturedef.argname):
-            runner = cast(_RunnerLike, (yield))
+            runner = cast(_RunnerLike, value)
             if fixturedef.scope != "function":
                 self._open_runners.append(runner)
             # Added after the fixture's own teardown was registered: runs before it.
             fixturedef.addfinalizer(functools.partial(self._loop_closing, runner))
-            return runner
-        if fixturedef.scope == "function":
-            return (yield)
-        settings = self._fixture_settings(fixturedef, request)
-        if settings is None:
-            return (yield)
-        owner = _Owner(_fixture_name(fixturedef, request), self._check.take_baseline(settings))
-        # Added before the fixture runs: finalizers run last-in first-out, so this
-        # check comes after the fixture's own teardown.
-        fixturedef.addfinalizer(functools.partial(self._check_fixture, owner))
-        try:
-            return (yield)
-        finally:
-            self._own(owner)
+        return value
 
     def _fixture_settings(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
