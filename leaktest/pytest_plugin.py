@@ -19,8 +19,10 @@ its teardown; pytest-asyncio (1.x) names its loop fixtures `_<scope>_scoped_runn
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
+import importlib
 import math
 import time
 import unittest
@@ -173,7 +175,7 @@ class _BadMarker(Exception):
     """A `leaktest` marker with a bad value: reported as a collection error."""
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _Plan:
     """How one collected item is checked."""
 
@@ -201,7 +203,7 @@ class _RunnerLike(Protocol):
 _PLAN = pytest.StashKey[_Plan]()
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _ItemState:
     """One item between its baseline and its check."""
 
@@ -209,6 +211,7 @@ class _ItemState:
     baseline: Baseline
     deadline: float | None = None
     leaks: list[Leak] = dataclasses.field(default_factory=list)  # found on the test's loop
+    anyio_lease: tuple[contextlib.AbstractContextManager[Any], Any] | None = None  # (lease, anyio's runner)
 
 
 class LeakCheck:
@@ -266,6 +269,12 @@ class LeakCheck:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
+        state = self._current
+        if state is not None and state.item is item:
+            backend = getattr(item, "funcargs", {}).get("anyio_backend")
+            if backend is not None:
+                state.anyio_lease = _anyio_runner_lease(backend)
+            return
         plan = item.stash.get(_PLAN, None)
         if plan is not None and plan.wrap_unittest and plan.settings is not None:
             from .runner import prepare  # the TestCase instance exists once setup is done
@@ -287,11 +296,15 @@ class LeakCheck:
         baseline = state.baseline
         if baseline.unchanged() and not state.leaks:
             baseline.release()  # the clean path: nothing was started or raised
+            if state.anyio_lease is not None:
+                state.anyio_lease[0].__exit__(None, None, None)
             return
         try:
             self._exclude_owned(baseline)
             for runner in self._open_runners:  # loops of wider scope: still open, not running
                 self._check_tasks_on(state, runner)
+            if state.anyio_lease is not None:
+                self._check_tasks_on_anyio(state, *state.anyio_lease)
             deadline = state.deadline or time.monotonic() + baseline.settings.grace_period
             leaks = [*state.leaks, *self._check.find_leaks(baseline, deadline)]
         finally:
@@ -322,6 +335,23 @@ class LeakCheck:
             self._open_runners.remove(runner)
         if self._current is not None:
             self._check_tasks_on(self._current, runner)
+
+    def _check_tasks_on_anyio(self, state: _ItemState, lease: contextlib.AbstractContextManager[Any], runner: Any) -> None:
+        """The tasks part of the check on anyio's loop; then the lease ends, and the loop with it."""
+        state.anyio_lease = None
+        try:
+            if state.deadline is None:
+                state.deadline = time.monotonic() + state.baseline.settings.grace_period
+            baseline, deadline = state.baseline, state.deadline
+
+            async def tasks_phase() -> list[Leak]:
+                _hide_anyio_call_tasks()
+                leaks: list[Leak] = await self._check.find_leaks_async(baseline, deadline, ("tasks",))
+                return leaks
+
+            state.leaks.extend(runner.run_fixture(tasks_phase, {}))
+        finally:
+            lease.__exit__(None, None, None)
 
     # -- fixtures of wider scope: what they start is theirs --------------------
 
@@ -391,6 +421,31 @@ class LeakCheck:
             baseline.marks = [
                 (_filtered(probe, lambda item: id(item) not in owned), mark) for probe, mark in baseline.marks
             ]
+
+
+def _anyio_runner_lease(backend: object) -> tuple[contextlib.AbstractContextManager[Any], Any] | None:
+    """A lease on anyio's test runner (anyio 4.x), which keeps its asyncio loop open.
+
+    anyio's own `pytest_pyfunc_call` closes the runner, cancelling what is pending,
+    when the last lease ends: holding one until the check lets the check see them.
+    """
+    plugin = importlib.import_module("anyio.pytest_plugin")
+    name, options = plugin.extract_backend_and_options(backend)
+    if name != "asyncio":
+        return None  # the task probe knows asyncio's tasks only
+    lease: contextlib.AbstractContextManager[Any] = plugin.get_runner(name, options)
+    return lease, lease.__enter__()
+
+
+def _hide_anyio_call_tasks() -> None:
+    """anyio 4.x runs a call on its test runner in a task of `_call_in_runner_task`: not a leak."""
+    import asyncio
+
+    from .probes.tasks import hide
+
+    for task in asyncio.all_tasks():
+        if getattr(task.get_coro(), "__qualname__", "") == "TestRunner._call_in_runner_task":
+            hide(task)
 
 
 def _is_loop_fixture(name: str) -> bool:

@@ -22,6 +22,7 @@ SUITES = HERE / "pytest_suites"
 HAVE_PYTEST = importable("pytest")
 HAVE_XDIST = HAVE_PYTEST and importable("xdist")
 HAVE_ASYNCIO_PLUGIN = HAVE_PYTEST and importable("pytest_asyncio")
+HAVE_ANYIO = HAVE_PYTEST and importable("anyio")
 NEEDS_PYTEST = f"pytest is not importable (set {PYTHON_ENV} to a python that has it)"
 
 
@@ -316,6 +317,28 @@ class AsyncioTest(unittest.TestCase):
         self.assertIn("[Task 'pending-task'", self.pytest.report("pytest_asyncio_tasks.test_leaves_a_task_pending"))
         self.assertIn("[Task 'module-loop-task'", self.pytest.report("pytest_asyncio_tasks.test_module_loop_task"))
         self.assertIn("[Task 'class-loop-task'", self.pytest.report("TestClassLoop.test_last_on_the_loop_leaves_a_task"))
+
+
+
+@unittest.skipUnless(HAVE_ANYIO, f"anyio is not importable (set {PYTHON_ENV} to a python that has it)")
+class AnyioTest(unittest.TestCase):
+    """Tasks left pending under anyio's plugin, found before anyio closes its loop."""
+
+    def test_each_test_has_its_verdict(self) -> None:
+        run = Run("--leaktest", "pytest_anyio_tasks.py")
+        outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
+        self.assertEqual(
+            outcomes,
+            {
+                "pytest_anyio_tasks.test_clean": "passed",
+                "pytest_anyio_tasks.test_task_stopped_by_its_fixture": "passed",
+                "pytest_anyio_tasks.test_leaves_a_task_pending": "error",
+            },
+            run.output,
+        )
+        report = run.report("pytest_anyio_tasks.test_leaves_a_task_pending")
+        self.assertIn("[Task 'anyio-pending-task'", report)
+        self.assertNotIn("_call_in_runner_task", report)  # anyio's own machinery
 
 
 if __name__ == "__main__":
