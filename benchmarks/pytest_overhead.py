@@ -1,7 +1,7 @@
 """``python -m benchmarks.pytest_overhead``: what `pytest --leaktest` adds per test.
 
 1000 trivial test functions, run by plain pytest and by pytest with the plugin
-enabled, alternately in the same benchmark run. Each run's time is the CPU time
+enabled, in the same benchmark run, in a shuffled order each round. Each run's time is the CPU time
 of its test loop (`pytest_runtestloop`, measured inside pytest: interpreter
 start-up and collection are left out, and so is the time other processes of a
 busy machine take from it). A figure is the median, over the rounds, of a kind's
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -74,15 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=11, help="runs of each kind, alternating")
     options = parser.parse_args(argv)
     results: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    shuffler = random.Random(12)
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
         write_suite(directory, options.tests)
+        order = list(KINDS)
         for _ in range(options.rounds):
-            for kind, args in KINDS.items():
-                results[kind].append(run_once(options.python, directory, args, directory / "times"))
+            shuffler.shuffle(order)  # no kind always runs first, or right after another
+            for kind in order:
+                results[kind].append(run_once(options.python, directory, KINDS[kind], directory / "times"))
     micro = 1e6 / options.tests
     plain = statistics.median(results["plain pytest"]) * micro
-    print(f"{options.tests} trivial tests, {options.rounds} rounds; CPU time per test")
+    print(f"{options.tests} trivial tests, {options.rounds} rounds, CPU time per test, pytest run by {options.python}")
     print(f"{'plain pytest':20} {plain:8.1f} us")
     for kind, values in results.items():
         if kind != "plain pytest":

@@ -11,9 +11,16 @@ that fixture: the tests do not see it, and it is checked when the fixture is
 finalized. unittest tests keep their own check: a `LeakCheckedTestCase` its own
 settings, a plain `TestCase` the runner's per-test wrapping.
 
-pytest internals read here (pytest 8.x-9.x): `FixtureDef.addfinalizer` runs its
-finalizers last-in first-out, so one added before the fixture runs comes after
-its teardown; pytest-asyncio (1.x) names its loop fixtures `_<scope>_scoped_runner`.
+What this relies on, outside pytest's documented API:
+- pytest 8-9: `FixtureDef.addfinalizer`, whose finalizers run last-in first-out,
+  so one added before the fixture runs comes after its teardown, and one added
+  after it, before (`pytest_fixture_setup`); `_pytest.unittest`'s class fixture
+  names, `_unittest_setUpClass_fixture_<class>` (`_fixture_name`).
+- pytest-asyncio 1.x: its loop fixtures `_<scope>_scoped_runner`, whose value is
+  an `asyncio.Runner` (`_is_loop_fixture`).
+- anyio 4.x: `anyio.pytest_plugin.get_runner` (a lease on the test runner) and
+  `extract_backend_and_options` (`_anyio_runner_lease`); the runner's calls run in
+  a task of `TestRunner._call_in_runner_task` (`_hide_anyio_call_tasks`).
 """
 
 from __future__ import annotations
