@@ -7,6 +7,7 @@ when pytest (or the plugin a test needs) cannot be imported there.
 
 from __future__ import annotations
 
+import configparser
 import os
 import subprocess
 import tempfile
@@ -33,15 +34,15 @@ class Run:
     "error" (at teardown), "failed+error" (a failing test that also leaked).
     """
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, plugin: tuple[str, ...] = ("-p", "leaktest.pytest_plugin"), path: str = "") -> None:
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_"))}
-        environment["PYTHONPATH"] = str(ROOT)
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [path, str(ROOT)]))
         environment["COLUMNS"] = "400"  # -rA lines are cut to the terminal width
         with tempfile.TemporaryDirectory() as scratch:
             junit = os.path.join(scratch, "junit.xml")
             self.process = subprocess.run(
                 [
-                    pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", "-p", "leaktest.pytest_plugin",
+                    pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", *plugin,
                     "-rA", f"--junitxml={junit}", *args,
                 ],
                 cwd=SUITES,
@@ -251,6 +252,37 @@ class NotEnabledTest(unittest.TestCase):
         run = Run("pytest_verdicts.py", "pytest_untouched.py")
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
         self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed", run.output)
+        self.assertEqual(run.outcome("pytest_untouched.test_threading_is_not_patched"), "passed", run.output)
+        self.assertEqual(run.outcome("pytest_untouched.test_the_engine_is_not_imported"), "passed", run.output)
+
+
+@unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
+class InstalledTest(unittest.TestCase):
+    """Installed, the package's pytest11 entry point loads the plugin; -p names the same one."""
+
+    def setUp(self) -> None:
+        # What an installation leaves for importlib.metadata: a dist-info with setup.cfg's entry points.
+        scratch = tempfile.TemporaryDirectory()
+        self.addCleanup(scratch.cleanup)
+        self.path = scratch.name
+        config = configparser.ConfigParser()
+        config.read(ROOT / "setup.cfg")
+        info = Path(self.path, "leaktest-0.0.dist-info")
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: leaktest\nVersion: 0.0\n")
+        (info / "entry_points.txt").write_text(f"[pytest11]{config['options.entry_points']['pytest11']}\n")
+
+    def test_the_entry_point_loads_the_plugin(self) -> None:
+        run = Run("--leaktest", "-k", "test_leaks_thread", "pytest_verdicts.py", plugin=(), path=self.path)
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "error", run.output)
+
+    def test_naming_the_installed_plugin_with_p_is_no_conflict(self) -> None:
+        run = Run("--leaktest", "-k", "test_leaks_thread", "pytest_verdicts.py", path=self.path)
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "error", run.output)
+
+    def test_installed_but_not_asked_for_it_changes_nothing(self) -> None:
+        run = Run("pytest_verdicts.py", "pytest_untouched.py", plugin=(), path=self.path)
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
         self.assertEqual(run.outcome("pytest_untouched.test_threading_is_not_patched"), "passed", run.output)
         self.assertEqual(run.outcome("pytest_untouched.test_the_engine_is_not_imported"), "passed", run.output)
 
