@@ -161,7 +161,9 @@ def _marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> S
 
     Raises `_BadMarker` naming the marker and where it is.
     """
-    settings: Settings | None = suite
+    from .settings import validate_flag
+
+    settings, enabled = suite, True
     marks = list(node.iter_markers_with_node(MARKER))
     for owner_node, mark in reversed(marks):
         owner = f"@pytest.mark.{MARKER} on {owner_node.nodeid or 'the session'}"
@@ -169,13 +171,12 @@ def _marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> S
         try:
             if mark.args:
                 raise TypeError(f"{owner}: takes keyword arguments only, not {mark.args!r}")
-            enabled = options.pop("enabled", True)
-            if not isinstance(enabled, bool):
-                raise TypeError(f"{owner}: enabled must be True or False, not {enabled!r}")
-            settings = _apply(settings or suite, owner, options) if enabled else None
+            if "enabled" in options:
+                enabled = validate_flag(owner, "enabled", options.pop("enabled"))
+            settings = _apply(settings, owner, options)
         except (TypeError, ValueError) as error:
             raise _BadMarker(str(error)) from None
-    return settings
+    return settings if enabled else None
 
 
 class _BadMarker(Exception):

@@ -87,6 +87,7 @@ VERDICTS = {
     "TestMarkedClass.test_ignored_by_class_marker": "passed",
     "TestMarkedClass.test_class_and_method_ignores_add_up": "passed",
     "TestMarkedClass.test_other_leaks_still_fail": "error",
+    "TestDisabledClass.test_a_closer_marker_without_enabled_keeps_it_off": "passed",
 }
 
 

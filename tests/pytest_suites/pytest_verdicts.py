@@ -54,3 +54,10 @@ class TestMarkedClass:
 
     def test_other_leaks_still_fail(self):
         leak("class-not-ignored")
+
+
+@pytest.mark.leaktest(enabled=False)
+class TestDisabledClass:
+    @pytest.mark.leaktest(grace_period=0)
+    def test_a_closer_marker_without_enabled_keeps_it_off(self):
+        leak("disabled-class-leak")
