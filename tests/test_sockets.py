@@ -177,6 +177,41 @@ class Verdicts(SocketCase):
         self.assertIn("through socketserver.TCPServer.__init__", text)
 
 
+class Ownership(SocketCase):
+    def test_connections_accepted_by_a_class_server_are_the_classs(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            @classmethod
+            def setUpClass(cls) -> None:
+                cls.listener = socket.create_server(("127.0.0.1", 0))
+                cls.addClassCleanup(cls.listener.close)
+                cls.accepted: list[socket.socket] = []
+                cls.addClassCleanup(lambda: [conn.close() for conn in cls.accepted])
+
+            def test_connects(self) -> None:
+                with socket.create_connection(self.listener.getsockname()):
+                    self.accepted.append(self.listener.accept()[0])  # the server keeps it open
+
+        result = run_tests(Inner)
+        self.assertEqual((result.testsRun, len(result.failures), len(result.errors)), (1, 0, 0), report(result))
+
+    def test_a_class_server_leaving_an_accepted_connection_open_is_reported_against_the_class(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            @classmethod
+            def setUpClass(cls) -> None:
+                cls.listener = socket.create_server(("127.0.0.1", 0))
+                cls.addClassCleanup(cls.listener.close)
+
+            def test_connects(self) -> None:
+                with socket.create_connection(self.listener.getsockname()):
+                    HELD.append(self.listener.accept()[0])
+
+        result = run_tests(Inner)
+        text = report(result)
+        self.assertEqual((result.testsRun, len(result.failures), len(result.errors)), (1, 0, 1), text)
+        self.assertIn("tearDownClass", str(result.errors[0][0]))
+        self.assertIn("through socket.socket.accept", text)
+
+
 class Settings(SocketCase):
     def leaking(self, **attributes: object) -> type[unittest.TestCase]:
         def test(self: unittest.TestCase) -> None:

@@ -31,7 +31,7 @@ from .. import stacks
 from ..report import Leak
 from ..rules import Candidate
 from . import Probe, clock
-from .tasks import live_loops, seq_of
+from .tasks import any_loop, live_loops, seq_of
 
 _claimed: weakref.WeakSet[asyncio.Handle] = weakref.WeakSet()
 
@@ -98,6 +98,8 @@ class HandleProbe(Probe[int, asyncio.Handle]):
         return -1 if everything else clock.now
 
     def count(self) -> int:
+        if not any_loop():
+            return 0
         return sum(
             1
             for loop in live_loops()

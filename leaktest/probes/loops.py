@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from ..report import Leak
 from ..rules import Candidate
 from . import Probe, clock
-from .tasks import live_loops, origin_of, seq_of
+from .tasks import any_loop, live_loops, origin_of, seq_of
 
 _claimed: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
@@ -30,6 +30,8 @@ class LoopProbe(Probe[int, asyncio.AbstractEventLoop]):
         return -1 if everything else clock.now
 
     def count(self) -> int:
+        if not any_loop():
+            return 0
         return sum(1 for loop in live_loops() if not loop.is_closed())
 
     def new_since(self, mark: int) -> list[asyncio.AbstractEventLoop]:

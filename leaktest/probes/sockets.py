@@ -5,7 +5,10 @@ by the garbage collector instead of their owner.
 the Python class (directly, `accept()`, `socketpair()`, `fromfd()`, `dup()`,
 `create_connection()`, `ssl.SSLSocket`, asyncio's servers and transports,
 `socketserver`, `http.client`...) gets the next clock number and a record of its
-creation stack. A test that creates no socket compares two integers.
+creation stack. A test that creates no socket compares two integers. A
+connection accepted by a listening socket takes the listener's number: it is
+the server's owner's (a class whose `setUpClass` started the server), not the
+test's that connected to it.
 
 `socket.socket.__del__` is defined to see a socket destroyed while still open,
 the moment Python warns "ResourceWarning: unclosed <socket...>": the record, and
@@ -19,6 +22,8 @@ What this relies on, per Python version (each in one function below):
   `__init__` every Python-made socket goes through (`ssl.SSLSocket._create`
   calls it too); `_socket.socket.__del__` is the C finalizer that warns and
   closes (`_finalize`).
+- 3.10+: `socket.socket.accept` makes the connection through `socket(...)` with the
+  listener as `self` (`_listener_seq`).
 - 3.10+: an event loop's self-pipe is made by `_make_self_pipe` (selector and
   proactor loops) through `socket.socketpair` (`_is_self_pipe`): not the test's
   socket; a loop left open is reported by the loops probe.
@@ -90,12 +95,31 @@ def _is_self_pipe(frame: FrameType | None) -> bool:
     return False
 
 
+_ACCEPT = socket.socket.accept.__code__
+
+
+def _listener_seq(frame: FrameType | None) -> int | None:
+    """For a connection made by `socket.socket.accept` (3.10+: its `self` is the
+    listener), the listener's number: a server made in `setUpClass` owns the
+    connections it accepts during a test (0 for a listener leaktest did not see)."""
+    if frame is None or frame.f_code is not _ACCEPT:
+        return None
+    listener = frame.f_locals.get("self")
+    record = _by_id.get(id(listener))
+    return record.seq if record is not None and record.ref() is listener else 0
+
+
 def _record(sock: socket.socket, frame: FrameType | None) -> None:
     global _prune_at
     record = SocketRecord(sock, stacks.record_stack(frame))
+    owner = _listener_seq(frame)
     with _lock:
-        record.seq = clock.tick()
-        _created.append(record)
+        if owner is None:
+            record.seq = clock.tick()
+            _created.append(record)
+        else:
+            record.seq = owner
+            bisect.insort(_created, record, key=lambda r: r.seq)
         _by_id[id(sock)] = record
         if len(_created) >= _prune_at:
             _created[:] = [r for r in _created if r.open() and not r.claimed]
@@ -273,6 +297,8 @@ class SocketProbe(Probe[int, SocketRecord]):
         return -1 if everything else clock.now
 
     def count(self) -> int:
+        if not _created:
+            return 0
         with _lock:
             records = list(_created)
         return sum(1 for record in records if record.live() is not None)

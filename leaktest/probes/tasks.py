@@ -54,6 +54,11 @@ _lock = threading.Lock()
 _loop_refs: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
 
 
+def any_loop() -> bool:
+    """Whether a loop may still be alive (a set's truth test: free on the clean path)."""
+    return bool(_loop_refs)
+
+
 def live_loops() -> list[asyncio.AbstractEventLoop]:
     return [loop for ref in list(_loop_refs) if (loop := ref()) is not None]
 _claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or hidden
