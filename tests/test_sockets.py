@@ -238,6 +238,11 @@ class Settings(SocketCase):
         with self.assertRaisesRegex(TypeError, "Bad: check_sockets must be True or False"):
             type("Bad", (leaktest.LeakCheckedTestCase,), {"check_sockets": 1})
 
+    def test_verify_none_reports_every_open_socket(self) -> None:
+        open_listener()
+        with self.assertRaisesRegex(leaktest.LeakError, r"listening on 127\.0\.0\.1:\d+\) still open"):
+            leaktest.verify_none(ignore_threads=["*"])
+
     def test_no_leaks_and_its_switch(self) -> None:
         with self.assertRaisesRegex(leaktest.LeakError, "listening on 127.0.0.1:"):
             with leaktest.no_leaks():
