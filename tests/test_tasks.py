@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
 import sys
 import threading
 import time
 import unittest
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 import leaktest
 from support import report, run_tests, verdict
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 async def wait_forever() -> None:
@@ -387,6 +391,27 @@ class Collected(leaktest.LeakCheckedTestCase):
         self.assertIn("[Task 'collected-task' (coroutine ", text)
         self.assertIn("garbage-collected while pending", text)
         self.assertNotIn("ignored-collected-task", text)
+
+    def test_a_task_finalized_while_leaktest_holds_its_lock_does_not_deadlock(self) -> None:
+        # The collector may finalize a task inside any locked block of leaktest's; the
+        # finalizer reports through the wrapped call_exception_handler, in that thread.
+        script = """if True:
+            import asyncio, leaktest.probes.tasks as tasks
+            loop = asyncio.new_event_loop()
+            async def explode():
+                raise ValueError("finalized inside the lock")
+            task = loop.create_task(explode())
+            loop.run_until_complete(asyncio.sleep(0))
+            with tasks._lock:
+                del task
+            loop.close()
+            print("no deadlock")
+        """
+        child = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )  # the timeout only turns a deadlock into an error instead of a hung suite
+        self.assertEqual((child.returncode, child.stdout), (0, "no deadlock\n"), child.stderr)
+        self.assertIn("ValueError: finalized inside the lock", child.stderr)  # asyncio's own log
 
 
 class Reports(leaktest.LeakCheckedTestCase):

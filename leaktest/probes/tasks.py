@@ -48,7 +48,11 @@ from ..report import Leak
 from ..rules import Candidate
 from . import Probe, clock
 
-_lock = threading.Lock()
+# Reentrant: the garbage collector may finalize a task inside any `with _lock:` block,
+# and the finalizer reports an unretrieved exception through `_call_exception_handler`,
+# in the same thread. It also guards the WeakSets below, whose Python-level iteration
+# another thread's add would break (with the GIL as well as without).
+_lock = threading.RLock()
 # Weak references to every loop created: a plain set, whose truth test is free
 # (a WeakSet's goes through Python code, on every test's mark).
 _loop_refs: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
@@ -195,7 +199,8 @@ def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyn
     a check waited for.
     """
     found = {task for ref in list(_task_refs) if (task := ref()) is not None}
-    found.update(_waited)
+    with _lock:
+        found.update(_waited)
     for loop in loops:
         found.update(asyncio.all_tasks(loop))
     return [task for task in found if task.get_loop() in loops]
@@ -234,7 +239,8 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 def hide(task: asyncio.Task[Any] | None) -> None:
     """Never report `task` (a test framework's own machinery)."""
     if task is not None:
-        _claimed.add(task)
+        with _lock:
+            _claimed.add(task)
 
 
 # -- the probe ------------------------------------------------------------------
@@ -337,7 +343,8 @@ class TaskProbe(Probe[TaskMark, Item]):
                 if not _notify_when_done(task, one_done):
                     one_done()
             done.wait(max(0.0, deadline - time.monotonic()))
-        _waited.update(waitable)
+        with _lock:
+            _waited.update(waitable)
         return [t for t in items if not t.done()]
 
     async def wait_async(self, items: Sequence[Item], deadline: float) -> list[Item]:
@@ -356,7 +363,8 @@ class TaskProbe(Probe[TaskMark, Item]):
         for waiter in waiters:
             if not isinstance(waiter, asyncio.Task):
                 waiter.cancel()
-        _waited.update(tasks)
+        with _lock:
+            _waited.update(tasks)
         return [t for t in items if not t.done()]
 
     def describe(self, items: Sequence[Item]) -> list[Leak]:
@@ -366,11 +374,12 @@ class TaskProbe(Probe[TaskMark, Item]):
         ]
 
     def claim(self, items: Sequence[Item]) -> None:
-        for item in items:
-            if isinstance(item, _Record):
-                item.claimed = True
-            else:
-                _claimed.add(item)
+        with _lock:
+            for item in items:
+                if isinstance(item, _Record):
+                    item.claimed = True
+                else:
+                    _claimed.add(item)
 
     def errors(self, mark: TaskMark) -> list[Leak]:
         if clock.now == mark.seq and not mark.old and _records_total == mark.records_from:
@@ -382,15 +391,22 @@ class TaskProbe(Probe[TaskMark, Item]):
                 if task.done() and _unretrieved(task) and self._is_new(mark, task):
                     found.append(_exception_leak(task))
         for record in _records_since(mark.records_from):
-            if record.kind == "task exceptions" and not record.claimed and self._record_watched(mark, record):
-                record.claimed = True
+            if record.kind == "task exceptions" and self._record_watched(mark, record) and _claim(record):
                 found.append(Leak(record.kind, record.name, record.text))
         return found
 
 
+def _claim(record: _Record) -> bool:
+    """Claim `record` for this check; False when a check in another thread already has."""
+    with _lock:
+        claimed, record.claimed = record.claimed, True
+    return not claimed
+
+
 def _exception_leak(task: asyncio.Task[Any]) -> Leak:
     exc = task.exception()  # retrieves it: asyncio will not log it again, no later test sees it
-    _claimed.add(task)
+    with _lock:
+        _claimed.add(task)
     name = f"Task {task.get_name()!r}"
     text = f"{name} (coroutine {_coro_name(task)}):\n"
     text += _format_exception(exc) if exc is not None else "  (no exception)"
