@@ -227,7 +227,7 @@ def _shared_helpers() -> set[int]:
     """Pids of multiprocessing's resource tracker and forkserver, if running.
 
     Each is started lazily by the first test that needs it and then serves the
-    whole process: it is not that test's leak. (Same attributes on 3.10 to 3.13.)
+    whole process: it is not that test's leak. (Same attributes on 3.10 to 3.15.)
     """
     pids: set[int] = set()
     tracker = sys.modules.get("multiprocessing.resource_tracker")

@@ -95,7 +95,7 @@ _pool_worker = getattr(concurrent.futures.thread, "_worker", None)
 
 
 def _pool_seq(thread: threading.Thread) -> int | None:
-    """The pool's number when `thread` is a ThreadPoolExecutor worker (3.10-3.13:
+    """The pool's number when `thread` is a ThreadPoolExecutor worker (3.10-3.15:
     target `_worker`, first argument a weak reference to the executor)."""
     if getattr(thread, "_target", None) is not _pool_worker:
         return None
