@@ -189,10 +189,11 @@ def per_test_overhead(options: Options) -> list[Row]:
 
 def thread_start_cost(options: Options) -> list[Row]:
     """What the process-wide `Thread.start` wrapper adds to starting one thread."""
-    from leaktest.probes import threads as thread_probe
+    import leaktest.check  # noqa: F401  (installs the hooks)
 
-    original = getattr(thread_probe, "_original_start", None)
-    if original is None or threading.Thread.start is original:
+    hook = getattr(threading.Thread.start, "_leaktest_hook", None)
+    original = hook["original"] if isinstance(hook, dict) else None
+    if original is None:
         return [Row("a. Thread.start wrapper", None, note="skipped: no Thread.start wrapper found")]
     count = 200
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import time
 import unittest
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from . import check
-from .probes.tasks import hide as hide_task
-from .report import Leak, LeakError, format_counts
-from .settings import DEFAULT_GRACE_PERIOD, FunctionRef, Settings, from_class
+from . import _compat, check
+from .report import LeakError, format_counts
+from .settings import Settings, all_options, from_class
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -28,19 +26,8 @@ __tracebackhide__ = True  # and from pytest ones
 class _LeakChecked:
     """The leak check, for `unittest.TestCase` and its asyncio flavour alike."""
 
-    grace_period: ClassVar[float] = DEFAULT_GRACE_PERIOD
-    ignore_threads: ClassVar[Sequence[str]] = ()
-    ignore_tasks: ClassVar[Sequence[str]] = ()
-    ignore_top_functions: ClassVar[Sequence[FunctionRef]] = ()
-    ignore_any_functions: ClassVar[Sequence[FunctionRef]] = ()
-    ignore_sockets: ClassVar[Sequence[str]] = ()
-    check_threads: ClassVar[bool] = True
-    check_tasks: ClassVar[bool] = True
-    check_processes: ClassVar[bool] = True
-    check_sockets: ClassVar[bool] = True
-    check_handles: ClassVar[bool] = True
-    check_loops: ClassVar[bool] = True
-    check_fds: ClassVar[bool] = False
+    # The options' defaults as class attributes (`grace_period`, `ignore_threads`...)
+    # are set below the class, from settings.all_options().
 
     _leaktest_settings: ClassVar[Settings] = Settings()
     _leaktest_baseline: check.Baseline | None = None
@@ -84,7 +71,11 @@ class _LeakChecked:
         try:
             check.verify(baseline)
         except LeakError:
-            cls.tearDown_exceptions.append(sys.exc_info())  # type: ignore[attr-defined]
+            _compat.add_class_teardown_error(cls, sys.exc_info())
+
+
+for _option in all_options():
+    setattr(_LeakChecked, _option.name, _option.default)
 
 
 def run_with_baseline(
@@ -116,7 +107,7 @@ def check_after_cleanups(
     it, so that unittest records it exactly as it records the test's own.
     """
     baseline: check.Baseline | None = getattr(test, "_leaktest_baseline", None)
-    outcome = getattr(test, "_outcome", None)
+    outcome = _compat.outcome_of(test)
     if baseline is None or outcome is None:
         return success
     setattr(test, "_leaktest_baseline", None)
@@ -127,11 +118,11 @@ def check_after_cleanups(
     try:
         check_leaks(baseline)
     except BaseException:
-        with outcome.testPartExecutor(test):
+        with _compat.record_in_outcome(outcome, test):
             raise
     finally:
         _diagnose(test, baseline)
-    return bool(outcome.success)
+    return _compat.outcome_success(outcome)
 
 
 #: Set to 1 to print every test's counts before -> after to stderr (read once).
@@ -191,74 +182,15 @@ class LeakCheckedAsyncTestCase(_LeakChecked, unittest.IsolatedAsyncioTestCase): 
         check_async_test(self, baseline)
 
 
-#: What the check of an `IsolatedAsyncioTestCase` looks at inside the test's loop.
-_IN_LOOP = ("tasks", "handles")
-
-
 def check_async_test(test: unittest.IsolatedAsyncioTestCase, baseline: check.Baseline) -> None:
-    """The check of an `IsolatedAsyncioTestCase`, in two phases against one deadline.
+    """The check of an `IsolatedAsyncioTestCase`: first on its loop, then once it is closed.
 
-    1. Inside the test's loop: tasks (of every loop) get the grace by being awaited;
-       callbacks and timers still pending on the loops are found before it closes.
-    2. The asyncio runner is torn down now, not after the check: that cancels what
-       is left (reported already) and shuts the default executor down, so the
-       threads of `run_in_executor` are joined, not reported. Then threads and
-       processes are checked. One `LeakError` carries everything.
+    Tasks are awaited on the test's loop before the base class would cancel them
+    silently; closing the loop then shuts the default executor down, so the threads
+    of `run_in_executor` are joined, not reported.
     """
-    deadline = time.monotonic() + baseline.settings.grace_period
-    leaks: list[Leak] = []
-    after: dict[str, int] = {}
-    try:
-        try:
-            in_loop = [probe.kind for probe, _ in baseline.marks if probe.kind in _IN_LOOP]
-            if in_loop:
-
-                async def loop_phase() -> None:
-                    leaks.extend(await check.find_leaks_async(baseline, deadline, in_loop))
-                    after.update(check.counts_now(in_loop))
-
-                _run_in_test_loop(test, loop_phase)
-        finally:
-            _close_test_loop(test)
-        leaks.extend(check.find_leaks(baseline, deadline))
-    finally:
-        baseline.release()
-    if leaks:
-        raise check.leak_error(baseline, leaks, after)
-
-
-def _run_in_test_loop(
-    test: unittest.IsolatedAsyncioTestCase, func: Callable[[], Coroutine[Any, Any, None]]
-) -> None:
-    """Run `func()` to completion on the test's loop, as the base class runs `asyncSetUp`.
-
-    3.11+: `asyncio.Runner.run`, in the test's context; the check runs in a task
-    of its own, which the task probe skips as the current task.
-    3.10: `_callAsync` hands it to the base class's runner task `_asyncioCallsTask`,
-    which is hidden from the check (it is the current task there as well).
-    """
-    if sys.version_info >= (3, 11):
-        if getattr(test, "_asyncioRunner", None) is not None:
-            test._callAsync(func)  # type: ignore[attr-defined]
-    elif getattr(test, "_asyncioTestLoop", None) is not None:
-        hide_task(getattr(test, "_asyncioCallsTask", None))
-        test._callAsync(func)  # type: ignore[attr-defined]
-
-
-def _close_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
-    """Tear the base class's loop down now; its `run()` tries again afterwards.
-
-    3.11+: `_tearDownAsyncioRunner()` closes the `asyncio.Runner`, whose `close()`
-    is idempotent. 3.10: `_tearDownAsyncioLoop()` asserts the loop still exists,
-    so the second call is disarmed once, on the instance.
-    """
-    if sys.version_info >= (3, 11):
-        if getattr(test, "_asyncioRunner", None) is not None:
-            test._tearDownAsyncioRunner()  # type: ignore[attr-defined]
-    elif getattr(test, "_asyncioTestLoop", None) is not None:
-        test._tearDownAsyncioLoop()  # type: ignore[attr-defined]
-
-        def skip_once() -> None:
-            del test._tearDownAsyncioLoop  # type: ignore[attr-defined]
-
-        test._tearDownAsyncioLoop = skip_once  # type: ignore[method-assign]
+    check.verify_around_loop(
+        baseline,
+        functools.partial(_compat.run_in_test_loop, test),
+        functools.partial(_compat.close_test_loop, test),
+    )

@@ -11,7 +11,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 from . import check
 from .report import LeakError
-from .settings import DEFAULT_GRACE_PERIOD, FunctionRef, Settings, from_options
+from .settings import Settings, from_options
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -37,14 +37,12 @@ class _NoLeaks:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        baseline = self._baselines.pop()
-        if exc is None:
-            check.verify(baseline)
-            return
         try:
-            check.verify(baseline)
+            check.verify(self._baselines.pop())
         except LeakError as leak:
-            _add_note(exc, f"leaktest: the block also leaked:\n{leak}")
+            if exc is None:
+                raise
+            _note_leak(exc, leak)
 
     async def __aenter__(self) -> _NoLeaks:
         return self.__enter__()
@@ -56,14 +54,12 @@ class _NoLeaks:
         tb: TracebackType | None,
     ) -> None:
         """Like `__exit__`, but the grace is awaited: the loop keeps running its tasks."""
-        baseline = self._baselines.pop()
-        if exc is None:
-            await check.verify_async(baseline)
-            return
         try:
-            await check.verify_async(baseline)
+            await check.verify_async(self._baselines.pop())
         except LeakError as leak:
-            _add_note(exc, f"leaktest: the block also leaked:\n{leak}")
+            if exc is None:
+                raise
+            _note_leak(exc, leak)
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
         if inspect.iscoroutinefunction(func):
@@ -84,6 +80,11 @@ class _NoLeaks:
         return checked
 
 
+def _note_leak(exc: BaseException, leak: LeakError) -> None:
+    """The block raised `exc` and also leaked: the leak becomes a note, `exc` propagates."""
+    _add_note(exc, f"leaktest: the block also leaked:\n{leak}")
+
+
 def _add_note(exc: BaseException, note: str) -> None:
     """`add_note` where it exists (3.11+); on 3.10 the same `__notes__` list, not displayed."""
     if sys.version_info >= (3, 11):
@@ -98,80 +99,18 @@ def no_leaks(func: Callable[P, R], /) -> Callable[P, R]: ...
 
 
 @overload
-def no_leaks(
-    *,
-    grace_period: float = DEFAULT_GRACE_PERIOD,
-    ignore_threads: tuple[str, ...] | list[str] = (),
-    ignore_tasks: tuple[str, ...] | list[str] = (),
-    ignore_top_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
-    ignore_any_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
-    ignore_sockets: tuple[str, ...] | list[str] = (),
-    check_sockets: bool = True,
-    check_handles: bool = True,
-    check_loops: bool = True,
-    check_fds: bool = False,
-) -> _NoLeaks: ...
+def no_leaks(**options: object) -> _NoLeaks: ...
 
 
-def no_leaks(
-    func: Callable[P, R] | None = None,
-    /,
-    *,
-    grace_period: float = DEFAULT_GRACE_PERIOD,
-    ignore_threads: tuple[str, ...] | list[str] = (),
-    ignore_tasks: tuple[str, ...] | list[str] = (),
-    ignore_top_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
-    ignore_any_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
-    ignore_sockets: tuple[str, ...] | list[str] = (),
-    check_sockets: bool = True,
-    check_handles: bool = True,
-    check_loops: bool = True,
-    check_fds: bool = False,
-) -> _NoLeaks | Callable[P, R]:
-    """Fail with `LeakError` when the block or function leaves something running."""
-    guard = _NoLeaks(
-        from_options(
-            "no_leaks",
-            grace_period,
-            ignore_threads=ignore_threads,
-            ignore_tasks=ignore_tasks,
-            ignore_top_functions=ignore_top_functions,
-            ignore_any_functions=ignore_any_functions,
-            ignore_sockets=ignore_sockets,
-            check_sockets=check_sockets,
-            check_handles=check_handles,
-            check_loops=check_loops,
-            check_fds=check_fds,
-        )
-    )
+def no_leaks(func: Callable[P, R] | None = None, /, **options: object) -> _NoLeaks | Callable[P, R]:
+    """Fail with `LeakError` when the block or function leaves something running.
+
+    The options are the class attributes' (settings.all_options()), validated now.
+    """
+    guard = _NoLeaks(from_options("no_leaks", **options))
     return guard if func is None else guard(func)
 
 
-def verify_none(
-    *,
-    grace_period: float = DEFAULT_GRACE_PERIOD,
-    ignore_threads: tuple[str, ...] | list[str] = (),
-    ignore_tasks: tuple[str, ...] | list[str] = (),
-    ignore_top_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
-    ignore_any_functions: tuple[FunctionRef, ...] | list[FunctionRef] = (),
-    ignore_sockets: tuple[str, ...] | list[str] = (),
-    check_sockets: bool = True,
-    check_handles: bool = True,
-    check_loops: bool = True,
-    check_fds: bool = False,
-) -> None:
+def verify_none(**options: object) -> None:
     """Like goleak's VerifyNone: anything alive but the main and calling threads is a leak."""
-    settings = from_options(
-        "verify_none",
-        grace_period,
-        ignore_threads=ignore_threads,
-        ignore_tasks=ignore_tasks,
-        ignore_top_functions=ignore_top_functions,
-        ignore_any_functions=ignore_any_functions,
-        ignore_sockets=ignore_sockets,
-        check_sockets=check_sockets,
-        check_handles=check_handles,
-        check_loops=check_loops,
-        check_fds=check_fds,
-    )
-    check.verify(check.take_baseline(settings, everything=True))
+    check.verify(check.take_baseline(from_options("verify_none", **options), everything=True))

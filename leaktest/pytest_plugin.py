@@ -140,20 +140,7 @@ def _suite_settings(config: pytest.Config) -> Settings:
 
 def _apply(settings: Settings, owner: str, options: Mapping[str, object]) -> Settings:
     """`settings` changed by `options`: scalars replaced, ignore lists extended."""
-    from .settings import FLAG_OPTIONS, LIST_OPTIONS, validate_flag, validate_grace_period, validate_list
-
-    changes: dict[str, Any] = {}
-    for name, value in options.items():
-        if name == "grace_period":
-            changes[name] = validate_grace_period(owner, value)
-        elif name in LIST_OPTIONS:
-            changes[name] = tuple(dict.fromkeys((*getattr(settings, name), *validate_list(owner, name, value))))
-        elif name in FLAG_OPTIONS:
-            changes[name] = validate_flag(owner, name, value)
-        else:
-            known = ", ".join(["enabled", "grace_period", *LIST_OPTIONS, *FLAG_OPTIONS])
-            raise TypeError(f"{owner}: unknown option {name!r} (known: {known})")
-    return dataclasses.replace(settings, **changes) if changes else settings
+    return settings.updated(owner, options)
 
 
 def _marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> Settings | None:
@@ -161,8 +148,9 @@ def _marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> S
 
     Raises `_BadMarker` naming the marker and where it is.
     """
-    from .settings import validate_flag
+    from .options import Flag
 
+    enabled_option = Flag("enabled", True, "check the test")
     settings, enabled = suite, True
     marks = list(node.iter_markers_with_node(MARKER))
     for owner_node, mark in reversed(marks):
@@ -172,7 +160,7 @@ def _marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> S
             if mark.args:
                 raise TypeError(f"{owner}: takes keyword arguments only, not {mark.args!r}")
             if "enabled" in options:
-                enabled = validate_flag(owner, "enabled", options.pop("enabled"))
+                enabled = enabled_option.validate(owner, options.pop("enabled"))
             settings = _apply(settings, owner, options)
         except (TypeError, ValueError) as error:
             raise _BadMarker(str(error)) from None
@@ -334,7 +322,7 @@ class LeakCheck:
             state.deadline = time.monotonic() + state.baseline.settings.grace_period
         self._exclude_owned(state.baseline)
         state.leaks.extend(
-            runner.run(self._check.find_leaks_async(state.baseline, state.deadline, ("tasks",)))
+            runner.run(self._check.find_leaks_async(state.baseline, state.deadline, in_loop=True))
         )
 
     def _loop_closing(self, runner: _RunnerLike) -> None:
@@ -354,7 +342,7 @@ class LeakCheck:
 
             async def tasks_phase() -> list[Leak]:
                 _hide_anyio_call_tasks()
-                leaks: list[Leak] = await self._check.find_leaks_async(baseline, deadline, ("tasks",))
+                leaks: list[Leak] = await self._check.find_leaks_async(baseline, deadline, in_loop=True)
                 return leaks
 
             state.leaks.extend(runner.run_fixture(tasks_phase, {}))

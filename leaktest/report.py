@@ -22,19 +22,6 @@ class Leak:
         return self.name
 
 
-_HEADINGS = {
-    "threads": "found unexpected threads:",
-    "tasks": "found unexpected tasks:",
-    "processes": "found unexpected processes:",
-    "sockets": "found unexpected sockets:",
-    "handles": "found asyncio callbacks and timers still pending:",
-    "loops": "found asyncio event loops never closed:",
-    "fds": "found unexpected file descriptors:",
-    "thread exceptions": "found exceptions raised in threads and not caught:",
-    "task exceptions": "found exceptions raised in tasks and never retrieved:",
-}
-
-
 class LeakError(AssertionError):
     """A check found leaks; `.leaks` lists them. An AssertionError, so a test FAILs."""
 
@@ -44,19 +31,24 @@ class LeakError(AssertionError):
 
 
 def format_report(
-    leaks: Sequence[Leak], before: Mapping[str, int], after: Mapping[str, int]
+    leaks: Sequence[Leak],
+    headings: Mapping[str, str],
+    before: Mapping[str, int],
+    after: Mapping[str, int],
 ) -> str:
+    """One section per kind, under its heading (`headings`: kind -> heading), then the counts."""
     sections: dict[str, list[str]] = {}
     for leak in leaks:
         sections.setdefault(leak.kind, []).append(leak.entry)
     lines = []
     for kind, entries in sections.items():
-        lines.append(_HEADINGS.get(kind, f"found unexpected {kind}:"))
+        lines.append(headings.get(kind, f"found unexpected {kind}:"))
         lines.extend(f"[{entry}]" for entry in entries)
     lines.append(format_counts(before, after))
     return "\n".join(lines)
 
 
 def format_counts(before: Mapping[str, int], after: Mapping[str, int]) -> str:
+    """``counts before -> after: threads 1 -> 2, ...``, in the order of `before`."""
     counts = ", ".join(f"{kind} {before[kind]} -> {after.get(kind, 0)}" for kind in before)
     return f"counts before -> after: {counts}"

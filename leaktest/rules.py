@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
+from typing import Any
 
 from . import stacks
+
+#: A function to ignore: ``"pkg.mod.Class.method"`` or the function object.
+FunctionRef = str | Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,19 @@ class Functions:
 
     def __bool__(self) -> bool:
         return bool(self.names or self.codes)
+
+    @classmethod
+    def of(cls, refs: Iterable[FunctionRef]) -> Functions:
+        names: set[str] = set()
+        codes: set[CodeType] = set()
+        for ref in refs:
+            if isinstance(ref, str):
+                names.add(ref)
+            else:
+                code = stacks.code_of(ref)
+                if code is not None:
+                    codes.add(code)
+        return cls(frozenset(names), frozenset(codes))
 
     def match(self, frame: stacks.Frame) -> bool:
         code = frame.f_code

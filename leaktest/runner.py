@@ -18,9 +18,9 @@ import unittest
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from . import case, check
+from . import _compat, case, check
 from .report import LeakError, format_counts
-from .settings import FLAG_OPTIONS, Settings, from_options, validate_grace_period
+from .settings import Settings, all_options, from_options
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -42,40 +42,14 @@ before -> after are printed under it; the summary gives tests run, leaks found
 and the time spent waiting in grace periods.
 """
 
-# The options of the runner: (flag, dest, list option of `from_options` or None).
-_LIST_FLAGS = {
-    "--ignore-thread": ("leaktest_ignore_threads", "ignore_threads"),
-    "--ignore-task": ("leaktest_ignore_tasks", "ignore_tasks"),
-    "--ignore-top-function": ("leaktest_ignore_top_functions", "ignore_top_functions"),
-    "--ignore-any-function": ("leaktest_ignore_any_functions", "ignore_any_functions"),
-    "--ignore-socket": ("leaktest_ignore_sockets", "ignore_sockets"),
-}
-_VALUE_FLAGS = ("--grace-period", *_LIST_FLAGS)
-# Switches: --check-X / --no-check-X; unset ones keep their default.
-_SWITCHES = {
-    "--check-sockets": ("check_sockets", "sockets created by the test and still open, or closed by the GC"),
-    "--check-handles": ("check_handles", "asyncio call_soon/call_later/call_at callbacks still pending"),
-    "--check-loops": ("check_loops", "asyncio event loops created by the test and never closed"),
-    "--check-fds": ("check_fds", "file descriptors opened by the test and still open (reads /proc per test)"),
-}
-_SWITCH_TOKENS = (*_SWITCHES, *(f"--no-{flag[2:]}" for flag in _SWITCHES))
 
-
-def _grace_period(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    try:
-        return validate_grace_period("--grace-period", seconds)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be finite and >= 0 seconds, not {text!r}") from None
-
-
-def _non_empty(text: str) -> str:
-    if not text:
-        raise argparse.ArgumentTypeError("expected a non-empty pattern or name")
-    return text
+def _flags() -> tuple[set[str], set[str]]:
+    """The runner flags that take a value, and those that do not."""
+    valued: set[str] = set()
+    bare: set[str] = set()
+    for option in all_options():
+        (valued if option.takes_value else bare).update(option.flags())
+    return valued, bare
 
 
 def _discover_after_options(argv: list[str]) -> list[str]:
@@ -84,14 +58,13 @@ def _discover_after_options(argv: list[str]) -> list[str]:
     unittest only recognises `discover` as the first argument; our options are
     also known to its discovery parser, so they can follow it.
     """
+    valued, bare = _flags()
     index = 1
     while index < len(argv):
         token = argv[index]
-        if token in _VALUE_FLAGS:
+        if token in valued:
             index += 2
-        elif token in _SWITCH_TOKENS:
-            index += 1
-        elif token.startswith("--") and token.split("=", 1)[0] in _VALUE_FLAGS:
+        elif token in bare or (token.startswith("--") and token.split("=", 1)[0] in valued):
             index += 1
         else:
             break
@@ -152,29 +125,7 @@ def _fixture_state(result: unittest.TestResult) -> _FixtureState:
     return state
 
 
-def _merged(settings: Settings, others: Iterable[Settings]) -> Settings:
-    """The runner's settings plus the ignores of the leak-checked classes of a module.
-
-    What such a class ignores in its tests must not turn up again at module level.
-    """
-    merged = settings
-    for other in others:
-        merged = dataclasses.replace(
-            merged,
-            ignore_threads=_union(merged.ignore_threads, other.ignore_threads),
-            ignore_tasks=_union(merged.ignore_tasks, other.ignore_tasks),
-            ignore_top_functions=_union(merged.ignore_top_functions, other.ignore_top_functions),
-            ignore_any_functions=_union(merged.ignore_any_functions, other.ignore_any_functions),
-            ignore_sockets=_union(merged.ignore_sockets, other.ignore_sockets),
-        )
-    return merged
-
-
-def _union(first: tuple[T, ...], second: tuple[T, ...]) -> tuple[T, ...]:
-    return tuple(dict.fromkeys((*first, *second)))
-
-
-class _FixtureCheckedSuite(unittest.TestSuite):
+class _FixtureCheckedSuite(_compat.FixtureSteps):
     """Checks class and module fixtures around unittest's own handling of them.
 
     Mixed into the class of every suite of the run (`_checked_suite_class`).
@@ -182,11 +133,11 @@ class _FixtureCheckedSuite(unittest.TestSuite):
 
     _leaktest_settings: Settings = Settings()
 
-    def _handleClassSetUp(self, test: unittest.TestCase, result: unittest.TestResult) -> None:
+    def leaktest_class_setup(self, test: unittest.TestCase, result: unittest.TestResult) -> None:
         cls = test.__class__
         fresh = (
-            cls != getattr(result, "_previousTestClass", None)
-            and not getattr(result, "_moduleSetUpFailed", False)
+            cls != _compat.previous_test_class(result)
+            and not _compat.module_setup_failed(result)
             and not getattr(cls, "__unittest_skip__", False)
         )
         state = _fixture_state(result)
@@ -196,38 +147,38 @@ class _FixtureCheckedSuite(unittest.TestSuite):
             fresh = False
         if fresh:
             state.classes[cls] = check.take_baseline(self._leaktest_settings)
-        super()._handleClassSetUp(test, result)  # type: ignore[misc]
-        if fresh and getattr(cls, "_classSetupFailed", False):
+        super().leaktest_class_setup(test, result)
+        if fresh and _compat.class_setup_failed(cls):
             baseline = state.classes.pop(cls, None)
-            self._leaktest_fixture(result, baseline, "setUpClass", unittest.util.strclass(cls))  # type: ignore[attr-defined]
+            self._leaktest_fixture(result, baseline, "setUpClass", _class_name(cls))
 
-    def _tearDownPreviousClass(
+    def leaktest_previous_class_teardown(
         self, test: unittest.TestCase | None, result: unittest.TestResult
     ) -> None:
-        previous = getattr(result, "_previousTestClass", None)
-        super()._tearDownPreviousClass(test, result)  # type: ignore[misc]
+        previous = _compat.previous_test_class(result)
+        super().leaktest_previous_class_teardown(test, result)
         if previous is None or previous == test.__class__:
             return
         baseline = _fixture_state(result).classes.pop(previous, None)
-        self._leaktest_fixture(result, baseline, "tearDownClass", unittest.util.strclass(previous))  # type: ignore[attr-defined]
+        self._leaktest_fixture(result, baseline, "tearDownClass", _class_name(previous))
 
-    def _handleModuleFixture(self, test: unittest.TestCase, result: unittest.TestResult) -> None:
+    def leaktest_module_setup(self, test: unittest.TestCase, result: unittest.TestResult) -> None:
         current = test.__class__.__module__
-        fresh = current != self._get_previous_module(result)  # type: ignore[attr-defined]
+        fresh = current != _compat.previous_module(self, result)
         state = _fixture_state(result)
         if fresh:
             # The baseline is taken after the previous module's teardown (below).
             state.pending_module = current
-        super()._handleModuleFixture(test, result)  # type: ignore[misc]
+        super().leaktest_module_setup(test, result)
         if state.pending_module == current:  # no teardown ran: there was no previous module
             state.pending_module = None
             state.modules[current] = check.take_baseline(self._leaktest_settings)
-        if fresh and getattr(result, "_moduleSetUpFailed", False):
+        if fresh and _compat.module_setup_failed(result):
             self._leaktest_module(result, current, "setUpModule")
 
-    def _handleModuleTearDown(self, result: unittest.TestResult) -> None:
-        previous = self._get_previous_module(result)  # type: ignore[attr-defined]
-        super()._handleModuleTearDown(result)  # type: ignore[misc]
+    def leaktest_module_teardown(self, result: unittest.TestResult) -> None:
+        previous = _compat.previous_module(self, result)
+        super().leaktest_module_teardown(result)
         state = _fixture_state(result)
         if previous is not None:
             self._leaktest_module(result, previous, "tearDownModule")
@@ -239,7 +190,7 @@ class _FixtureCheckedSuite(unittest.TestSuite):
         state = _fixture_state(result)
         baseline = state.modules.pop(module, None)
         if baseline is not None:
-            baseline.settings = _merged(baseline.settings, state.module_settings.pop(module, ()))
+            baseline.settings = baseline.settings.merged(state.module_settings.pop(module, ()))
         self._leaktest_fixture(result, baseline, method, module)
 
     def _leaktest_fixture(
@@ -255,12 +206,15 @@ class _FixtureCheckedSuite(unittest.TestSuite):
         try:
             check.verify(baseline)
         except LeakError as leak:
-            self._createClassOrModuleLevelException(  # type: ignore[attr-defined]
-                result, leak, method, parent, info=sys.exc_info()
-            )
+            _compat.add_fixture_error(self, result, leak, method, parent, sys.exc_info())
         finally:
             if isinstance(result, LeakTestResult):
                 result.grace_seconds += baseline.waited
+
+
+def _class_name(cls: type) -> str:
+    """``module.Class``, as unittest names a class in a fixture error."""
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 _SUITE_CLASSES: dict[type[unittest.TestSuite], type[unittest.TestSuite]] = {}
@@ -363,15 +317,12 @@ def summary(result: LeakTestResult) -> str:
     return text
 
 
-class LeakTestProgram(unittest.TestProgram):
-    """unittest.main with the leaktest options, its runner, and a checked suite."""
+class LeakTestProgram(_compat.ProgramSteps):
+    """unittest.main with the leaktest options, its runner, and a checked suite.
 
-    leaktest_grace_period: float | None = None
-    leaktest_ignore_threads: list[str] | None = None
-    leaktest_ignore_tasks: list[str] | None = None
-    leaktest_ignore_top_functions: list[str] | None = None
-    leaktest_ignore_any_functions: list[str] | None = None
-    leaktest_ignore_sockets: list[str] | None = None
+    Each option is parsed into the attribute ``leaktest_<name>`` (None when not given).
+    """
+
     settings: Settings = Settings()
     test: unittest.TestSuite | unittest.TestCase
 
@@ -379,43 +330,15 @@ class LeakTestProgram(unittest.TestProgram):
         args = _discover_after_options(list(sys.argv if argv is None else argv))
         super().__init__(module=None, argv=args, testRunner=LeakTestRunner, exit=exit)
 
-    def _getParentArgParser(self) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = super()._getParentArgParser()  # type: ignore[misc]
+    def leaktest_add_arguments(self, parser: argparse.ArgumentParser) -> None:
         group = parser.add_argument_group("leaktest options (given before the unittest arguments)")
-        group.add_argument(
-            "--grace-period",
-            dest="leaktest_grace_period",
-            type=_grace_period,
-            metavar="SECONDS",
-            help="how long to wait, at most, for what a test started to end (default: 0.1)",
-        )
-        helps = {
-            "--ignore-thread": ("GLOB", "ignore threads whose name matches (fnmatch; repeatable)"),
-            "--ignore-task": ("GLOB", "ignore asyncio tasks by name or coroutine qualified name"),
-            "--ignore-top-function": (
-                "FUNC",
-                "ignore what has pkg.mod.Class.method on top of its stack (outside the stdlib)",
-            ),
-            "--ignore-any-function": ("FUNC", "ignore what has pkg.mod.Class.method anywhere in its stack"),
-            "--ignore-socket": ("GLOB", "ignore sockets whose local or peer address matches (\"127.0.0.1:*\")"),
-        }
-        for flag, (dest, _option) in _LIST_FLAGS.items():
-            metavar, text = helps[flag]
-            group.add_argument(flag, dest=dest, action="append", type=_non_empty, metavar=metavar, help=text)
-        for flag, (option, text) in _SWITCHES.items():
-            default = FLAG_OPTIONS[option]
+        for option in all_options():
             group.add_argument(
-                flag,
-                dest=f"leaktest_{option}",
-                action=argparse.BooleanOptionalAction,
-                default=None,
-                help=f"{text} (default: {'on' if default else 'off'})",
+                *option.flags()[:1], dest=f"leaktest_{option.name}", default=None, **option.flag_arguments()
             )
-        return parser
 
-    def _print_help(self, *args: Any, **kwargs: Any) -> None:
+    def leaktest_print_help(self) -> None:
         print(DESCRIPTION)
-        super()._print_help(*args, **kwargs)  # type: ignore[misc]
 
     def createTests(self, from_discovery: bool = False, Loader: Any = None) -> None:
         self.settings = self._leaktest_settings()
@@ -423,23 +346,16 @@ class LeakTestProgram(unittest.TestProgram):
         prepare(self.test, self.settings, verbose=self.verbosity > 1)
 
     def _leaktest_settings(self) -> Settings:
-        lists = {
-            option: tuple(getattr(self, dest) or ())
-            for dest, option in _LIST_FLAGS.values()
-        }
-        switches = {
-            option: value
-            for option, _ in _SWITCHES.values()
-            if (value := getattr(self, f"leaktest_{option}", None)) is not None
-        }
-        grace = self.leaktest_grace_period
+        given = {}
+        for option in all_options():
+            value = getattr(self, f"leaktest_{option.name}", None)
+            if value is not None:
+                given[option.name] = option.from_flag(value)
         try:
-            if grace is None:
-                return from_options(PROG, **lists, **switches)
-            return from_options(PROG, grace, **lists, **switches)
+            return from_options(PROG, **given)
         except (TypeError, ValueError) as error:
-            self._main_parser.error(str(error))  # type: ignore[attr-defined]
-            raise  # not reached: error() exits with status 2
+            _compat.usage_error(self, str(error))
+            raise  # not reached: a usage error exits with status 2
 
 
 def main(argv: Sequence[str] | None = None, exit: bool = True) -> LeakTestProgram:

@@ -1,179 +1,147 @@
-"""Reading and validating the options: class attributes and keyword arguments.
+"""The options, defined once, and `Settings`: their validated values and each probe's rules.
 
-Ignore lists accumulate along the MRO; scalar options follow normal attribute
-lookup. Bad values raise at the earliest point, naming the owner and the option.
+`OPTIONS` lists the options that are not a probe's; each probe declares its own
+(probes/base.py). Everything else is derived from `all_options()`: the class
+attributes' defaults, validation, MRO accumulation, `no_leaks`/`verify_none`'s
+keyword options, the runner's flags and the runner's merging.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from types import CodeType
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar, cast
 
-from . import stacks
-from .rules import Functions, Rules
+from .options import Functions, Option, Seconds
+from .probes import PROBES, Probe
+from .rules import FunctionRef, Functions as FunctionSet, Rules
 
-DEFAULT_GRACE_PERIOD = 0.1
+__unittest = True  # hide these frames from unittest tracebacks
+__tracebackhide__ = True  # and from pytest ones
 
-#: Threads never reported, whatever the options. asyncio's ThreadedChildWatcher
-#: (the default on 3.10 and 3.11, and on 3.12+ without pidfd) runs one thread per
-#: child until the child is reaped: "waitpid-N" on 3.10, "asyncio-waitpid-N" on
-#: 3.11+. The child itself is what the process check reports.
-DEFAULT_IGNORE_THREADS = ("waitpid-[0-9]*", "asyncio-waitpid-[0-9]*")
+T = TypeVar("T")
 
-#: Ignore-list options: name -> whether entries may be function objects.
-LIST_OPTIONS = {
-    "ignore_threads": False,
-    "ignore_tasks": False,
-    "ignore_top_functions": True,
-    "ignore_any_functions": True,
-    "ignore_sockets": False,
-}
-#: Switches: name -> default. File descriptors are opt-in: listing them reads /proc.
-FLAG_OPTIONS = {
-    "check_threads": True,
-    "check_tasks": True,
-    "check_processes": True,
-    "check_sockets": True,
-    "check_handles": True,
-    "check_loops": True,
-    "check_fds": False,
-}
+GRACE_PERIOD = Seconds(
+    "grace_period", 0.1, "how long to wait, at most, for what a test started to end"
+)
+IGNORE_TOP_FUNCTIONS = Functions(
+    "ignore_top_functions",
+    "ignore what has pkg.mod.Class.method on top of its stack (outside the stdlib)",
+    flag="--ignore-top-function",
+)
+IGNORE_ANY_FUNCTIONS = Functions(
+    "ignore_any_functions",
+    "ignore what has pkg.mod.Class.method anywhere in its stack",
+    flag="--ignore-any-function",
+)
 
-FunctionRef = str | Callable[..., Any]
+#: The options that are not a probe's, in the order of the runner's help.
+OPTIONS: tuple[Option[Any], ...] = (GRACE_PERIOD, IGNORE_TOP_FUNCTIONS, IGNORE_ANY_FUNCTIONS)
+
+DEFAULT_GRACE_PERIOD = GRACE_PERIOD.default
 
 
-@dataclass(frozen=True)
+def all_options() -> list[Option[Any]]:
+    """Every option: the general ones, then each probe's name patterns and switch."""
+    options = list(OPTIONS)
+    for probe in PROBES:
+        if probe.names is not None:
+            options.append(probe.names)
+    options.extend(probe.switch for probe in PROBES)
+    return options
+
+
 class Settings:
-    """Everything one check needs to know, validated."""
+    """Everything one check needs to know, validated; each checked probe with its rules.
 
-    grace_period: float = DEFAULT_GRACE_PERIOD
-    ignore_threads: tuple[str, ...] = ()
-    ignore_tasks: tuple[str, ...] = ()
-    ignore_top_functions: tuple[FunctionRef, ...] = ()
-    ignore_any_functions: tuple[FunctionRef, ...] = ()
-    ignore_sockets: tuple[str, ...] = ()
-    check_threads: bool = True
-    check_tasks: bool = True
-    check_processes: bool = True
-    check_sockets: bool = True
-    check_handles: bool = True
-    check_loops: bool = True
-    check_fds: bool = False
+    Built once per class, `no_leaks` call or run, never during a check.
+    """
 
-    def rules(self, kind: str) -> Rules:
-        """The ignores for one resource kind (`threads`, `tasks`, `sockets`...)."""
-        patterns = {
-            "threads": DEFAULT_IGNORE_THREADS + self.ignore_threads,
-            "tasks": self.ignore_tasks,
-            "sockets": self.ignore_sockets,
-        }.get(kind, ())
-        return Rules(
-            name_patterns=patterns,
-            top_functions=_functions(self.ignore_top_functions),
-            any_functions=_functions(self.ignore_any_functions),
+    __slots__ = ("values", "checked")
+
+    def __init__(self, values: Mapping[str, object] | None = None) -> None:
+        options = all_options()
+        self.values: dict[str, object] = {option.name: option.default for option in options}
+        if values:
+            self.values.update(values)
+        top: tuple[FunctionRef, ...] = self.get(IGNORE_TOP_FUNCTIONS)
+        anywhere: tuple[FunctionRef, ...] = self.get(IGNORE_ANY_FUNCTIONS)
+        functions = (FunctionSet.of(top), FunctionSet.of(anywhere))
+        #: The probes switched on, in report order, each with its rules.
+        self.checked: tuple[tuple[Probe[Any, Any], Rules], ...] = tuple(
+            (probe, self._rules(probe, *functions)) for probe in PROBES if self.values[probe.switch.name]
         )
 
+    def _rules(self, probe: Probe[Any, Any], top: FunctionSet, anywhere: FunctionSet) -> Rules:
+        patterns = probe.default_ignores
+        if probe.names is not None:
+            patterns += self.get(probe.names)
+        return Rules(name_patterns=patterns, top_functions=top, any_functions=anywhere)
 
+    def get(self, option: Option[T]) -> T:
+        return cast(T, self.values[option.name])
 
-def _functions(refs: Iterable[FunctionRef]) -> Functions:
-    names: set[str] = set()
-    codes: set[CodeType] = set()
-    for ref in refs:
-        if isinstance(ref, str):
-            names.add(ref)
-        else:
-            code = stacks.code_of(ref)
-            if code is not None:
-                codes.add(code)
-    return Functions(frozenset(names), frozenset(codes))
+    @property
+    def grace_period(self) -> float:
+        return self.get(GRACE_PERIOD)
 
+    def __getattr__(self, name: str) -> object:
+        """Any option's value by name (`settings.ignore_threads`)."""
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
-def validate_grace_period(owner: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"{owner}: grace_period must be a number of seconds, not {type(value).__name__} {value!r}"
-        )
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{owner}: grace_period must be finite and >= 0, not {value!r}")
-    return float(value)
+    def __repr__(self) -> str:
+        return f"Settings({self.values!r})"
 
+    def updated(self, owner: str, options: Mapping[str, object]) -> Settings:
+        """These settings changed by `options`: scalars replaced, accumulating options extended.
 
-def validate_list(owner: str, option: str, value: object) -> tuple[FunctionRef, ...]:
-    """A list, tuple or set of strings (or, for function ignores, functions)."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
-        raise TypeError(
-            f"{owner}: {option} must be a list or tuple, not {type(value).__name__} {value!r}"
-            + (f" (did you mean ({value!r},)?)" if isinstance(value, str) else "")
-        )
-    functions_allowed = LIST_OPTIONS[option]
-    entries: list[FunctionRef] = []
-    for entry in value:
-        if isinstance(entry, str) and entry:
-            entries.append(entry)
-        elif functions_allowed and not isinstance(entry, str) and stacks.code_of(entry) is not None:
-            entries.append(entry)
-        else:
-            expected = "non-empty strings or Python functions" if functions_allowed else "non-empty strings"
-            raise TypeError(
-                f"{owner}: {option} entries must be {expected}, not {type(entry).__name__} {entry!r}"
-            )
-    return tuple(entries)
+        Raises TypeError/ValueError naming `owner` for an unknown option or a bad value.
+        """
+        if not options:
+            return self
+        known = {option.name: option for option in all_options()}
+        values = dict(self.values)
+        for name, value in options.items():
+            option = known.get(name)
+            if option is None:
+                raise TypeError(f"{owner}: unknown option {name!r} (known: {', '.join(known)})")
+            checked = option.validate(owner, value)
+            values[name] = option.merge(values[name], checked) if option.accumulates else checked
+        return Settings(values)
 
-
-def validate_flag(owner: str, option: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{owner}: {option} must be True or False, not {value!r}")
-    return value
+    def merged(self, others: Iterable[Settings]) -> Settings:
+        """These settings plus the accumulating options (the ignores) of `others`."""
+        values = dict(self.values)
+        for other in others:
+            for option in all_options():
+                if option.accumulates and option.name in other.values:
+                    values[option.name] = option.merge(values[option.name], other.values[option.name])
+        return Settings(values)
 
 
 def from_class(cls: type) -> Settings:
-    """Settings from class attributes; ignore lists add up along the MRO."""
-    owner = cls.__qualname__
-    lists: dict[str, list[FunctionRef]] = {option: [] for option in LIST_OPTIONS}
-    for klass in reversed(cls.__mro__):
-        for option in LIST_OPTIONS:
-            if option in vars(klass):
-                for entry in validate_list(klass.__qualname__, option, vars(klass)[option]):
-                    if entry not in lists[option]:
-                        lists[option].append(entry)
-    flags = {
-        option: validate_flag(owner, option, getattr(cls, option, default))
-        for option, default in FLAG_OPTIONS.items()
-    }
-    grace = validate_grace_period(owner, getattr(cls, "grace_period", DEFAULT_GRACE_PERIOD))
-    return Settings(
-        grace_period=grace,
-        ignore_threads=tuple(str(e) for e in lists["ignore_threads"]),
-        ignore_tasks=tuple(str(e) for e in lists["ignore_tasks"]),
-        ignore_top_functions=tuple(lists["ignore_top_functions"]),
-        ignore_any_functions=tuple(lists["ignore_any_functions"]),
-        ignore_sockets=tuple(str(e) for e in lists["ignore_sockets"]),
-        **flags,
-    )
+    """Settings from class attributes; accumulating options add up along the MRO."""
+    values: dict[str, object] = {}
+    for option in all_options():
+        if option.accumulates:
+            value = option.default
+            for klass in reversed(cls.__mro__):
+                if option.name in vars(klass):
+                    own = option.validate(klass.__qualname__, vars(klass)[option.name])
+                    value = option.merge(value, own)
+        else:
+            value = option.validate(cls.__qualname__, getattr(cls, option.name, option.default))
+        values[option.name] = value
+    return Settings(values)
 
 
-def from_options(owner: str, grace_period: object = DEFAULT_GRACE_PERIOD, **options: object) -> Settings:
+def from_options(owner: str, **options: object) -> Settings:
     """Settings from keyword options (`no_leaks`, `verify_none`, the runner)."""
-    unknown = set(options) - set(LIST_OPTIONS) - set(FLAG_OPTIONS)
+    known = {option.name: option for option in all_options()}
+    unknown = set(options) - set(known)
     if unknown:
         raise TypeError(f"{owner}: unknown option(s) {', '.join(sorted(unknown))}")
-    grace = validate_grace_period(owner, grace_period)
-    checked = {
-        option: validate_list(owner, option, value) for option, value in options.items() if option in LIST_OPTIONS
-    }
-    flags = {
-        option: validate_flag(owner, option, options.get(option, default))
-        for option, default in FLAG_OPTIONS.items()
-    }
-    return Settings(
-        grace_period=grace,
-        ignore_threads=tuple(str(e) for e in checked.get("ignore_threads", ())),
-        ignore_tasks=tuple(str(e) for e in checked.get("ignore_tasks", ())),
-        ignore_top_functions=checked.get("ignore_top_functions", ()),
-        ignore_any_functions=checked.get("ignore_any_functions", ()),
-        ignore_sockets=tuple(str(e) for e in checked.get("ignore_sockets", ())),
-        **flags,
-    )
+    return Settings({name: known[name].validate(owner, value) for name, value in options.items()})
+

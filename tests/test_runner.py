@@ -428,7 +428,7 @@ class InProcessTest(unittest.TestCase):
 
 
 def leaktest_settings() -> leaktest.settings.Settings:
-    return leaktest.settings.from_options("test", 0.05)
+    return leaktest.settings.from_options("test", grace_period=0.05)
 
 
 if __name__ == "__main__":

@@ -1,99 +1,35 @@
-"""One probe per resource kind, all of the same small shape.
+"""The probes, one per resource kind, in report order.
 
-A new kind is a new module with a `Probe` subclass and one line in `all_probes`.
+A new kind is a module with a `Probe` subclass (probes/base.py) and one line here.
+`register` adds one from outside the package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from ..report import Leak
-from ..rules import Candidate
+from .base import Probe
+from .fds import FdProbe
+from .handles import HandleProbe
+from .loops import LoopProbe
+from .processes import ProcessProbe
+from .sockets import SocketProbe
+from .tasks import TaskProbe
+from .threads import ThreadProbe
 
-Item = TypeVar("Item")
-Mark = TypeVar("Mark")
+__all__ = ["PROBES", "Probe", "register"]
 
-
-class Probe(Generic[Mark, Item]):
-    """Snapshot, list what is new, wait for it, describe it.
-
-    `mark` and `new_since` run on every test and must stay cheap; the rest
-    runs only when something new is still alive.
-    """
-
-    kind = ""  # plural noun used in reports: "threads"
-    installs = False  # whether `mark` installs something that `release` must undo
-
-    def mark(self, everything: bool = False) -> Mark:
-        """A cheap baseline; with `everything`, nothing counts as already there.
-
-        A check whose clock (probes/clock.py) has not moved since the mark asks no
-        probe anything: a probe that could find something new without the clock
-        moving must tick it here.
-        """
-        raise NotImplementedError
-
-    def release(self, mark: Mark) -> None:
-        """Undo what `mark` installed; called once the check is over."""
-
-    def count(self) -> int:
-        """How many live items there are now, for the diagnostics line."""
-        raise NotImplementedError
-
-    def new_since(self, mark: Mark) -> list[Item]:
-        """Live items started after `mark` (cheap when nothing was started)."""
-        raise NotImplementedError
-
-    def candidates(self, items: Sequence[Item], with_frames: bool) -> list[Candidate]:
-        """What the ignore rules look at, one per item."""
-        raise NotImplementedError
-
-    def wait(self, items: Sequence[Item], deadline: float) -> list[Item]:
-        """Wait for `items` to end, until the monotonic `deadline`; return the survivors."""
-        raise NotImplementedError
-
-    async def wait_async(self, items: Sequence[Item], deadline: float) -> list[Item]:
-        """`wait` from inside a running event loop, which must not be blocked meanwhile.
-
-        This default polls `wait` without blocking, yielding to the loop between
-        polls (a thread may need the loop to finish); probes override it where
-        they can await instead.
-        """
-        import asyncio
-        import time
-
-        delay = 0.0005
-        while True:
-            left = self.wait(items, time.monotonic())  # the deadline is now: never blocks
-            remaining = deadline - time.monotonic()
-            if not left or remaining <= 0:
-                return left
-            items = left
-            await asyncio.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.01)
-
-    def describe(self, items: Sequence[Item]) -> list[Leak]:
-        """The report entries for the survivors (the failure path: may be slow)."""
-        raise NotImplementedError
-
-    def claim(self, items: Sequence[Item]) -> None:
-        """Mark reported items, so that no later check reports them again."""
-        raise NotImplementedError
-
-    def errors(self, mark: Mark) -> list[Leak]:
-        """Failures that are not leaks (an exception nobody caught), claimed once."""
-        return []
+PROBES: list[Probe[Any, Any]] = [
+    ThreadProbe(),
+    TaskProbe(),
+    ProcessProbe(),
+    SocketProbe(),
+    HandleProbe(),
+    LoopProbe(),
+    FdProbe(),
+]
 
 
-def all_probes() -> list[Probe[Any, Any]]:
-    """Every resource kind leaktest checks, in report order."""
-    from .fds import FdProbe
-    from .handles import HandleProbe
-    from .loops import LoopProbe
-    from .processes import ProcessProbe
-    from .sockets import SocketProbe
-    from .tasks import TaskProbe
-    from .threads import ThreadProbe
-
-    return [ThreadProbe(), TaskProbe(), ProcessProbe(), SocketProbe(), HandleProbe(), LoopProbe(), FdProbe()]
+def register(probe: Probe[Any, Any]) -> None:
+    """Check `probe` too, in every Settings made from now on (its options included)."""
+    PROBES.append(probe)

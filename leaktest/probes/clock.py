@@ -7,10 +7,9 @@ number knows, without asking any probe, that nothing was started since.
 
 from __future__ import annotations
 
-import os
-import threading
+from . import install
 
-_lock = threading.Lock()
+_lock = install.Lock()
 now = 0  # the number of the latest event; read as `clock.now` (no call on the clean path)
 
 
@@ -21,12 +20,3 @@ def tick() -> int:
         now += 1
         return now
 
-
-def _new_lock_in_child() -> None:
-    """A forked child may inherit the lock held by another thread of the parent."""
-    global _lock
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # wherever os.fork exists
-    os.register_at_fork(after_in_child=_new_lock_in_child)

@@ -21,7 +21,9 @@ from typing import NamedTuple
 
 from ..report import Leak
 from ..rules import Candidate
-from . import Probe, clock
+from ..options import Flag
+from . import clock
+from .base import Probe
 from .sockets import open_fds as socket_fds
 
 _DIRECTORY = next((d for d in ("/proc/self/fd", "/dev/fd") if os.path.isdir(d)), None)
@@ -74,6 +76,9 @@ class FdProbe(Probe[frozenset[Descriptor], Descriptor]):
     """A mark is the listing of the open descriptors."""
 
     kind = "fds"
+    #: Opt-in: listing the descriptors reads /proc on every test.
+    switch = Flag("check_fds", False, "file descriptors opened by the test and still open (reads /proc per test)")
+    headings = {"fds": "found unexpected file descriptors:"}
 
     def mark(self, everything: bool = False) -> frozenset[Descriptor]:
         # Opening a file does not move the clock: move it, so the check looks.

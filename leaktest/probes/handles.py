@@ -30,7 +30,9 @@ from typing import Any
 from .. import stacks
 from ..report import Leak
 from ..rules import Candidate
-from . import Probe, clock
+from ..options import Flag
+from . import clock
+from .base import Probe
 from .tasks import any_loop, live_loops, seq_of
 
 _claimed: weakref.WeakSet[asyncio.Handle] = weakref.WeakSet()
@@ -93,6 +95,9 @@ class HandleProbe(Probe[int, asyncio.Handle]):
     """A mark is the clock's number: the handles of loops numbered above it are new."""
 
     kind = "handles"
+    switch = Flag("check_handles", True, "asyncio call_soon/call_later/call_at callbacks still pending")
+    headings = {"handles": "found asyncio callbacks and timers still pending:"}
+    checked_in_loop = True  # before the test's loop closes, which drops its handles
 
     def mark(self, everything: bool = False) -> int:
         return -1 if everything else clock.now

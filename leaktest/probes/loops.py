@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 from ..report import Leak
 from ..rules import Candidate
-from . import Probe, clock
+from ..options import Flag
+from . import clock
+from .base import Probe
 from .tasks import any_loop, live_loops, origin_of, seq_of
 
 _claimed: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
@@ -25,6 +27,8 @@ class LoopProbe(Probe[int, asyncio.AbstractEventLoop]):
     """A mark is the clock's number: loops numbered above it were created after it."""
 
     kind = "loops"
+    switch = Flag("check_loops", True, "asyncio event loops created by the test and never closed")
+    headings = {"loops": "found asyncio event loops never closed:"}
 
     def mark(self, everything: bool = False) -> int:
         return -1 if everything else clock.now

@@ -1,7 +1,7 @@
 """Child processes: which ones were started since a mark, and whether they still exist.
 
-Every child of this process is started through one of a few functions, wrapped
-once per process to number the child and note where it was started:
+Every child of this process is started through one of a few functions, hooked
+(probes/install.py) to number the child and note where it was started:
 `os.fork`, `os.forkpty`, `os.posix_spawn`, `os.posix_spawnp` and
 `_posixsubprocess.fork_exec` (subprocess, multiprocessing's spawn start method,
 its resource tracker and forkserver), plus multiprocessing's forkserver launch
@@ -20,12 +20,10 @@ helpers started lazily by whichever test first needs them (see `_shared_helpers`
 
 from __future__ import annotations
 
-import functools
 import os
 import select
 import shlex
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +33,9 @@ from typing import Any
 from .. import stacks
 from ..report import Leak
 from ..rules import Candidate
-from . import Probe, clock
+from ..options import Flag
+from . import clock, install
+from .base import Probe
 
 RUNNING = "running"
 ZOMBIE = "zombie"
@@ -64,7 +64,7 @@ class Child:
     reported: bool = field(default=False, repr=False)
 
 
-_lock = threading.Lock()
+_lock = install.Lock()
 _children: dict[int, Child] = {}  # pid -> the latest child recorded with that pid
 _prune_at = _MIN_PRUNE_AT
 
@@ -117,107 +117,87 @@ def _argv(argv: object) -> tuple[str, ...] | None:
         return tuple(str(a) for a in argv)
 
 
-def _wrap(
-    module: ModuleType,
-    name: str,
-    via: str,
-    pid_of: Callable[[Any], int],
-    argv_of: Callable[[tuple[Any, ...], dict[str, Any]], object],
-) -> None:
-    """Replace `module.name` by a wrapper recording the child it starts; once per process."""
-    original = getattr(module, name, None)
-    if original is None or hasattr(original, "_leaktest_original"):
-        return
+def _on_spawn(
+    via: str, pid_of: Callable[[Any], int], argv_of: Callable[[tuple[Any, ...], dict[str, Any]], object]
+) -> install.Listener:
+    """The listener recording the child a spawn function just started."""
 
-    @functools.wraps(original)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        result = original(*args, **kwargs)
+    def spawned(result: Any, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         pid = pid_of(result)
         if pid > 0:  # 0: we are the new child (os.fork, os.forkpty)
-            _record(pid, via, argv_of(args, kwargs), sys._getframe(1))
-        return result
+            _record(pid, via, argv_of(args, kwargs), frame)
 
-    wrapper._leaktest_original = original  # type: ignore[attr-defined]
-    setattr(module, name, wrapper)
+    return spawned
 
 
 def _no_argv(args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
     return None
 
 
-def _install() -> None:
-    _wrap(os, "fork", "os.fork", int, _no_argv)
-    _wrap(os, "forkpty", "os.forkpty", lambda result: int(result[0]), _no_argv)
-    for name in ("posix_spawn", "posix_spawnp"):
-        _wrap(
-            os,
-            name,
-            f"os.{name}",
-            int,
-            lambda args, kwargs: args[1] if len(args) > 1 else kwargs.get("argv"),
-        )
-    try:
-        import _posixsubprocess
-    except ImportError:  # Windows
-        pass
-    else:
-        original = _posixsubprocess.fork_exec
-        _wrap(
-            _posixsubprocess,
-            "fork_exec",
-            "_posixsubprocess.fork_exec",
-            int,
-            lambda args, kwargs: args[0] if args else kwargs.get("args"),
-        )
-        # 3.11+: subprocess calls the `_fork_exec` it imported; 3.10 and
-        # multiprocessing.util.spawnv_passfds (all versions) look it up on the module.
-        subprocess = sys.modules.get("subprocess")
-        if subprocess is not None and getattr(subprocess, "_fork_exec", None) is original:
-            subprocess._fork_exec = _posixsubprocess.fork_exec  # type: ignore[attr-defined]
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_forget_parents_children)
-    _hook_forkserver_launch()
+def _spawn_argv(args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
+    return args[1] if len(args) > 1 else kwargs.get("argv")
+
+
+def _fork_exec_argv(args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
+    return args[0] if args else kwargs.get("args")
+
+
+_on_fork_exec = _on_spawn("_posixsubprocess.fork_exec", int, _fork_exec_argv)
+
+#: Every function that starts a child. 3.11+: subprocess calls the `_fork_exec` it
+#: imported; 3.10 and multiprocessing.util.spawnv_passfds (all versions) look
+#: `fork_exec` up on `_posixsubprocess`.
+_SPAWN_HOOKS = [
+    install.Hook(lambda: os, "fork", _on_spawn("os.fork", int, _no_argv), after=True),
+    install.Hook(lambda: os, "forkpty", _on_spawn("os.forkpty", lambda r: int(r[0]), _no_argv), after=True),
+    install.Hook(lambda: os, "posix_spawn", _on_spawn("os.posix_spawn", int, _spawn_argv), after=True),
+    install.Hook(lambda: os, "posix_spawnp", _on_spawn("os.posix_spawnp", int, _spawn_argv), after=True),
+    install.Hook(lambda: sys.modules.get("_posixsubprocess"), "fork_exec", _on_fork_exec, after=True),
+    install.Hook(lambda: sys.modules.get("subprocess"), "_fork_exec", _on_fork_exec, after=True),
+]
 
 
 def _forget_parents_children() -> None:
     """In a forked child: the parent's children are not ours."""
-    global _lock
-    _lock = threading.Lock()  # another thread of the parent may have held it
     _children.clear()
 
 
+install.after_fork(_forget_parents_children)
+
+
+def _on_forkserver_launch(
+    result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """After multiprocessing's forkserver `Popen._launch`: its child is the forkserver's."""
+    pid = getattr(args[0], "pid", None)
+    if isinstance(pid, int) and pid > 0:
+        _record(pid, "multiprocessing forkserver", None, frame, direct=False)
+
+
+def _forkserver_popen() -> object:
+    """multiprocessing's forkserver Popen, once `multiprocessing` is imported.
+
+    Not imported before then, to keep leaktest's import light: the hook is tried
+    at import and at each mark until it is in place.
+    """
+    if "multiprocessing" not in sys.modules:
+        return None
+    try:
+        from multiprocessing import popen_forkserver
+    except ImportError:  # no fd passing on this platform: no forkserver
+        return None
+    return popen_forkserver.Popen
+
+
+_FORKSERVER_HOOK = install.Hook(_forkserver_popen, "_launch", _on_forkserver_launch, after=True)
 _forkserver_hooked = False
 
 
 def _hook_forkserver_launch() -> None:
-    """Record the children multiprocessing's forkserver starts for us.
-
-    Done once `multiprocessing` is imported (the forkserver module is not
-    imported before then, to keep leaktest's import light): at import, and at
-    each mark until it is done.
-    """
     global _forkserver_hooked
-    if "multiprocessing" not in sys.modules:
-        return
-    _forkserver_hooked = True
-    try:
-        from multiprocessing import popen_forkserver
-    except ImportError:  # no fd passing on this platform: no forkserver
-        return
-    popen: Any = popen_forkserver.Popen
-    original = popen._launch
-    if hasattr(original, "_leaktest_original"):
-        return
-
-    @functools.wraps(original)
-    def _launch(self: Any, process_obj: Any) -> None:
-        original(self, process_obj)
-        pid = getattr(self, "pid", None)
-        if isinstance(pid, int) and pid > 0:
-            _record(pid, "multiprocessing forkserver", None, sys._getframe(1), direct=False)
-
-    _launch._leaktest_original = original  # type: ignore[attr-defined]
-    popen._launch = _launch
+    if "multiprocessing" in sys.modules:
+        _forkserver_hooked = True
+        install.install([_FORKSERVER_HOOK])
 
 
 # -- what is not the test's doing -------------------------------------------
@@ -364,6 +344,11 @@ class ProcessProbe(Probe[int, Child]):
     """A mark is the number of the last child started (-1: every child counts)."""
 
     kind = "processes"
+    switch = Flag("check_processes", True, "check child processes (running or never reaped)")
+    headings = {"processes": "found unexpected processes:"}
+
+    def hooks(self) -> list[install.Hook]:
+        return [*_SPAWN_HOOKS, _FORKSERVER_HOOK]
 
     def mark(self, everything: bool = False) -> int:
         if not _forkserver_hooked and "multiprocessing" in sys.modules:
@@ -475,5 +460,3 @@ def _describe(child: Child) -> Leak:
         started = f" started through {how}, outside any Python code leaktest can see"
     return Leak("processes", f"Process {child.pid}", f"{head}\n{started}", child)
 
-
-_install()

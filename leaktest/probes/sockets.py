@@ -1,7 +1,7 @@
 """Sockets: which ones were created since a mark and are still open, or were closed
 by the garbage collector instead of their owner.
 
-`socket.socket.__init__` is wrapped once per process: every socket made through
+`socket.socket.__init__` is hooked (probes/install.py): every socket made through
 the Python class (directly, `accept()`, `socketpair()`, `fromfd()`, `dup()`,
 `create_connection()`, `ssl.SSLSocket`, asyncio's servers and transports,
 `socketserver`, `http.client`...) gets the next clock number and a record of its
@@ -10,7 +10,7 @@ connection accepted by a listening socket takes the listener's number: it is
 the server's owner's (a class whose `setUpClass` started the server), not the
 test's that connected to it.
 
-`socket.socket.__del__` is defined to see a socket destroyed while still open,
+`socket.socket.__del__` is hooked too, to see a socket destroyed while still open,
 the moment Python warns "ResourceWarning: unclosed <socket...>": the record, and
 with it the leak, stays the creating test's, whichever test runs when it is
 collected. A check that finds a socket still open collects garbage once (the
@@ -21,7 +21,7 @@ What this relies on, per Python version (each in one function below):
 - 3.10+: `socket.socket` is a Python class over `_socket.socket` whose
   `__init__` every Python-made socket goes through (`ssl.SSLSocket._create`
   calls it too); `_socket.socket.__del__` is the C finalizer that warns and
-  closes (`_finalize`).
+  closes (`_finalizer`).
 - 3.10+: `socket.socket.accept` makes the connection through `socket(...)` with the
   listener as `self` (`_listener_seq`).
 - 3.10+: an event loop's self-pipe is made by `_make_self_pipe` (selector and
@@ -33,12 +33,8 @@ from __future__ import annotations
 
 import _socket
 import bisect
-import functools
 import gc
-import os
 import socket
-import sys
-import threading
 import time
 import weakref
 from collections.abc import Sequence
@@ -48,9 +44,11 @@ from typing import Any
 from .. import stacks
 from ..report import Leak
 from ..rules import Candidate
-from . import Probe, clock
+from ..options import Flag, Patterns
+from . import clock, install
+from .base import Probe
 
-_lock = threading.Lock()
+_lock = install.Lock()
 
 
 class SocketRecord:
@@ -126,24 +124,21 @@ def _record(sock: socket.socket, frame: FrameType | None) -> None:
             _prune_at = max(64, 2 * len(_created))
 
 
-_original_init = socket.socket.__init__
-
-
-@functools.wraps(_original_init)
-def _init(self: socket.socket, *args: Any, **kwargs: Any) -> None:
-    _original_init(self, *args, **kwargs)
-    frame = sys._getframe(1)
+def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """After `socket.socket.__init__`: number the socket and keep its creation stack."""
     if not _is_self_pipe(frame):
-        _record(self, frame)
+        _record(args[0], frame)
 
 
-def _finalize(sock: socket.socket) -> None:
-    """The C finalizer of `_socket.socket` (3.10+): warns "unclosed" and closes."""
-    _socket.socket.__del__(sock)  # type: ignore[attr-defined]
+def _finalizer() -> object:
+    """`socket.socket`, whose `__del__` is the C finalizer of `_socket.socket` (3.10+),
+    which warns "unclosed" and closes."""
+    return socket.socket if hasattr(_socket.socket, "__del__") else None
 
 
-def _del(self: socket.socket) -> None:
-    """Note a socket destroyed while open, for the test that created it; then finalize."""
+def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Before the finalizer: note a socket destroyed while open, for the test that created it."""
+    self: socket.socket = args[0]
     record = _by_id.pop(id(self), None)
     # The cyclic GC clears weak references before it finalizes: ref() may be None.
     if record is not None and record.ref() in (None, self) and self.fileno() != -1:
@@ -154,24 +149,11 @@ def _del(self: socket.socket) -> None:
             del _collected[:-_KEEP_COLLECTED]
         except Exception:  # never break a finalizer
             pass
-    _finalize(self)
 
 
 _KEEP_COLLECTED = 1000  # records kept for the checks still to come; older ones are dropped
 _collected: list[SocketRecord] = []  # sockets the GC destroyed open, in that order
 
-socket.socket.__init__ = _init  # type: ignore[method-assign]
-socket.socket.__del__ = _del  # type: ignore[attr-defined]
-
-
-def _new_lock_in_child() -> None:
-    """A forked child may inherit the lock held by another thread of the parent."""
-    global _lock
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # wherever os.fork exists
-    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def _created_after(seq: int) -> list[SocketRecord]:
@@ -292,6 +274,19 @@ class SocketProbe(Probe[int, SocketRecord]):
     """A mark is the clock's number: sockets numbered above it were created after it."""
 
     kind = "sockets"
+    switch = Flag("check_sockets", True, "sockets created by the test and still open, or closed by the GC")
+    names = Patterns(
+        "ignore_sockets",
+        'ignore sockets whose local or peer address matches ("127.0.0.1:*")',
+        flag="--ignore-socket",
+    )
+    headings = {"sockets": "found unexpected sockets:"}
+
+    def hooks(self) -> list[install.Hook]:
+        return [
+            install.Hook(lambda: socket.socket, "__init__", _on_init, after=True),
+            install.Hook(_finalizer, "__del__", _on_del),
+        ]
 
     def mark(self, everything: bool = False) -> int:
         return -1 if everything else clock.now

@@ -1,12 +1,12 @@
 """asyncio tasks: which ones are still pending on the loops created or open since a mark.
 
-`asyncio.BaseEventLoop.__init__` is wrapped once per process to number every
+`asyncio.BaseEventLoop.__init__` is hooked (probes/install.py) to number every
 loop and keep it in a WeakSet (as probes/threads.py numbers threads). A mark is
 then the last loop number, plus, only when loops older than the mark are still
 open, a snapshot of the tasks they hold. A test that creates no loop compares
 two integers; tasks are listed with the public `asyncio.all_tasks(loop)`.
 
-`BaseEventLoop.call_exception_handler` is wrapped too, to record the two
+`BaseEventLoop.call_exception_handler` is hooked too, to record the two
 messages asyncio logs when a task is garbage-collected: "Task exception was
 never retrieved" and "Task was destroyed but it is pending!".
 
@@ -21,7 +21,7 @@ What this relies on, per Python version (each in one function below):
 - no registry of live tasks: `asyncio.all_tasks(loop)` lists only pending
   ones; 3.10-3.13 keep private registries (`_all_tasks`; `_scheduled_tasks`,
   which misses eager tasks that finished inside `create_task`), 3.14+ only
-  per-thread C lists. So `BaseEventLoop.create_task` is wrapped too, keeping a
+  per-thread C lists. So `BaseEventLoop.create_task` is hooked too, keeping a
   weak reference to every task it makes (`_registered_tasks`): a task that
   ended with an exception nobody retrieved fails the test that created it,
   kept or dropped, not the test in which the garbage collector gets to it. A
@@ -32,7 +32,6 @@ What this relies on, per Python version (each in one function below):
 from __future__ import annotations
 
 import asyncio
-import functools
 import sys
 import threading
 import time
@@ -46,13 +45,17 @@ from typing import Any, NamedTuple, Union
 from .. import stacks
 from ..report import Leak
 from ..rules import Candidate
-from . import Probe, clock
+from ..options import Flag, Patterns
+from . import clock, install
+from .base import Probe
 
 # Reentrant: the garbage collector may finalize a task inside any `with _lock:` block,
-# and the finalizer reports an unretrieved exception through `_call_exception_handler`,
+# and the finalizer reports an unretrieved exception through `_on_exception_handler`,
 # in the same thread. It also guards the WeakSets below, whose Python-level iteration
 # another thread's add would break (with the GIL as well as without).
-_lock = threading.RLock()
+_lock = install.Lock(reentrant=True)
+_SEQ = install.PREFIX + "seq"  # the creation number, on each loop
+_ORIGIN = install.PREFIX + "origin"  # where it was created
 # Weak references to every loop created: a plain set, whose truth test is free
 # (a WeakSet's goes through Python code, on every test's mark).
 _loop_refs: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
@@ -69,31 +72,27 @@ _claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or 
 _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waited for them
 
 
-# -- process-wide hooks, installed once ----------------------------------------
-
-_original_init = asyncio.BaseEventLoop.__init__
+# -- what the process-wide hooks tell (probes/install.py) -----------------------
 
 
-@functools.wraps(_original_init)
-def _init(self: asyncio.BaseEventLoop, *args: Any, **kwargs: Any) -> None:
-    _original_init(self, *args, **kwargs)
-    self._leaktest_origin = stacks.origin_of(sys._getframe(1))  # type: ignore[attr-defined]
-    self._leaktest_seq = clock.tick()  # type: ignore[attr-defined]
+def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """After `BaseEventLoop.__init__`: number the loop, note where, keep a weak reference to it."""
+    loop: asyncio.BaseEventLoop = args[0]
+    setattr(loop, _ORIGIN, stacks.origin_of(frame))
+    setattr(loop, _SEQ, clock.tick())
     with _lock:
-        _loop_refs.add(weakref.ref(self, _loop_refs.discard))
-
-
-asyncio.BaseEventLoop.__init__ = _init  # type: ignore[method-assign, assignment]
+        _loop_refs.add(weakref.ref(loop, _loop_refs.discard))
 
 
 def seq_of(loop: asyncio.AbstractEventLoop) -> int:
     """The creation number of `loop`; 0 for loops created before leaktest was imported."""
-    return getattr(loop, "_leaktest_seq", 0)
+    return getattr(loop, _SEQ, 0)
 
 
 def origin_of(loop: asyncio.AbstractEventLoop) -> stacks.Origin | None:
     """Where `loop` was created (the innermost caller outside the stdlib)."""
-    return getattr(loop, "_leaktest_origin", None)
+    origin: stacks.Origin | None = getattr(loop, _ORIGIN, None)
+    return origin
 
 
 @dataclass
@@ -124,48 +123,37 @@ _GC_MESSAGES = {
     "Task exception was never retrieved": "task exceptions",
     "Task was destroyed but it is pending!": "tasks",
 }
-_original_handler = asyncio.BaseEventLoop.call_exception_handler
 
 
-@functools.wraps(_original_handler)
-def _call_exception_handler(self: asyncio.BaseEventLoop, context: dict[str, Any]) -> None:
+def _on_exception_handler(
+    result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """Before `BaseEventLoop.call_exception_handler`: record a task asyncio complains about."""
     global _records_total
+    loop: asyncio.BaseEventLoop = args[0]
+    context: dict[str, Any] = args[1] if len(args) > 1 else kwargs.get("context", {})
     kind = _GC_MESSAGES.get(str(context.get("message", "")))
     task = context.get("task", context.get("future"))
     if kind is not None and isinstance(task, asyncio.Task):
-        try:
-            record = _record(self, kind, task, context.get("exception"))
-            with _lock:
-                record.serial = _records_total
-                _records_total += 1
-                _records.append(record)
-                del _records[:-_KEEP_RECORDS]
-            clock.tick()
-        except Exception:  # never break asyncio's own error path
-            pass
-    _original_handler(self, context)
+        record = _record(loop, kind, task, context.get("exception"))
+        with _lock:
+            record.serial = _records_total
+            _records_total += 1
+            _records.append(record)
+            del _records[:-_KEEP_RECORDS]
+        clock.tick()
 
 
-asyncio.BaseEventLoop.call_exception_handler = _call_exception_handler  # type: ignore[method-assign]
 
 # Weak references to the tasks `loop.create_task` made (see `_registered_tasks`).
 _task_refs: set[weakref.ref[asyncio.Task[Any]]] = set()
-_original_create_task = asyncio.BaseEventLoop.create_task
 
 
-@functools.wraps(_original_create_task)
-def _create_task(self: asyncio.BaseEventLoop, *args: Any, **kwargs: Any) -> asyncio.Task[Any]:
-    # No local name for the task: an eager task's traceback would keep this
-    # frame, and the frame the task, alive in a cycle (as CPython's gh-128552).
-    return _track(_original_create_task(self, *args, **kwargs))
-
-
-def _track(task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+def _on_create_task(
+    task: asyncio.Task[Any], frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """After `BaseEventLoop.create_task`: keep a weak reference to the task."""
     _task_refs.add(weakref.ref(task, _task_refs.discard))
-    return task
-
-
-asyncio.BaseEventLoop.create_task = _create_task  # type: ignore[method-assign]
 
 
 def _record(
@@ -258,6 +246,22 @@ _NO_TASKS: frozenset[asyncio.Task[Any]] = frozenset()
 
 class TaskProbe(Probe[TaskMark, Item]):
     kind = "tasks"
+    switch = Flag("check_tasks", True, "check asyncio tasks")
+    names = Patterns(
+        "ignore_tasks", "ignore asyncio tasks by name or coroutine qualified name", flag="--ignore-task"
+    )
+    headings = {
+        "tasks": "found unexpected tasks:",
+        "task exceptions": "found exceptions raised in tasks and never retrieved:",
+    }
+    checked_in_loop = True
+
+    def hooks(self) -> list[install.Hook]:
+        return [
+            install.Hook(lambda: asyncio.BaseEventLoop, "__init__", _on_loop_init, after=True),
+            install.Hook(lambda: asyncio.BaseEventLoop, "call_exception_handler", _on_exception_handler),
+            install.Hook(lambda: asyncio.BaseEventLoop, "create_task", _on_create_task, after=True),
+        ]
 
     def mark(self, everything: bool = False) -> TaskMark:
         records_from = _records_total

@@ -8,8 +8,6 @@ started no thread compares two integers.
 from __future__ import annotations
 
 import bisect
-import functools
-import os
 import sys
 import threading
 import time
@@ -25,9 +23,16 @@ from typing import Any, NamedTuple
 from .. import stacks
 from ..report import Leak
 from ..rules import Candidate
-from . import Probe, clock
+from ..options import Flag, Patterns
+from . import clock, install
+from .base import Probe
 
-_lock = threading.Lock()  # guards the started-thread list and the exception records
+_lock = install.Lock()  # guards the started-thread list, the exception records, the excepthook
+
+# What this copy of leaktest notes on each thread (and pool): another copy notes its own.
+_SEQ = install.PREFIX + "seq"  # the start number (the pool's creation number for its workers)
+_ORIGIN = install.PREFIX + "origin"  # where it was started
+_REPORTED = install.PREFIX + "reported"  # a check reported it already
 
 # Threads in start order, as (tick of the start, weak reference): a check looks
 # only at those started after its mark, not at every thread alive. Dead entries
@@ -36,29 +41,19 @@ _started: list[tuple[int, weakref.ref[threading.Thread]]] = []
 _prune_at = 64
 
 
-@functools.wraps(threading.Thread.start)
-def _start(self: threading.Thread) -> None:
+def _on_start(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Before `Thread.start`: number the thread and note where it was started."""
     global _prune_at
-    pool_seq = _pool_seq(self)
-    self._leaktest_origin = stacks.origin_of(sys._getframe(1))  # type: ignore[attr-defined]
+    thread: threading.Thread = args[0]
+    pool_seq = _pool_seq(thread)
+    setattr(thread, _ORIGIN, stacks.origin_of(frame))
     with _lock:
         tick = clock.tick()
-        self._leaktest_seq = tick if pool_seq is None else pool_seq  # type: ignore[attr-defined]
-        _started.append((tick, weakref.ref(self)))
+        setattr(thread, _SEQ, tick if pool_seq is None else pool_seq)
+        _started.append((tick, weakref.ref(thread)))
         if len(_started) >= _prune_at:
             _started[:] = [(n, ref) for n, ref in _started if _may_be_alive(ref())]
             _prune_at = max(64, 2 * len(_started))
-    _original_start(self)
-
-
-def _new_lock_in_child() -> None:
-    """A forked child may inherit the lock held by another thread of the parent."""
-    global _lock
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # wherever os.fork exists
-    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def _may_be_alive(thread: threading.Thread | None) -> bool:
@@ -74,23 +69,13 @@ def _started_after(tick: int) -> list[threading.Thread]:
     return [thread for thread in threads if thread is not None]
 
 
-_original_start = threading.Thread.start
-threading.Thread.start = _start  # type: ignore[method-assign]
-
-
 # A ThreadPoolExecutor starts its workers lazily, inside whichever test first
 # submits work: its workers are numbered as of the pool's creation, so a pool made
 # in setUpClass or at import stays its owner's, not that test's.
-_original_pool_init = ThreadPoolExecutor.__init__
+def _on_pool_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    setattr(args[0], _SEQ, clock.tick())
 
 
-@functools.wraps(_original_pool_init)
-def _pool_init(self: ThreadPoolExecutor, *args: Any, **kwargs: Any) -> None:
-    self._leaktest_seq = clock.tick()  # type: ignore[attr-defined]
-    _original_pool_init(self, *args, **kwargs)
-
-
-ThreadPoolExecutor.__init__ = _pool_init  # type: ignore[method-assign]
 _pool_worker = getattr(concurrent.futures.thread, "_worker", None)
 
 
@@ -101,17 +86,18 @@ def _pool_seq(thread: threading.Thread) -> int | None:
         return None
     args = getattr(thread, "_args", ())
     pool = args[0]() if args and callable(args[0]) else None
-    seq = getattr(pool, "_leaktest_seq", None)
+    seq = getattr(pool, _SEQ, None)
     return seq if isinstance(seq, int) else None
 
 
 def seq_of(thread: threading.Thread) -> int:
     """The start number of `thread`; 0 for threads started before leaktest was imported."""
-    return getattr(thread, "_leaktest_seq", 0)
+    return getattr(thread, _SEQ, 0)
 
 
 def origin_of(thread: threading.Thread) -> stacks.Origin | None:
-    return getattr(thread, "_leaktest_origin", None)
+    origin: stacks.Origin | None = getattr(thread, _ORIGIN, None)
+    return origin
 
 
 @dataclass
@@ -147,32 +133,54 @@ def _excepthook(args: threading.ExceptHookArgs) -> None:
     _chained_hook(args)
 
 
-def _install_hook() -> ExceptHook | None:
+class _Installed:
+    """One time `_excepthook` was put in front of another hook, and the marks relying on it."""
+
+    __slots__ = ("replaced", "chained_before", "outer", "users")
+
+    def __init__(self, replaced: ExceptHook, chained_before: ExceptHook, outer: _Installed | None) -> None:
+        self.replaced = replaced  # the hook to put back
+        self.chained_before = chained_before  # what `_excepthook` chained to before
+        self.outer = outer
+        self.users = 0
+
+
+_installed: _Installed | None = None  # the latest installation still in use
+
+
+def _install_hook() -> _Installed:
     """Put `_excepthook` in front of the current hook, unless it is there already.
 
-    Returns what to give `_uninstall_hook` later: the chained hook it replaced
-    (None when nothing was installed). Nested marks install and restore LIFO.
+    Under the lock, counted: marks in several threads may be released in any
+    order, and the hook stays until the last mark relying on it is released.
     """
-    global _chained_hook
-    current = threading.excepthook
-    if current is _excepthook:
-        return None
-    replaced, _chained_hook = _chained_hook, current
-    threading.excepthook = _excepthook
-    return replaced
+    global _chained_hook, _installed
+    with _lock:
+        if threading.excepthook is not _excepthook or _installed is None:
+            _installed = _Installed(threading.excepthook, _chained_hook, _installed)
+            if threading.excepthook is not _excepthook:
+                _chained_hook = threading.excepthook
+            threading.excepthook = _excepthook
+        _installed.users += 1
+        return _installed
 
 
-def _uninstall_hook(replaced: ExceptHook | None) -> None:
-    """Give the hook back to the one `_install_hook` chained to, unless replaced since."""
-    global _chained_hook
-    if replaced is not None and threading.excepthook is _excepthook:
-        threading.excepthook, _chained_hook = _chained_hook, replaced
+def _uninstall_hook(installed: _Installed) -> None:
+    """Put back the hook `installed` replaced, once no mark relies on it (unless replaced since)."""
+    global _chained_hook, _installed
+    with _lock:
+        installed.users -= 1
+        if installed.users == 0 and installed is _installed:
+            if threading.excepthook is _excepthook:
+                threading.excepthook = installed.replaced
+            _chained_hook = installed.chained_before
+            _installed = installed.outer
 
 
 class ThreadMark(NamedTuple):
     seq: int  # threads numbered above this started after the mark
     uncaught_from: int  # the exceptions recorded from this serial on are candidates
-    replaced_hook: ExceptHook | None  # for `_uninstall_hook`
+    hook: _Installed  # for `_uninstall_hook`
     exclude: frozenset[int] = frozenset()  # idents never reported
 
 
@@ -181,7 +189,26 @@ _NO_IDENTS: frozenset[int] = frozenset()
 
 class ThreadProbe(Probe[ThreadMark, threading.Thread]):
     kind = "threads"
+    switch = Flag("check_threads", True, "check threads")
+    names = Patterns(
+        "ignore_threads", "ignore threads whose name matches (fnmatch; repeatable)", flag="--ignore-thread"
+    )
+    #: asyncio's ThreadedChildWatcher (the default on 3.10 and 3.11, and on 3.12+
+    #: without pidfd) runs one thread per child until the child is reaped:
+    #: "waitpid-N" on 3.10, "asyncio-waitpid-N" on 3.11+. The child itself is what
+    #: the process probe reports.
+    default_ignores = ("waitpid-[0-9]*", "asyncio-waitpid-[0-9]*")
+    headings = {
+        "threads": "found unexpected threads:",
+        "thread exceptions": "found exceptions raised in threads and not caught:",
+    }
     installs = True  # the excepthook
+
+    def hooks(self) -> list[install.Hook]:
+        return [
+            install.Hook(lambda: threading.Thread, "start", _on_start),
+            install.Hook(lambda: ThreadPoolExecutor, "__init__", _on_pool_init),
+        ]
 
     def mark(self, everything: bool = False) -> ThreadMark:
         if everything:
@@ -191,7 +218,7 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         return tuple.__new__(ThreadMark, (clock.now, _uncaught_total, _install_hook(), _NO_IDENTS))
 
     def release(self, mark: ThreadMark) -> None:
-        _uninstall_hook(mark.replaced_hook)
+        _uninstall_hook(mark.hook)
 
     def count(self) -> int:
         return threading.active_count()
@@ -208,7 +235,7 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
             if seq_of(thread) > mark.seq
             and thread is not current
             and thread.ident not in mark.exclude
-            and not getattr(thread, "_leaktest_reported", False)
+            and not getattr(thread, _REPORTED, False)
             and thread.is_alive()
         ]
 
@@ -233,7 +260,7 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
 
     def claim(self, items: Sequence[threading.Thread]) -> None:
         for thread in items:
-            thread._leaktest_reported = True  # type: ignore[attr-defined]
+            setattr(thread, _REPORTED, True)
 
     def errors(self, mark: ThreadMark) -> list[Leak]:
         if _uncaught_total == mark.uncaught_from:

@@ -1,0 +1,193 @@
+"""Every private attribute of unittest and IsolatedAsyncioTestCase that leaktest uses.
+
+One small function (or hook class) each, with the Python versions it was read
+on: a new Python release means reading this file (and probes/tasks.py for
+asyncio's own privates).
+
+- `TestCase._outcome`, `_Outcome.testPartExecutor`, `_Outcome.success`
+  (3.10-3.15): `outcome_of`, `record_in_outcome`, `outcome_success`.
+- `TestCase.tearDown_exceptions`, filled by `doClassCleanups` (3.10-3.15):
+  `add_class_teardown_error`.
+- IsolatedAsyncioTestCase: 3.11+ `_asyncioRunner`, `_callAsync`,
+  `_tearDownAsyncioRunner`; 3.10 `_asyncioTestLoop`, `_callAsync`,
+  `_tearDownAsyncioLoop`: `run_in_test_loop`, `close_test_loop`.
+- TestSuite's fixture steps `_handleClassSetUp`, `_tearDownPreviousClass`,
+  `_handleModuleFixture`, `_handleModuleTearDown`, `_get_previous_module`,
+  `_createClassOrModuleLevelException`, and the result's `_previousTestClass`,
+  `_moduleSetUpFailed`, the class's `_classSetupFailed` (3.10-3.15):
+  `FixtureSteps`, `previous_test_class`, `module_setup_failed`,
+  `class_setup_failed`, `previous_module`, `add_fixture_error`.
+- TestProgram's `_getParentArgParser`, `_print_help`, `_main_parser`
+  (3.10-3.15): `ProgramSteps`, `usage_error`.
+"""
+
+from __future__ import annotations
+
+import sys
+import unittest
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any
+
+__unittest = True  # hide these frames from unittest tracebacks
+__tracebackhide__ = True  # and from pytest ones
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
+
+
+# -- one test's outcome (3.10-3.15) ---------------------------------------------
+
+
+def outcome_of(test: object) -> Any | None:
+    """The `_Outcome` of a running test; None outside `TestCase.run`."""
+    return getattr(test, "_outcome", None)
+
+
+def record_in_outcome(outcome: Any, test: object) -> AbstractContextManager[None]:
+    """A block whose exception unittest records as it records the test's own."""
+    executor: AbstractContextManager[None] = outcome.testPartExecutor(test)
+    return executor
+
+
+def outcome_success(outcome: Any) -> bool:
+    return bool(outcome.success)
+
+
+def add_class_teardown_error(cls: type, info: Any) -> None:
+    """Report `info` as an error of the class's teardown (read by `doClassCleanups`' caller)."""
+    cls.tearDown_exceptions.append(info)  # type: ignore[attr-defined]
+
+
+# -- IsolatedAsyncioTestCase's loop ----------------------------------------------
+
+
+def run_in_test_loop(
+    test: unittest.IsolatedAsyncioTestCase, func: Callable[[], Coroutine[Any, Any, None]]
+) -> None:
+    """Run `func()` to completion on the test's loop, as the base class runs `asyncSetUp`.
+
+    3.11+: `asyncio.Runner.run` through `_callAsync`, in the test's context; the
+    check runs in a task of its own, which the task probe skips as the current task.
+    3.10: `_callAsync` hands it to the base class's runner task `_asyncioCallsTask`,
+    the current task there as well.
+    """
+    if sys.version_info >= (3, 11):
+        if getattr(test, "_asyncioRunner", None) is not None:
+            test._callAsync(func)  # type: ignore[attr-defined]
+    elif getattr(test, "_asyncioTestLoop", None) is not None:
+        test._callAsync(func)  # type: ignore[attr-defined]
+
+
+def close_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
+    """Tear the base class's loop down now; its `run()` tries again afterwards.
+
+    3.11+: `_tearDownAsyncioRunner()` closes the `asyncio.Runner`, whose `close()`
+    is idempotent. 3.10: `_tearDownAsyncioLoop()` asserts the loop still exists,
+    so the second call is disarmed once, on the instance.
+    """
+    if sys.version_info >= (3, 11):
+        if getattr(test, "_asyncioRunner", None) is not None:
+            test._tearDownAsyncioRunner()  # type: ignore[attr-defined]
+    elif getattr(test, "_asyncioTestLoop", None) is not None:
+        test._tearDownAsyncioLoop()  # type: ignore[attr-defined]
+
+        def skip_once() -> None:
+            del test._tearDownAsyncioLoop  # type: ignore[attr-defined]
+
+        test._tearDownAsyncioLoop = skip_once  # type: ignore[method-assign]
+
+
+# -- TestSuite's class and module fixtures (3.10-3.15) ----------------------------
+
+
+class FixtureSteps(unittest.TestSuite):
+    """TestSuite's private fixture steps, as public methods a subclass may extend.
+
+    Each `leaktest_*` method does what the private step does; call `super()`.
+    """
+
+    def _handleClassSetUp(self, test: unittest.TestCase, result: unittest.TestResult) -> None:
+        self.leaktest_class_setup(test, result)
+
+    def _tearDownPreviousClass(self, test: unittest.TestCase | None, result: unittest.TestResult) -> None:
+        self.leaktest_previous_class_teardown(test, result)
+
+    def _handleModuleFixture(self, test: unittest.TestCase, result: unittest.TestResult) -> None:
+        self.leaktest_module_setup(test, result)
+
+    def _handleModuleTearDown(self, result: unittest.TestResult) -> None:
+        self.leaktest_module_teardown(result)
+
+    def leaktest_class_setup(self, test: unittest.TestCase, result: unittest.TestResult) -> None:
+        super()._handleClassSetUp(test, result)  # type: ignore[misc]
+
+    def leaktest_previous_class_teardown(
+        self, test: unittest.TestCase | None, result: unittest.TestResult
+    ) -> None:
+        super()._tearDownPreviousClass(test, result)  # type: ignore[misc]
+
+    def leaktest_module_setup(self, test: unittest.TestCase, result: unittest.TestResult) -> None:
+        super()._handleModuleFixture(test, result)  # type: ignore[misc]
+
+    def leaktest_module_teardown(self, result: unittest.TestResult) -> None:
+        super()._handleModuleTearDown(result)  # type: ignore[misc]
+
+
+def previous_test_class(result: unittest.TestResult) -> type | None:
+    previous: type | None = getattr(result, "_previousTestClass", None)
+    return previous
+
+
+def module_setup_failed(result: unittest.TestResult) -> bool:
+    return bool(getattr(result, "_moduleSetUpFailed", False))
+
+
+def class_setup_failed(cls: type) -> bool:
+    return bool(getattr(cls, "_classSetupFailed", False))
+
+
+def previous_module(suite: unittest.TestSuite, result: unittest.TestResult) -> str | None:
+    previous: str | None = suite._get_previous_module(result)  # type: ignore[attr-defined]
+    return previous
+
+
+def add_fixture_error(
+    suite: unittest.TestSuite,
+    result: unittest.TestResult,
+    error: BaseException,
+    method: str,
+    parent: str,
+    info: Any,
+) -> None:
+    """Report `error` as unittest reports a failing fixture: "method (parent)"."""
+    suite._createClassOrModuleLevelException(  # type: ignore[attr-defined]
+        result, error, method, parent, info=info
+    )
+
+
+# -- TestProgram (3.10-3.15) -----------------------------------------------------
+
+
+class ProgramSteps(unittest.TestProgram):
+    """TestProgram's private argument-parser steps, as public methods."""
+
+    def _getParentArgParser(self) -> Any:
+        parser = super()._getParentArgParser()  # type: ignore[misc]
+        self.leaktest_add_arguments(parser)
+        return parser
+
+    def _print_help(self, *args: Any, **kwargs: Any) -> None:
+        self.leaktest_print_help()
+        super()._print_help(*args, **kwargs)  # type: ignore[misc]
+
+    def leaktest_add_arguments(self, parser: Any) -> None:
+        """Add options to the parser every unittest sub-command shares."""
+
+    def leaktest_print_help(self) -> None:
+        """Print what comes before unittest's help."""
+
+
+def usage_error(program: unittest.TestProgram, message: str) -> None:
+    """Exit with status 2 and `message`, as argparse does for a bad argument."""
+    program._main_parser.error(message)  # type: ignore[attr-defined]

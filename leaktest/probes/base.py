@@ -1,0 +1,101 @@
+"""`Probe`: the plug-in point, one per resource kind, all of the same small shape."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Generic, TypeVar
+
+from ..options import Flag, Patterns
+from ..report import Leak
+from ..rules import Candidate
+from .install import Hook
+
+Item = TypeVar("Item")
+Mark = TypeVar("Mark")
+
+
+class Probe(Generic[Mark, Item]):
+    """Snapshot, list what is new, wait for it, describe it.
+
+    `mark` and `new_since` run on every test and must stay cheap; the rest
+    runs only when something new is still alive.
+    """
+
+    #: Plural noun: the report section of its leaks and the label of its count ("threads").
+    kind: ClassVar[str] = ""
+    #: The option that turns the probe on and off (`check_threads`).
+    switch: ClassVar[Flag]
+    #: The option holding `fnmatch` patterns its rules match on `Candidate.names`, if any.
+    names: ClassVar[Patterns | None] = None
+    #: Name patterns never reported, whatever the options.
+    default_ignores: ClassVar[tuple[str, ...]] = ()
+    #: Report section -> heading, for `kind` and the sections of its `errors`.
+    headings: ClassVar[dict[str, str]] = {}
+    #: Whether `mark` installs something that `release` must undo.
+    installs: ClassVar[bool] = False
+    #: Whether an async test checks it on its own loop, before the loop is torn down.
+    checked_in_loop: ClassVar[bool] = False
+
+    def hooks(self) -> list[Hook]:
+        """The process-wide hooks it listens to (installed by probes/install.py)."""
+        return []
+
+    def mark(self, everything: bool = False) -> Mark:
+        """A cheap baseline; with `everything`, nothing counts as already there.
+
+        A check whose clock (probes/clock.py) has not moved since the mark asks no
+        probe anything: a probe that could find something new without the clock
+        moving must tick it here.
+        """
+        raise NotImplementedError
+
+    def release(self, mark: Mark) -> None:
+        """Undo what `mark` installed; called once the check is over."""
+
+    def count(self) -> int:
+        """How many live items there are now, for the diagnostics line."""
+        raise NotImplementedError
+
+    def new_since(self, mark: Mark) -> list[Item]:
+        """Live items started after `mark` (cheap when nothing was started)."""
+        raise NotImplementedError
+
+    def candidates(self, items: Sequence[Item], with_frames: bool) -> list[Candidate]:
+        """What the ignore rules look at, one per item."""
+        raise NotImplementedError
+
+    def wait(self, items: Sequence[Item], deadline: float) -> list[Item]:
+        """Wait for `items` to end, until the monotonic `deadline`; return the survivors."""
+        raise NotImplementedError
+
+    async def wait_async(self, items: Sequence[Item], deadline: float) -> list[Item]:
+        """`wait` from inside a running event loop, which must not be blocked meanwhile.
+
+        This default polls `wait` without blocking, yielding to the loop between
+        polls (a thread may need the loop to finish); probes override it where
+        they can await instead.
+        """
+        import asyncio
+        import time
+
+        delay = 0.0005
+        while True:
+            left = self.wait(items, time.monotonic())  # the deadline is now: never blocks
+            remaining = deadline - time.monotonic()
+            if not left or remaining <= 0:
+                return left
+            items = left
+            await asyncio.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.01)
+
+    def describe(self, items: Sequence[Item]) -> list[Leak]:
+        """The report entries for the survivors (the failure path: may be slow)."""
+        raise NotImplementedError
+
+    def claim(self, items: Sequence[Item]) -> None:
+        """Mark reported items, so that no later check reports them again."""
+        raise NotImplementedError
+
+    def errors(self, mark: Mark) -> list[Leak]:
+        """Failures that are not leaks (an exception nobody caught), claimed once."""
+        return []

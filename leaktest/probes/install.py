@@ -1,0 +1,193 @@
+"""The one owner of the process-wide hooks and of the locks that must survive a fork.
+
+A probe declares the standard-library functions it needs to hear about as
+`Hook`s (`Probe.hooks`); `install` puts one wrapper in place per function, once
+per process, and `uninstall` takes this copy's listeners out again (leaktest's
+own tests and benchmarks).
+
+Two copies of leaktest in one process (a vendored copy beside the installed one)
+share the wrappers: the listeners live on the wrapper itself, as plain data, and
+each copy adds its own to the wrapper it finds. So each copy hears of every
+start, and the caller frame handed to the listeners is the caller's, never the
+other copy's wrapper.
+
+Locks made by `Lock()` are replaced in a forked child, where a lock held by
+another thread of the parent would stay held forever; `after_fork` runs other
+resets there.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+#: A listener: (result, caller frame, args, kwargs); `result` is None before the call.
+Listener = Callable[[Any, FrameType | None, tuple[Any, ...], dict[str, Any]], None]
+
+_SHARED = "_leaktest_hook"  # the wrapper attribute holding the shared listeners, in every copy
+
+#: The prefix of the attributes this copy notes on threads, loops...: "_leaktest_" for
+#: the package `leaktest`, another one for a copy under another name.
+PREFIX = "_" + __name__.rpartition(".probes.")[0].replace(".", "_") + "_"
+
+
+@dataclass(frozen=True)
+class Hook:
+    """Call `listener` on every call of `owner().name`, before it or after it."""
+
+    owner: Callable[[], object]  # the module or class, or None when it does not exist here
+    name: str
+    listener: Listener
+    after: bool = False
+
+
+_installed: list[Hook] = []  # what this copy installed, for `uninstall`
+
+
+def install(hooks: Iterable[Hook]) -> None:
+    """Put every hook in place; installing a hook a second time does nothing."""
+    for hook in hooks:
+        owner = hook.owner()
+        if owner is None or not hasattr(owner, hook.name):
+            continue  # not on this platform, or not imported yet
+        with _install_lock:
+            shared = _shared(getattr(owner, hook.name))
+            if shared is None:
+                shared = _wrap(owner, hook.name)
+            key = "after" if hook.after else "before"
+            if hook.listener not in shared[key]:
+                shared[key] = (*shared[key], hook.listener)
+            if hook not in _installed:
+                _installed.append(hook)
+
+
+def uninstall() -> None:
+    """Take this copy's listeners out; put the original back where no listener is left."""
+    with _install_lock:
+        for hook in reversed(_installed):
+            owner = hook.owner()
+            current = getattr(owner, hook.name, None)
+            shared = _shared(current)
+            if shared is None:
+                continue
+            _remove(shared, hook.listener)
+            ours = getattr(current, _SHARED, None) is shared  # not under someone else's wrapper
+            if ours and not shared["before"] and not shared["after"]:
+                setattr(owner, hook.name, shared["original"])
+        _installed.clear()
+
+
+def _remove(shared: dict[str, Any], listener: Listener) -> None:
+    for key in ("before", "after"):
+        shared[key] = tuple(other for other in shared[key] if other is not listener)
+
+
+def _shared(function: object) -> dict[str, Any] | None:
+    """The listeners of a leaktest wrapper (any copy's), also under someone else's wrapper."""
+    for _ in range(10):
+        shared = getattr(function, _SHARED, None)
+        if isinstance(shared, dict):
+            return shared
+        function = getattr(function, "__wrapped__", None)
+        if function is None:
+            return None
+    return None
+
+
+def _wrap(owner: object, name: str) -> dict[str, Any]:
+    original = getattr(owner, name)
+    shared: dict[str, Any] = {"original": original, "before": (), "after": ()}
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            frame: FrameType | None = sys._getframe(1)
+        except ValueError:  # called from C with no Python caller (a finalizer)
+            frame = None
+        for listener in shared["before"]:
+            _hear(listener, None, frame, args, kwargs)
+        # No local name for the result: an eager task's traceback keeps this frame
+        # alive, which would keep the task alive in a cycle (as CPython's gh-128552).
+        return _heard(shared["after"], original(*args, **kwargs), frame, args, kwargs)
+
+    setattr(wrapper, _SHARED, shared)
+    setattr(owner, name, wrapper)
+    return shared
+
+
+def _heard(
+    listeners: tuple[Listener, ...], result: Any, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """`result`, once every listener heard of it."""
+    for listener in listeners:
+        _hear(listener, result, frame, args, kwargs)
+    return result
+
+
+def _hear(
+    listener: Listener, result: Any, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """A listener never breaks the call it hears about."""
+    try:
+        listener(result, frame, args, kwargs)
+    except Exception:
+        pass
+
+
+# -- locks and forks ----------------------------------------------------------
+
+
+class Lock:
+    """A `threading.Lock` (or `RLock`) that a forked child gets afresh."""
+
+    __slots__ = ("_lock", "_new")
+
+    def __init__(self, reentrant: bool = False) -> None:
+        self._new: Callable[[], Any] = threading.RLock if reentrant else threading.Lock
+        self._lock = self._new()
+        _locks.append(self)
+
+    def __enter__(self) -> bool:
+        return self._lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+    def acquire(self, timeout: float = -1) -> bool:
+        return self._lock.acquire(timeout=timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+_locks: list[Lock] = []
+_after_fork: list[Callable[[], None]] = []
+
+
+def locks() -> list[Lock]:
+    """Every lock of this copy (for leaktest's fork test)."""
+    return list(_locks)
+
+
+def after_fork(reset: Callable[[], None]) -> None:
+    """Run `reset` in every forked child, after the locks are new."""
+    _after_fork.append(reset)
+
+
+def _in_forked_child() -> None:
+    for lock in _locks:
+        lock._lock = lock._new()
+    for reset in _after_fork:
+        reset()
+
+
+_install_lock = Lock()
+
+if hasattr(os, "register_at_fork"):  # wherever os.fork exists
+    os.register_at_fork(after_in_child=_in_forked_child)

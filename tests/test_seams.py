@@ -1,0 +1,249 @@
+"""The seams: a probe plugged in from outside, the hooks' one owner, two copies, forks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import unittest
+import warnings
+from collections.abc import Sequence
+
+import leaktest
+from leaktest import check  # noqa: F401  (installs the hooks)
+from leaktest.options import Flag, Patterns
+from leaktest.probes import PROBES, Probe, clock, install, register
+from leaktest.report import Leak
+from leaktest.rules import Candidate
+
+from support import report, run_tests, verdict
+
+PACKAGE = os.path.dirname(os.path.abspath(leaktest.__file__))
+
+
+class Widget:
+    """A resource of a kind leaktest does not know: open until closed."""
+
+    open_widgets: list[Widget] = []
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.seq = clock.tick()
+        Widget.open_widgets.append(self)
+
+    def close(self) -> None:
+        Widget.open_widgets.remove(self)
+
+
+class WidgetProbe(Probe[int, Widget]):
+    kind = "widgets"
+    switch = Flag("check_widgets", True, "check widgets")
+    names = Patterns("ignore_widgets", "ignore widgets by name", flag="--ignore-widget")
+    headings = {"widgets": "found unexpected widgets:"}
+
+    def mark(self, everything: bool = False) -> int:
+        return -1 if everything else clock.now
+
+    def count(self) -> int:
+        return len(Widget.open_widgets)
+
+    def new_since(self, mark: int) -> list[Widget]:
+        return [widget for widget in Widget.open_widgets if widget.seq > mark]
+
+    def candidates(self, items: Sequence[Widget], with_frames: bool) -> list[Candidate]:
+        return [Candidate((widget.name,)) for widget in items]
+
+    def wait(self, items: Sequence[Widget], deadline: float) -> list[Widget]:
+        return [widget for widget in items if widget in Widget.open_widgets]
+
+    def describe(self, items: Sequence[Widget]) -> list[Leak]:
+        return [Leak("widgets", f"Widget {w.name!r}", f"Widget {w.name!r} (still open)", w) for w in items]
+
+    def claim(self, items: Sequence[Widget]) -> None:
+        for widget in items:
+            widget.close()
+
+
+class PluggedProbe(leaktest.LeakCheckedTestCase):
+    def setUp(self) -> None:
+        probe = WidgetProbe()
+        register(probe)
+        self.addCleanup(PROBES.remove, probe)
+
+    def test_its_leaks_are_reported_under_its_heading(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                Widget("w-1")
+
+        result = run_tests(Inner, "test")
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertIn("found unexpected widgets:\n[Widget 'w-1' (still open)]", report(result))
+        self.assertIn("widgets 0 -> 0", report(result))
+
+    def test_its_options_are_class_attributes_and_keywords(self) -> None:
+        class Ignoring(leaktest.LeakCheckedTestCase):
+            ignore_widgets = ["w-*"]
+
+            def test(self) -> None:
+                Widget("w-2").close = lambda: None  # type: ignore[method-assign]
+
+        class Off(leaktest.LeakCheckedTestCase):
+            check_widgets = False
+
+            def test(self) -> None:
+                Widget("w-3")
+
+        for case in (Ignoring, Off):
+            with self.subTest(case.__name__):
+                self.assertEqual(verdict(run_tests(case, "test")), "ok")
+        Widget.open_widgets.clear()
+        with self.assertRaises(TypeError) as caught:
+            type("Bad", (leaktest.LeakCheckedTestCase,), {"ignore_widgets": "w-*"})
+        self.assertIn("Bad: ignore_widgets", str(caught.exception))
+        with self.assertRaises(leaktest.LeakError) as leaked:
+            with leaktest.no_leaks(ignore_widgets=["other"]):
+                Widget("w-4")
+        self.assertIn("Widget 'w-4'", str(leaked.exception))
+
+
+def run_python(code: str, *paths: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+class Hooks(leaktest.LeakCheckedTestCase):
+    def test_importing_the_report_alone_patches_nothing(self) -> None:
+        done = run_python(
+            """
+            import os, threading, leaktest.report
+            print(hasattr(threading.Thread.start, "_leaktest_hook"), hasattr(os.fork, "_leaktest_hook"))
+            """,
+            os.path.dirname(PACKAGE),
+        )
+        self.assertEqual(done.stdout.strip(), "False False", done.stderr)
+
+    def test_two_copies_each_see_every_start(self) -> None:
+        with tempfile.TemporaryDirectory() as home:
+            shutil.copytree(PACKAGE, os.path.join(home, "leaktest2"), ignore=shutil.ignore_patterns("__pycache__"))
+            done = run_python(
+                """
+                import subprocess, sys, threading, unittest
+                import leaktest, leaktest2
+
+                def start_both(stop):
+                    threading.Thread(target=stop.wait, name="left-running").start()
+                    return subprocess.Popen([sys.executable, "-c", "pass"])
+
+                children = []
+                for package in (leaktest, leaktest2, leaktest):
+                    stop = threading.Event()
+
+                    class Inner(package.LeakCheckedTestCase):
+                        grace_period = 0
+
+                        def test(self):
+                            children.append(start_both(stop))
+
+                    result = unittest.TestResult()
+                    Inner("test").run(result)
+                    stop.set()
+                    children[-1].wait()
+                    text = "".join(t for _, t in result.failures + result.errors)
+                    print(package.__name__, len(result.failures), "left-running" in text,
+                          "found unexpected processes:" in text, "leaktest2.probes" in text,
+                          "started by __main__.start_both" in text)
+                    if package is leaktest2:
+                        leaktest2.probes.install.uninstall()
+                print(hasattr(threading.Thread.start, "_leaktest_hook"))
+                """,
+                home,
+                os.path.dirname(PACKAGE),
+            )
+        self.assertEqual(
+            done.stdout.split("\n"),
+            [
+                "leaktest 1 True True False True",
+                "leaktest2 1 True True False True",
+                "leaktest 1 True True False True",  # the other copy's uninstall leaves ours
+                "True",
+                "",
+            ],
+            done.stderr,
+        )
+
+    @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
+    def test_a_forked_child_gets_every_lock_free(self) -> None:
+        locks = install.locks()
+        self.assertGreaterEqual(len(locks), 5)  # install, clock, threads, tasks, processes
+        held, release = threading.Event(), threading.Event()
+
+        def hold_them_all() -> None:
+            for lock in locks:
+                lock.acquire()
+            held.set()
+            release.wait()
+            for lock in reversed(locks):
+                lock.release()
+
+        holder = threading.Thread(target=hold_them_all)
+        holder.start()
+        held.wait()
+        fork = getattr(os.fork, "_leaktest_hook")["original"]  # the hook would wait for the held locks
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # forking with threads (3.12+)
+            pid = fork()
+        if pid == 0:
+            os._exit(sum(not lock.acquire(timeout=0) for lock in locks))
+        release.set()
+        holder.join()
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+
+    def test_excepthook_survives_blocks_ending_out_of_order(self) -> None:
+        previous = threading.excepthook
+        self.addCleanup(setattr, threading, "excepthook", previous)
+        threading.excepthook = before = lambda args: None  # chained to: keeps stderr quiet
+        first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+        caught: list[BaseException] = []
+
+        blocks = ["first", "second"]  # each block sees the other's thread start
+
+        def first() -> None:
+            try:
+                with leaktest.no_leaks(ignore_threads=blocks):
+                    first_in.set()
+                    second_in.wait()
+            finally:
+                first_out.set()
+
+        def second() -> None:
+            first_in.wait()
+            try:
+                with leaktest.no_leaks(ignore_threads=blocks):
+                    second_in.set()
+                    first_out.wait()
+                    thread = threading.Thread(target=lambda: 1 / 0, name="raising")
+                    thread.start()
+                    thread.join()
+            except leaktest.LeakError as error:
+                caught.append(error)
+
+        threads = [threading.Thread(target=first, name="first"), threading.Thread(target=second, name="second")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(len(caught), 1)
+        self.assertIn("Thread 'raising':", str(caught[0]))
+        self.assertIn("ZeroDivisionError", str(caught[0]))
+        self.assertIs(threading.excepthook, before)
+
+
+if __name__ == "__main__":
+    unittest.main()
