@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 import unittest
+from collections.abc import Callable
+from typing import TypeVar
 
 import leaktest
 from support import report, run_tests, verdict
+
+
+T = TypeVar("T")
 
 
 def reconnect() -> None:
@@ -79,6 +86,55 @@ class Handles(leaktest.LeakCheckedTestCase):
                 asyncio.get_running_loop().call_later(3600, reconnect)
 
         self.assertEqual(verdict(run_tests(Inner, "test")), "ok")
+
+
+class HubLoop(leaktest.LeakCheckedTestCase):
+    """A loop running in a thread started before the test (a hub made in setUpClass)."""
+
+    def setUp(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="hub-loop")
+        self.thread.start()
+        self.addCleanup(self.loop.close)
+        self.addCleanup(self.thread.join)
+        self.addCleanup(self.loop.call_soon_threadsafe, self.loop.stop)
+        self.hub_timer = self.on_loop(lambda: self.loop.call_later(3600, reconnect))
+        self.addCleanup(self.hub_timer.cancel)
+
+    def on_loop(self, call: Callable[[], T]) -> T:
+        """`call()` in the hub's loop thread; its result."""
+        future = concurrent.futures.Future[T]()
+        self.loop.call_soon_threadsafe(lambda: future.set_result(call()))
+        return future.result()
+
+    def inner(self, schedule: Callable[[], asyncio.Handle]) -> unittest.TestResult:
+        timers: list[asyncio.Handle] = []
+        self.addCleanup(lambda: [self.on_loop(timer.cancel) for timer in timers])
+        on_loop = self.on_loop
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            ignore_threads = ["hub-loop"]
+
+            def test(self) -> None:
+                timers.append(on_loop(schedule))
+
+        return run_tests(Inner, "test")
+
+    def test_a_timer_left_on_an_older_loop_fails(self) -> None:
+        result = self.inner(lambda: self.loop.call_later(3600, reconnect))
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertEqual(text.count("[Timer "), 1, text)  # not the hub's own, older timer
+        self.assertIn("on running loop #", text)
+
+    def test_a_timer_cancelled_on_an_older_loop_passes(self) -> None:
+        def schedule_and_cancel() -> asyncio.Handle:
+            timer = self.loop.call_later(3600, reconnect)
+            timer.cancel()
+            return timer
+
+        result = self.inner(schedule_and_cancel)
+        self.assertEqual(verdict(result), "ok", report(result))
 
 
 class Loops(leaktest.LeakCheckedTestCase):

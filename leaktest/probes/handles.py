@@ -3,7 +3,8 @@ a loop created since a mark.
 
 Nothing is hooked: loops are numbered at creation by probes/tasks.py, so a test
 that creates no loop compares two integers; the check reads the pending
-handles of the loops created since the mark. In `LeakCheckedAsyncTestCase` this
+handles of the loops created since the mark, and of the loops already open at
+the mark (a hub's loop thread), less what was pending on them then. In `LeakCheckedAsyncTestCase` this
 runs on the test's loop, before the base class closes it (closing a loop drops
 its handles without a word).
 
@@ -25,7 +26,7 @@ import functools
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import stacks
 from ..report import Leak
@@ -91,16 +92,43 @@ def callback_name(callback: object) -> str:
     return f"functools.partial({name})" if isinstance(callback, functools.partial) else name
 
 
-class HandleProbe(Probe[int, asyncio.Handle]):
-    """A mark is the clock's number: the handles of loops numbered above it are new."""
+class Pending(NamedTuple):
+    """A pending handle, and what was pending on its loop at the mark (not the test's)."""
+
+    handle: asyncio.Handle
+    before: frozenset[asyncio.Handle]
+
+
+class HandleMark(NamedTuple):
+    seq: int  # the handles of loops numbered above this are all new
+    old: dict[asyncio.AbstractEventLoop, frozenset[asyncio.Handle]] | None  # open older loops
+
+
+_NOTHING: frozenset[asyncio.Handle] = frozenset()
+
+
+class HandleProbe(Probe[HandleMark, Pending]):
+    """A mark is the clock's number, plus, only while loops older than it are open
+    (a hub's loop thread), the handles pending on them then."""
 
     kind = "handles"
     switch = Flag("check_handles", True, "asyncio call_soon/call_later/call_at callbacks still pending")
     headings = {"handles": "found asyncio callbacks and timers still pending:"}
     checked_in_loop = True  # before the test's loop closes, which drops its handles
 
-    def mark(self, everything: bool = False) -> int:
-        return -1 if everything else clock.now
+    def mark(self, everything: bool = False) -> HandleMark:
+        if everything:
+            return HandleMark(-1, None)
+        old = None
+        if any_loop():
+            open_loops = [loop for loop in live_loops() if not loop.is_closed()]
+            if open_loops:
+                old = {loop: frozenset(_pending(loop)) for loop in open_loops}
+                # Scheduling on these loops does not move the clock: move it now,
+                # so that the check looks instead of taking the clean path.
+                clock.tick()
+        # tuple.__new__ skips NamedTuple's Python-level __new__: this runs on every test.
+        return tuple.__new__(HandleMark, (clock.now, old))
 
     def count(self) -> int:
         if not any_loop():
@@ -113,26 +141,32 @@ class HandleProbe(Probe[int, asyncio.Handle]):
             if not _internal(_callback_of(handle)[0])
         )
 
-    def new_since(self, mark: int) -> list[asyncio.Handle]:
-        if clock.now == mark:
+    def new_since(self, mark: HandleMark) -> list[Pending]:
+        if clock.now == mark.seq and not mark.old:
             return []
-        return [
-            handle
-            for loop in live_loops()
-            if seq_of(loop) > mark and not loop.is_closed()
-            for handle in _reportable(loop)
-        ]
+        found = []
+        for loop in live_loops():
+            if loop.is_closed():
+                continue
+            if seq_of(loop) > mark.seq:
+                before = _NOTHING
+            elif mark.old and loop in mark.old:
+                before = mark.old[loop]
+            else:
+                continue
+            found += [Pending(handle, before) for handle in _reportable(loop, before)]
+        return found
 
-    def candidates(self, items: Sequence[asyncio.Handle], with_frames: bool) -> list[Candidate]:
-        return [Candidate((callback_name(_callback_of(handle)[0]),)) for handle in items]
+    def candidates(self, items: Sequence[Pending], with_frames: bool) -> list[Candidate]:
+        return [Candidate((callback_name(_callback_of(item.handle)[0]),)) for item in items]
 
-    def wait(self, items: Sequence[asyncio.Handle], deadline: float) -> list[asyncio.Handle]:
+    def wait(self, items: Sequence[Pending], deadline: float) -> list[Pending]:
         """Until each handle has run or is cancelled, or the deadline. Only a loop running
         in another thread can run them meanwhile; others are not waited for."""
         here = _running_loop()
         delay = 0.0005
         pending = _still_pending(items)
-        while any(_loop_of(h) is not here and _loop_of(h).is_running() for h in pending):
+        while any((loop := _loop_of(p.handle)) is not here and loop.is_running() for p in pending):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -141,11 +175,11 @@ class HandleProbe(Probe[int, asyncio.Handle]):
             pending = _still_pending(pending)
         return pending
 
-    def describe(self, items: Sequence[asyncio.Handle]) -> list[Leak]:
-        return [_describe(handle) for handle in items]
+    def describe(self, items: Sequence[Pending]) -> list[Leak]:
+        return [_describe(item.handle) for item in items]
 
-    def claim(self, items: Sequence[asyncio.Handle]) -> None:
-        _claimed.update(items)
+    def claim(self, items: Sequence[Pending]) -> None:
+        _claimed.update(item.handle for item in items)
 
 
 def _loop_of(handle: asyncio.Handle) -> asyncio.AbstractEventLoop:
@@ -154,15 +188,24 @@ def _loop_of(handle: asyncio.Handle) -> asyncio.AbstractEventLoop:
     return loop
 
 
-def _still_pending(handles: Sequence[asyncio.Handle]) -> list[asyncio.Handle]:
-    """What is pending now on the loops of `handles`: those not run yet, and the ones
+def _still_pending(items: Sequence[Pending]) -> list[Pending]:
+    """What is pending now on the loops of `items`: those not run yet, and the ones
     scheduled since (a callback that re-arms itself is still there)."""
-    loops = {_loop_of(handle): None for handle in handles}
-    return [handle for loop in loops if not loop.is_closed() for handle in _reportable(loop)]
+    loops = {_loop_of(item.handle): item.before for item in items}
+    return [
+        Pending(handle, before)
+        for loop, before in loops.items()
+        if not loop.is_closed()
+        for handle in _reportable(loop, before)
+    ]
 
 
-def _reportable(loop: asyncio.AbstractEventLoop) -> list[asyncio.Handle]:
-    return [h for h in _pending(loop) if h not in _claimed and not _internal(_callback_of(h)[0])]
+def _reportable(loop: asyncio.AbstractEventLoop, before: frozenset[asyncio.Handle]) -> list[asyncio.Handle]:
+    return [
+        h
+        for h in _pending(loop)
+        if h not in before and h not in _claimed and not _internal(_callback_of(h)[0])
+    ]
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
