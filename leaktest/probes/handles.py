@@ -1,12 +1,12 @@
-"""asyncio handles: `call_soon`, `call_later` and `call_at` callbacks still pending on
-a loop created since a mark.
+"""asyncio handles: `call_soon`, `call_later` and `call_at` callbacks scheduled since a
+mark and still pending.
 
 Nothing is hooked: loops are numbered at creation by probes/tasks.py, so a test
 that creates no loop compares two integers; the check reads the pending
 handles of the loops created since the mark, and of the loops already open at
-the mark (a hub's loop thread), less what was pending on them then. In `LeakCheckedAsyncTestCase` this
-runs on the test's loop, before the base class closes it (closing a loop drops
-its handles without a word).
+the mark (a hub's loop thread), less what was pending on them then. In
+`LeakCheckedAsyncTestCase` this runs on the test's loop, before the base class
+closes it (closing a loop drops its handles without a word).
 
 asyncio's own callbacks are not the test's: a task's steps and wake-ups (the
 task is the leak, if any), futures' callbacks, `asyncio.sleep`'s timer,
