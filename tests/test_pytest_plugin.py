@@ -178,6 +178,15 @@ class FixtureScopeTest(unittest.TestCase):
         self.assertNotIn("session-hub", self.pytest.output)
         self.assertNotIn("class-hub", self.pytest.output)
 
+    def test_a_package_fixture_leak_is_reported_against_it(self) -> None:
+        run = Run("--leaktest", "package_scope/pytest_first.py", "package_scope/pytest_last.py")
+        outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
+        self.assertEqual(outcomes, {"pytest_first.test_first": "passed", "pytest_last.test_last": "error"}, run.output)
+        report = run.report("pytest_last.test_last")
+        self.assertIn("leaked by fixture 'package_leak' (package scope, package_scope)", report)
+        self.assertIn("[Thread 'package-fixture-leak' (ident", report)
+        self.assertNotIn("package-hub", run.output)
+
 
 @unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
 class SettingsTest(unittest.TestCase):
