@@ -30,16 +30,16 @@ import contextlib
 import dataclasses
 import functools
 import importlib
-import math
 import time
 import unittest
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pytest
 
 if TYPE_CHECKING:
     from .check import Baseline
+    from .options import Option
     from .probes import Probe
     from .report import Leak
     from .settings import Settings
@@ -49,21 +49,21 @@ __tracebackhide__ = True  # and from pytest ones
 
 MARKER = "leaktest"
 
-# pytest option -> (ini name, Settings list option); the same lists as the runner's flags.
-_LIST_OPTIONS = {
-    "--leaktest-ignore-thread": ("leaktest_ignore_threads", "ignore_threads"),
-    "--leaktest-ignore-task": ("leaktest_ignore_tasks", "ignore_tasks"),
-    "--leaktest-ignore-top-function": ("leaktest_ignore_top_functions", "ignore_top_functions"),
-    "--leaktest-ignore-any-function": ("leaktest_ignore_any_functions", "ignore_any_functions"),
-}
-_MARKER_HELP = (
-    "leaktest(enabled=True, grace_period=SECONDS, ignore_threads=[...], ignore_tasks=[...], "
-    "ignore_top_functions=[...], ignore_any_functions=[...], check_threads=True, "
-    "check_tasks=True, check_processes=True): leaktest's settings for a test, class or module"
-)
+
+def _flag(option: Option[Any]) -> str:
+    """The pytest flag of an option: the runner's, prefixed (`--leaktest-grace-period`)."""
+    return "--leaktest-" + option.flag[2:]
+
+
+def _key(option: Option[Any]) -> str:
+    """The option's ini name and its dest on the command line (`leaktest_grace_period`)."""
+    return "leaktest_" + option.name
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--leaktest`, ini `leaktest`, and every option of the runner as flag and ini option."""
+    from .settings import all_options
+
     group = parser.getgroup("leaktest", "leaktest: fail tests that leave threads, tasks or processes running")
     group.addoption(
         "--leaktest",
@@ -71,76 +71,64 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="check every test for leaked threads, asyncio tasks and child processes",
     )
-    group.addoption(
-        "--leaktest-grace-period",
-        type=_grace_period_option,
-        metavar="SECONDS",
-        help="how long to wait, at most, for what a test started to end (default: 0.1)",
-    )
-    for flag, (ini, option) in _LIST_OPTIONS.items():
-        group.addoption(
-            flag,
-            action="append",
-            default=[],
-            type=_non_empty_option,
-            metavar="GLOB" if option in ("ignore_threads", "ignore_tasks") else "FUNC",
-            help=f"add to {option} for every test (repeatable)",
-        )
-        parser.addini(ini, f"leaktest: {option} for every test, one a line", type="linelist", default=[])
     parser.addini("leaktest", "leaktest: check every test (like --leaktest)", type="bool", default=False)
-    parser.addini("leaktest_grace_period", "leaktest: grace_period in seconds for every test", default="")
-
-
-def _grace_period_option(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise argparse.ArgumentTypeError(f"must be finite and >= 0 seconds, not {text!r}")
-    return seconds
-
-
-def _non_empty_option(text: str) -> str:
-    if not text:
-        raise argparse.ArgumentTypeError("expected a non-empty pattern or name")
-    return text
+    for option in all_options():
+        group.addoption(_flag(option), dest=_key(option), **{**option.flag_arguments(), "default": None})
+        if option.accumulates:
+            parser.addini(_key(option), f"leaktest: {option.help}, one a line", type="linelist", default=[])
+        else:
+            parser.addini(_key(option), f"leaktest: {option.help}", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", _MARKER_HELP)
+    from .settings import all_options
+
+    names = ", ".join(f"{option.name}=..." for option in all_options())
+    config.addinivalue_line("markers", f"{MARKER}(enabled=True, {names}): leaktest's settings for a test, class or module")
     if config.getoption("leaktest") or config.getini("leaktest"):
         config.pluginmanager.register(LeakCheck(_suite_settings(config)), "leaktest-check")
 
 
 def _suite_settings(config: pytest.Config) -> Settings:
-    """The settings of every test: ini options, then the command line's."""
-    from .settings import Settings
+    """The settings of every test: the defaults, changed by the ini options, then the command line's."""
+    from .settings import Settings, all_options
 
-    options: dict[str, object] = {}
-    grace = config.getoption("leaktest_grace_period")
-    ini_grace = str(config.getini("leaktest_grace_period")).strip()
-    if grace is not None:
-        options["grace_period"] = grace
-    elif ini_grace:
-        try:
-            options["grace_period"] = float(ini_grace)
-        except ValueError:
-            raise pytest.UsageError(
-                f"ini option leaktest_grace_period: expected a number of seconds, not {ini_grace!r}"
-            ) from None
-    for flag, (ini, option) in _LIST_OPTIONS.items():
-        dest = flag.lstrip("-").replace("-", "_")
-        options[option] = [*config.getini(ini), *config.getoption(dest)]
+    from_ini: dict[str, object] = {}
+    from_command_line: dict[str, object] = {}
+    for option in all_options():
+        text = config.getini(_key(option))
+        if text:
+            try:
+                from_ini[option.name] = _from_ini(option, text)
+            except (argparse.ArgumentTypeError, ValueError) as error:
+                raise pytest.UsageError(f"ini option {_key(option)}: {error}") from None
+        given = config.getoption(_key(option))
+        if given is not None:
+            from_command_line[option.name] = option.from_flag(given)
     try:
-        return _apply(Settings(), "leaktest's ini and command-line options", options)
+        return (
+            Settings()
+            .updated("leaktest's ini options", from_ini)
+            .updated("leaktest's command-line options", from_command_line)
+        )
     except (TypeError, ValueError) as error:
         raise pytest.UsageError(str(error)) from None
 
 
-def _apply(settings: Settings, owner: str, options: Mapping[str, object]) -> Settings:
-    """`settings` changed by `options`: scalars replaced, ignore lists extended."""
-    return settings.updated(owner, options)
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def _from_ini(option: Option[Any], value: str | list[str]) -> object:
+    """An ini value as its command-line flag would give it (lines for a list option)."""
+    convert: Callable[[str], object] = option.flag_arguments().get("type", str)
+    if isinstance(value, list):
+        return option.from_flag([convert(line) for line in value])
+    text = value.strip()
+    if not option.takes_value:
+        if text.lower() not in _BOOLEANS:
+            raise ValueError(f"expected true or false, not {text!r}")
+        return _BOOLEANS[text.lower()]
+    return option.from_flag(convert(text))
 
 
 def _marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> Settings | None:
@@ -161,7 +149,7 @@ def _marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> S
                 raise TypeError(f"{owner}: takes keyword arguments only, not {mark.args!r}")
             if "enabled" in options:
                 enabled = enabled_option.validate(owner, options.pop("enabled"))
-            settings = _apply(settings, owner, options)
+            settings = settings.updated(owner, options)
         except (TypeError, ValueError) as error:
             raise _BadMarker(str(error)) from None
     return settings if enabled else None

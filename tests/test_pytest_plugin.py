@@ -208,6 +208,24 @@ class SettingsTest(unittest.TestCase):
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
         self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed", run.output)
 
+    def test_every_runner_option_is_a_flag_and_an_ini_option(self) -> None:
+        by_flag = Run("--leaktest", "--no-leaktest-check-threads", "-k", "test_leaks_thread", "pytest_verdicts.py")
+        self.assertEqual(by_flag.outcome("pytest_verdicts.test_leaks_thread"), "passed", by_flag.output)
+        by_ini = Run("--leaktest", "-o", "leaktest_check_threads=false", "-k", "test_leaks_thread", "pytest_verdicts.py")
+        self.assertEqual(by_ini.outcome("pytest_verdicts.test_leaks_thread"), "passed", by_ini.output)
+        # The command line comes after the ini file.
+        both = Run(
+            "--leaktest", "-o", "leaktest_check_threads=false", "--leaktest-check-threads",
+            "-k", "test_leaks_thread", "pytest_verdicts.py",
+        )
+        self.assertEqual(both.outcome("pytest_verdicts.test_leaks_thread"), "error", both.output)
+
+    def test_a_bad_ini_switch_is_a_usage_error(self) -> None:
+        run = Run("--leaktest", "-o", "leaktest_check_threads=sometimes", "pytest_verdicts.py")
+        self.assertEqual(run.process.returncode, 4, run.output)
+        self.assertIn("leaktest_check_threads", run.output)
+        self.assertIn("'sometimes'", run.output)
+
     def test_a_bad_command_line_value_is_a_usage_error(self) -> None:
         run = Run("--leaktest", "--leaktest-grace-period=-1", "pytest_verdicts.py")
         self.assertEqual(run.process.returncode, 4, run.output)
