@@ -320,6 +320,12 @@ class SocketsAndHandlesTest(unittest.TestCase):
         self.assertIn("listening on 127.0.0.1:", checked.stderr)
         self.assertIn("[Timer suites.sample_sockets.reconnect() (call_later/call_at, due in", checked.stderr)
 
+    @unittest.skipIf(sys.version_info >= (3, 14), "3.14+: get_event_loop() no longer creates a loop")
+    def test_the_loop_get_event_loop_creates_implicitly_is_the_processs(self) -> None:
+        checked = leaktest_run(*FAST, "suites.sample_implicit_loop")
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        self.assertEqual(tests_ran(checked.stderr), 2)
+
     def test_switched_off(self) -> None:
         checked = leaktest_run(*FAST, "--no-check-sockets", "--no-check-handles", self.SAMPLE)
         self.assertEqual(checked.returncode, 0, checked.stderr)
