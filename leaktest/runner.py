@@ -263,6 +263,9 @@ class LeakTestResult(unittest.TextTestResult):
         self.leaking: list[str] = []  # ids of the tests (and fixtures) that leaked
         self.leaks_found = 0
         self.grace_seconds = 0.0
+        # The longest a test that did not leak kept the check waiting: how close the
+        # suite's stragglers come to the grace period.
+        self.slowest_straggler: tuple[float, str] | None = None
         self._leaktest_verbosity = verbosity
 
     def _note_leak(self, test: unittest.TestCase, err: Any) -> None:
@@ -282,7 +285,11 @@ class LeakTestResult(unittest.TextTestResult):
 
     def stopTest(self, test: unittest.TestCase) -> None:
         super().stopTest(test)
-        self.grace_seconds += vars(test).pop("_leaktest_waited", 0.0)
+        waited = vars(test).pop("_leaktest_waited", 0.0)
+        self.grace_seconds += waited
+        if waited and test.id() not in self.leaking:
+            if self.slowest_straggler is None or waited > self.slowest_straggler[0]:
+                self.slowest_straggler = (waited, test.id())
         counts = vars(test).pop("_leaktest_counts", None)
         if counts is not None and self._leaktest_verbosity > 1:
             self.stream.write(f"    {format_counts(*counts)}\n")
@@ -303,7 +310,7 @@ class LeakTestRunner(unittest.TextTestRunner):
 
 
 def summary(result: LeakTestResult) -> str:
-    """Tests run, leaks found, grace time; then the leaking tests, one a line."""
+    """Tests run, leaks found, grace time, the slowest straggler; then the leaking tests."""
     tests = "test" if result.testsRun == 1 else "tests"
     found = f"{result.leaks_found} leak{'' if result.leaks_found == 1 else 's'} found"
     if result.leaking:
@@ -312,6 +319,9 @@ def summary(result: LeakTestResult) -> str:
         f"leaktest: {result.testsRun} {tests} run, {found}, "
         f"{result.grace_seconds:.3f}s spent waiting in grace periods\n"
     )
+    if result.slowest_straggler is not None:
+        seconds, name = result.slowest_straggler
+        text += f"leaktest: slowest straggler: {seconds:.3f}s after the cleanups of {name}\n"
     if result.leaking:
         text += "leaktest: leaking:\n" + "".join(f"  {name}\n" for name in result.leaking)
     return text

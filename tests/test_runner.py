@@ -268,6 +268,19 @@ class OptionsTest(unittest.TestCase):
         self.assertLess(float(short.group(1)), 0.4)
         self.assertGreaterEqual(float(long.group(1)), 0.39)
 
+    def test_slowest_straggler_is_named(self) -> None:
+        checked = leaktest_run("--grace-period", "30", "suites.sample_straggler")
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        self.assertRegex(
+            checked.stderr,
+            r"leaktest: slowest straggler: \d+\.\d{3}s after the cleanups of "
+            r"suites\.sample_straggler\.Straggler\.test_thread_ends_during_the_check\n",
+        )
+
+    def test_no_straggler_line_when_nothing_was_waited_for(self) -> None:
+        checked = leaktest_run("suites.sample_clean")
+        self.assertNotIn("slowest straggler", checked.stderr)
+
     def test_bad_options_are_usage_errors(self) -> None:
         for args in (
             ("--grace-period", "-1"),
