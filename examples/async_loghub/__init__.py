@@ -1,7 +1,8 @@
 """The log hub again, on asyncio: tasks instead of threads, same protocol module.
 
-`examples.loghub.protocol` and `examples.loghub.entries` are shared unchanged;
-only the I/O around them differs.
+`examples.loghub.protocol`, `session`, `endpoint` and `entries` are shared
+unchanged: every protocol decision is made there, once; only the I/O around
+them differs.
 """
 
 from .client import AsyncLogClient

@@ -7,22 +7,20 @@ import time
 from collections import deque
 from typing import Literal
 
-from examples.loghub.client import ConnectionClosed, HandshakeRejected, handshake_target
+from examples.loghub.client import handshake_target
 from examples.loghub.entries import LogEntry
 from examples.loghub.protocol import (
     CloseCode,
     Frame,
     FrameDecoder,
     Opcode,
-    accept_key,
     close_payload,
     encode_frame,
     new_key,
-    parse_close_payload,
-    parse_response,
     upgrade_request,
 )
-from .streams import RECV_SIZE, read_head
+from examples.loghub.session import RECV_SIZE, ConnectionClosed, check_response, read_entry
+from .streams import read_head
 
 
 class AsyncLogClient:
@@ -53,11 +51,7 @@ class AsyncLogClient:
             target, bearer = handshake_target(path, token, level, auth)
             writer.write(upgrade_request("127.0.0.1", port, target, key, bearer))
             head, rest = await asyncio.wait_for(read_head(reader), timeout)
-            status, headers = parse_response(head)
-            if status != 101:
-                raise HandshakeRejected(status)
-            if headers.get("sec-websocket-accept") != accept_key(key):
-                raise ConnectionError("wrong Sec-WebSocket-Accept")
+            check_response(head, key)
         except BaseException:
             writer.close()
             raise
@@ -77,13 +71,11 @@ class AsyncLogClient:
         """The next log entry; answers pings on the way, ConnectionClosed on a close frame."""
         deadline = time.monotonic() + timeout
         while True:
-            frame = await self.recv_frame(max(deadline - time.monotonic(), 0.0))
-            if frame.opcode is Opcode.TEXT:
-                return LogEntry.from_json(frame.payload.decode("utf-8"))
-            if frame.opcode is Opcode.PING:
-                await self.send_raw(encode_frame(Opcode.PONG, frame.payload, mask=True))
-            elif frame.opcode is Opcode.CLOSE:
-                raise ConnectionClosed(*parse_close_payload(frame.payload))
+            read = read_entry(await self.recv_frame(max(deadline - time.monotonic(), 0.0)))
+            if isinstance(read, LogEntry):
+                return read
+            if read is not None:
+                await self.send_raw(read)  # the pong to a heartbeat
 
     async def send_raw(self, data: bytes) -> None:
         self._writer.write(data)

@@ -13,20 +13,17 @@ from examples.loghub.entries import LogEntry
 from examples.loghub.protocol import (
     DEFAULT_MAX_FRAME_SIZE,
     CloseCode,
-    FrameDecoder,
     HandshakeError,
     Opcode,
-    ProtocolError,
     UpgradeRequest,
     close_payload,
     encode_frame,
     error_response,
-    parse_upgrade_request,
     upgrade_response,
 )
-from examples.loghub.endpoint import check_request, min_level
+from examples.loghub.session import RECV_SIZE, ClientFrames, Close, accept
 from .hub import AsyncHub
-from .streams import RECV_SIZE, read_head
+from .streams import read_head
 
 
 class AsyncConnection:
@@ -174,9 +171,7 @@ class AsyncLogServer:
         """Upgrade and return the bytes read past the head, or refuse (None)."""
         try:
             head, leftover = await asyncio.wait_for(read_head(reader), self._io_timeout)
-            request = parse_upgrade_request(head)
-            check_request(request, self._token)
-            connection.min_level = min_level(request)
+            request, connection.min_level = accept(head, self._token)
         except HandshakeError as refusal:
             connection.refuse(refusal.status)
             return None
@@ -184,18 +179,14 @@ class AsyncLogServer:
         return leftover
 
     async def _read_frames(self, reader: asyncio.StreamReader, connection: AsyncConnection, received: bytes) -> None:
-        decoder = FrameDecoder(expect_masked=True, max_frame_size=self._max_frame_size)
-        try:
-            while True:
-                for frame in decoder.feed(received):
-                    if frame.opcode is Opcode.PING:
-                        await connection.send_frame(Opcode.PONG, frame.payload)
-                    elif frame.opcode is Opcode.CLOSE:
-                        connection.close(CloseCode.NORMAL)
-                        return
-                received = await reader.read(RECV_SIZE)
-                if not received:
-                    return  # the client vanished, perhaps mid-frame
-        except ProtocolError as error:
-            connection.close(error.close_code, str(error))
+        frames = ClientFrames(self._max_frame_size)
+        while True:
+            for answer in frames.answers(received):
+                if isinstance(answer, Close):
+                    connection.close(answer.code, answer.reason)
+                    return
+                await connection.send_frame(Opcode.PONG, answer.payload)
+            received = await reader.read(RECV_SIZE)
+            if not received:
+                return  # the client vanished, perhaps mid-frame
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from examples.loghub.client import ConnectionClosed
 from examples.loghub.protocol import split_head
-
-RECV_SIZE = 64 * 1024
+from examples.loghub.session import RECV_SIZE, ConnectionClosed
 
 
 async def read_head(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:

@@ -14,33 +14,15 @@ from .protocol import (
     Frame,
     FrameDecoder,
     Opcode,
-    accept_key,
     close_payload,
     encode_frame,
     new_key,
-    parse_close_payload,
-    parse_response,
     split_head,
     upgrade_request,
 )
+from .session import RECV_SIZE, ConnectionClosed, HandshakeRejected, check_response, read_entry
 
-RECV_SIZE = 64 * 1024
-
-
-class HandshakeRejected(Exception):
-    """The server answered the opening handshake with `status` instead of 101."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"handshake rejected with HTTP {status}")
-        self.status = status
-
-
-class ConnectionClosed(ConnectionError):
-    """The server sent a close frame (`code`) or just hung up (`code` is None)."""
-
-    def __init__(self, code: int | None, reason: str = "") -> None:
-        super().__init__(f"connection closed (code {code}) {reason}".strip())
-        self.code = code
+__all__ = ["ConnectionClosed", "HandshakeRejected", "LogClient", "handshake_target"]
 
 
 def handshake_target(
@@ -87,11 +69,7 @@ class LogClient:
                     raise ConnectionClosed(None, "during the handshake")
                 received += chunk
             head, rest = parts
-            status, headers = parse_response(head)
-            if status != 101:
-                raise HandshakeRejected(status)
-            if headers.get("sec-websocket-accept") != accept_key(key):
-                raise ConnectionError("wrong Sec-WebSocket-Accept")
+            check_response(head, key)
         except BaseException:
             sock.close()
             raise
@@ -115,13 +93,11 @@ class LogClient:
         """The next log entry; answers pings on the way, ConnectionClosed on a close frame."""
         deadline = time.monotonic() + timeout
         while True:
-            frame = self.recv_frame(max(deadline - time.monotonic(), 0.0))
-            if frame.opcode is Opcode.TEXT:
-                return LogEntry.from_json(frame.payload.decode("utf-8"))
-            if frame.opcode is Opcode.PING:
-                self.send_raw(encode_frame(Opcode.PONG, frame.payload, mask=True))
-            elif frame.opcode is Opcode.CLOSE:
-                raise ConnectionClosed(*parse_close_payload(frame.payload))
+            read = read_entry(self.recv_frame(max(deadline - time.monotonic(), 0.0)))
+            if isinstance(read, LogEntry):
+                return read
+            if read is not None:
+                self.send_raw(read)  # the pong to a heartbeat
 
     def send_raw(self, data: bytes) -> None:
         """Send bytes as they are: tests use it to send bad frames."""

@@ -11,26 +11,21 @@ import socket
 import threading
 from http import HTTPStatus
 
-from .endpoint import check_request, min_level
 from .entries import LogEntry
 from .hub import Hub
 from .protocol import (
     DEFAULT_MAX_FRAME_SIZE,
     CloseCode,
-    FrameDecoder,
     HandshakeError,
     Opcode,
-    ProtocolError,
     UpgradeRequest,
     close_payload,
     encode_frame,
     error_response,
-    parse_upgrade_request,
     split_head,
     upgrade_response,
 )
-
-RECV_SIZE = 64 * 1024
+from .session import RECV_SIZE, ClientFrames, Close, accept
 
 
 class ClientConnection:
@@ -220,9 +215,7 @@ class LogServer:
                     raise ConnectionError("client left during the handshake")
                 received += chunk
             head, leftover = parts
-            request = parse_upgrade_request(head)
-            check_request(request, self._token)
-            connection.min_level = min_level(request)
+            request, connection.min_level = accept(head, self._token)
         except HandshakeError as refusal:
             connection.refuse(refusal.status)
             return None
@@ -230,21 +223,16 @@ class LogServer:
         return leftover
 
     def _read_frames(self, connection: ClientConnection, received: bytes) -> None:
-        decoder = FrameDecoder(expect_masked=True, max_frame_size=self._max_frame_size)
-        try:
-            while True:
-                for frame in decoder.feed(received):
-                    if frame.opcode is Opcode.PING:
-                        connection.send_frame(Opcode.PONG, frame.payload)
-                    elif frame.opcode is Opcode.CLOSE:
-                        connection.close(CloseCode.NORMAL)
-                        return
-                    # text, binary and pong frames carry nothing for a one-way stream
-                received = connection.receive()
-                if not received:
-                    return  # the client vanished, perhaps mid-frame
-        except ProtocolError as error:
-            connection.close(error.close_code, str(error))
+        frames = ClientFrames(self._max_frame_size)
+        while True:
+            for answer in frames.answers(received):
+                if isinstance(answer, Close):
+                    connection.close(answer.code, answer.reason)
+                    return
+                connection.send_frame(Opcode.PONG, answer.payload)
+            received = connection.receive()
+            if not received:
+                return  # the client vanished, perhaps mid-frame
 
 
 def _join(thread: threading.Thread) -> None:
