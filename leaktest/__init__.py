@@ -13,16 +13,29 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .case import LeakCheckedAsyncTestCase, LeakCheckedTestCase
     from .guards import no_leaks, verify_none
-    from .report import LeakError
+    from .marks import expected_leak, leak_settings
+    from .report import LeakError, LeakWarning
 
 __version__ = "0.1.0"
 
-__all__ = ["LeakCheckedAsyncTestCase", "LeakCheckedTestCase", "LeakError", "no_leaks", "verify_none"]
+__all__ = [
+    "LeakCheckedAsyncTestCase",
+    "LeakCheckedTestCase",
+    "LeakError",
+    "LeakWarning",
+    "expected_leak",
+    "leak_settings",
+    "no_leaks",
+    "verify_none",
+]
 
 _MODULE_OF = {
     "LeakCheckedAsyncTestCase": "case",
     "LeakCheckedTestCase": "case",
     "LeakError": "report",
+    "LeakWarning": "report",
+    "expected_leak": "marks",
+    "leak_settings": "marks",
     "no_leaks": "guards",
     "verify_none": "guards",
 }

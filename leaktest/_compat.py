@@ -5,7 +5,8 @@ on: a new Python release means reading this file (and probes/tasks.py for
 asyncio's own privates).
 
 - `TestCase._outcome`, `_Outcome.testPartExecutor`, `_Outcome.success`
-  (3.10-3.15): `outcome_of`, `record_in_outcome`, `outcome_success`.
+  (3.10-3.15): `outcome_of`, `record_in_outcome`, `outcome_success`,
+  `outcome_reported` (`TestCase.run` adds a success only while `success` holds).
 - `TestCase.tearDown_exceptions`, filled by `doClassCleanups` (3.10-3.15):
   `add_class_teardown_error`.
 - IsolatedAsyncioTestCase: 3.11+ `_asyncioRunner`, `_callAsync`,
@@ -52,6 +53,12 @@ def record_in_outcome(outcome: Any, test: object) -> AbstractContextManager[None
 
 def outcome_success(outcome: Any) -> bool:
     return bool(outcome.success)
+
+
+def outcome_reported(outcome: Any) -> None:
+    """The verdict was given already (an expected failure, an unexpected success):
+    `TestCase.run` must not add a success of its own."""
+    outcome.success = False
 
 
 def add_class_teardown_error(cls: type, info: Any) -> None:

@@ -15,7 +15,7 @@ import unittest
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from . import _compat, check
+from . import _compat, check, marks, mode
 from .report import LeakError, format_counts
 from .settings import Settings, all_options, from_class
 
@@ -31,6 +31,7 @@ class _LeakChecked:
 
     _leaktest_settings: ClassVar[Settings] = Settings()
     _leaktest_baseline: check.Baseline | None = None
+    _leaktest_expected: tuple[str, unittest.TestResult | None] | None = None
     _leaktest_verbose = False  # set by the runner's -v; a class default keeps getattr cheap
     _leaktest_class_baseline: ClassVar[check.Baseline | None] = None
     _leaktest_in_class_setup: ClassVar[bool] = False
@@ -86,15 +87,37 @@ def run_with_baseline(
 ) -> unittest.TestResult | None:
     """Take the baseline, then `run` the test; shared by the base classes and the runner.
 
-    The counts of the baseline stay readable as `test.leaktest_baseline_counts`.
+    The test method's own settings (`leak_settings`) apply on top of `settings`;
+    the mode in force may turn the check off. The counts of the baseline stay
+    readable as `test.leaktest_baseline_counts`.
     """
-    baseline = check.Baseline(settings)
+    method = getattr(test, getattr(test, "_testMethodName", ""), None)
+    overrides = marks.overrides_of(method)
+    class_settings = settings
+    if overrides:
+        settings = settings.updated(f"leak_settings of {getattr(method, '__qualname__', method)}", overrides)
+        forced = mode.forced()
+        if forced is not None and settings.leak_mode != forced:
+            settings = settings.updated(mode.ENV, {"leak_mode": forced})
+    else:
+        settings = mode.applied(settings)
+    if settings.leak_mode == "off":
+        return run(result)
+    expected = marks.expected_leak_of(method)
+    if expected is not None:
+        # An expected leak is judged (expected failure or unexpected success), never warned.
+        settings = settings.updated("expected_leak", {"leak_mode": "fail"})
+        setattr(test, "_leaktest_expected", (expected, result))
+    baseline = check.Baseline(settings, excuse_from=class_settings if overrides else None)
+    baseline.owner = test
     setattr(test, "_leaktest_baseline", baseline)
     setattr(test, "leaktest_baseline_counts", baseline.counts)
     try:
         return run(result)
     finally:
         setattr(test, "_leaktest_baseline", None)
+        if expected is not None:
+            setattr(test, "_leaktest_expected", None)
         baseline.release()
 
 
@@ -111,6 +134,9 @@ def check_after_cleanups(
     if baseline is None or outcome is None:
         return success
     setattr(test, "_leaktest_baseline", None)
+    expected = getattr(test, "_leaktest_expected", None)
+    if expected is not None:
+        return _judge_expected_leak(test, outcome, baseline, check_leaks, *expected)
     if baseline.unchanged() and not (_VERBOSE or getattr(test, "_leaktest_verbose", False)):
         # The clean path: nothing was started or raised, there is nothing to ask.
         baseline.release()
@@ -125,6 +151,40 @@ def check_after_cleanups(
     return _compat.outcome_success(outcome)
 
 
+def _judge_expected_leak(
+    test: object,
+    outcome: Any,
+    baseline: check.Baseline,
+    check_leaks: Callable[[check.Baseline], None],
+    reason: str,
+    result: unittest.TestResult | None,
+) -> bool:
+    """`expected_leak`: its leak is an expected failure; no leak, an unexpected success.
+
+    The verdict is given here, so `TestCase.run` must add no success of its own.
+    A test that failed keeps its failure (its leak was expected).
+    """
+    leaked = None
+    try:
+        check_leaks(baseline)
+    except LeakError as error:
+        error.args = (f"expected leak ({reason}):\n{error}",)
+        leaked = sys.exc_info()
+    except BaseException:
+        with _compat.record_in_outcome(outcome, test):
+            raise
+    finally:
+        _diagnose(test, baseline)
+    if not _compat.outcome_success(outcome) or result is None or not isinstance(test, unittest.TestCase):
+        return _compat.outcome_success(outcome)
+    _compat.outcome_reported(outcome)
+    if leaked is not None:
+        result.addExpectedFailure(test, leaked)
+    else:
+        result.addUnexpectedSuccess(test)
+    return False
+
+
 #: Set to 1 to print every test's counts before -> after to stderr (read once).
 VERBOSE_ENV = "LEAKTEST_VERBOSE"
 _VERBOSE = os.environ.get(VERBOSE_ENV, "") not in ("", "0")
@@ -134,6 +194,10 @@ def _diagnose(test: object, baseline: check.Baseline) -> None:
     """Keep what the runner summarises; counts only on demand (env var or runner -v)."""
     if baseline.waited:
         setattr(test, "_leaktest_waited", baseline.waited)
+        if not baseline.leaked:
+            setattr(test, "_leaktest_straggler", baseline.waited)
+    if baseline.warned:
+        setattr(test, "_leaktest_warned", baseline.warned)
     if _VERBOSE or getattr(test, "_leaktest_verbose", False):
         after = check.counts_now(baseline.counts)
         setattr(test, "_leaktest_counts", (baseline.counts, after))
@@ -147,7 +211,7 @@ def _take_class_baseline(cls: type[_LeakChecked]) -> None:
         stale = vars(cls).get("_leaktest_class_baseline")
         if stale is not None:
             stale.release()
-        cls._leaktest_class_baseline = check.take_baseline(cls._leaktest_settings)
+        cls._leaktest_class_baseline = check.take_baseline(cls._leaktest_settings, owner=cls)
 
 
 def _class_baseline_first(setup: Callable[[type], None]) -> classmethod[Any, [], None]:

@@ -25,7 +25,7 @@ class _NoLeaks:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._baselines: list[check.Baseline] = []
+        self._baselines: list[check.Baseline | None] = []  # None: the mode in force is off
 
     def __enter__(self) -> _NoLeaks:
         self._baselines.append(check.take_baseline(self._settings))
@@ -37,8 +37,11 @@ class _NoLeaks:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        baseline = self._baselines.pop()
+        if baseline is None:
+            return
         try:
-            check.verify(self._baselines.pop())
+            check.verify(baseline)
         except LeakError as leak:
             if exc is None:
                 raise
@@ -54,8 +57,11 @@ class _NoLeaks:
         tb: TracebackType | None,
     ) -> None:
         """Like `__exit__`, but the grace is awaited: the loop keeps running its tasks."""
+        baseline = self._baselines.pop()
+        if baseline is None:
+            return
         try:
-            await check.verify_async(self._baselines.pop())
+            await check.verify_async(baseline)
         except LeakError as leak:
             if exc is None:
                 raise
@@ -113,4 +119,6 @@ def no_leaks(func: Callable[P, R] | None = None, /, **options: object) -> _NoLea
 
 def verify_none(**options: object) -> None:
     """Like goleak's VerifyNone: anything alive but the main and calling threads is a leak."""
-    check.verify(check.take_baseline(from_options("verify_none", **options), everything=True))
+    baseline = check.take_baseline(from_options("verify_none", **options), everything=True, owner="verify_none()")
+    if baseline is not None:
+        check.verify(baseline)

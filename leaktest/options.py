@@ -170,6 +170,22 @@ class Functions(_List[FunctionRef]):
         return stacks.code_of(entry) is not None
 
 
+class Choice(Option[str]):
+    """One of a few words (`leak_mode`: fail, warn, off)."""
+
+    def __init__(self, name: str, default: str, choices: tuple[str, ...], help: str, flag: str = "") -> None:
+        super().__init__(name, default, help, flag)
+        self.choices = choices
+
+    def validate(self, owner: str, value: object) -> str:
+        if not isinstance(value, str) or value not in self.choices:
+            raise ValueError(f"{owner}: {self.name} must be one of {', '.join(self.choices)}, not {value!r}")
+        return value
+
+    def flag_arguments(self) -> dict[str, Any]:
+        return {"choices": self.choices, "help": f"{self.help} (default: {self.default})"}
+
+
 def _non_empty(text: str) -> str:
     if not text:
         import argparse

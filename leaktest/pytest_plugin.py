@@ -85,6 +85,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
     names = ", ".join(f"{option.name}=..." for option in all_options())
     config.addinivalue_line("markers", f"{MARKER}(enabled=True, {names}): leaktest's settings for a test, class or module")
+    mode = config.getoption("leaktest_leak_mode")
+    if mode is not None:  # --leaktest-mode: over LEAKTEST_MODE, for leak-checked unittest classes too
+        from .mode import set_command_line_mode
+
+        set_command_line_mode(mode)
     if config.getoption("leaktest") or config.getini("leaktest"):
         config.pluginmanager.register(LeakCheck(_suite_settings(config)), "leaktest-check")
 
@@ -249,7 +254,9 @@ class LeakCheck:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         plan = item.stash.get(_PLAN, None)
         if plan is not None and plan.settings is not None and not plan.wrap_unittest:
-            self._current = _ItemState(item, self._check.take_baseline(plan.settings))
+            baseline = self._check.take_baseline(plan.settings, owner=item.nodeid)
+            if baseline is not None:  # None: the mode in force is off
+                self._current = _ItemState(item, baseline)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
@@ -294,7 +301,7 @@ class LeakCheck:
         finally:
             baseline.release()
         if leaks:
-            raise self._check.leak_error(baseline, leaks)
+            self._check.conclude(baseline, leaks)
 
     # -- asyncio: pending tasks, before the loop's owner cancels them ------------
 
@@ -347,10 +354,13 @@ class LeakCheck:
         if fixturedef.scope != "function":
             settings = self._fixture_settings(fixturedef, request)
             if settings is not None:
-                owner = _Owner(_fixture_name(fixturedef, request), self._check.take_baseline(settings))
-                # Added before the fixture runs: finalizers run last-in first-out, so
-                # this check comes after the fixture's own teardown.
-                fixturedef.addfinalizer(functools.partial(self._check_fixture, owner))
+                name = _fixture_name(fixturedef, request)
+                baseline = self._check.take_baseline(settings, owner=name)
+                if baseline is not None:  # None: the mode in force is off
+                    owner = _Owner(name, baseline)
+                    # Added before the fixture runs: finalizers run last-in first-out, so
+                    # this check comes after the fixture's own teardown.
+                    fixturedef.addfinalizer(functools.partial(self._check_fixture, owner))
         try:
             value = yield
         finally:
@@ -395,8 +405,12 @@ class LeakCheck:
         finally:
             baseline.release()
         if leaks:
-            error = self._check.leak_error(baseline, leaks)
-            raise type(error)(f"leaked by {owner.name}:\n{error}", error.leaks)
+            from .report import LeakError
+
+            try:
+                self._check.conclude(baseline, leaks)
+            except LeakError as error:
+                raise type(error)(f"leaked by {owner.name}:\n{error}", error.leaks) from None
 
     def _exclude_owned(self, baseline: Baseline) -> None:
         """Leave out of a test's check what fixtures of wider scope own."""

@@ -22,6 +22,14 @@ class Leak:
         return self.name
 
 
+class LeakWarning(UserWarning):
+    """A leak in `warn` mode: the test passes, the leak is reported.
+
+    A UserWarning, so Python shows it by default (a ResourceWarning would be
+    hidden); ``-W error::leaktest.LeakWarning`` turns it back into a failure.
+    """
+
+
 class LeakError(AssertionError):
     """A check found leaks; `.leaks` lists them. An AssertionError, so a test FAILs."""
 

@@ -20,6 +20,7 @@ class Candidate:
 
     names: tuple[str, ...]
     frames: Sequence[stacks.Frame] = field(default_factory=list)  # innermost first
+    start: Sequence[stacks.Frame] = ()  # the stack that started it, innermost first
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Rules:
     name_patterns: tuple[str, ...] = ()
     top_functions: Functions = Functions()
     any_functions: Functions = Functions()
+    started_by: Functions = Functions()
 
     def needs_frames(self) -> bool:
         return bool(self.top_functions or self.any_functions)
@@ -70,6 +72,8 @@ class Rules:
 
     def ignores(self, candidate: Candidate) -> bool:
         if self.ignores_name(candidate.names):
+            return True
+        if self.started_by and any(self.started_by.match(frame) for frame in candidate.start):
             return True
         frames = candidate.frames
         if not frames:

@@ -18,9 +18,9 @@ import unittest
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from . import _compat, case, check
+from . import _compat, case, check, mode
 from .report import LeakError, format_counts
-from .settings import Settings, all_options, from_options
+from .settings import LEAK_MODE, Settings, all_options, from_options
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -146,7 +146,9 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
             state.module_settings.setdefault(cls.__module__, []).append(cls._leaktest_settings)
             fresh = False
         if fresh:
-            state.classes[cls] = check.take_baseline(self._leaktest_settings)
+            baseline = check.take_baseline(self._leaktest_settings, owner=cls)
+            if baseline is not None:  # None: the mode in force is off
+                state.classes[cls] = baseline
         super().leaktest_class_setup(test, result)
         if fresh and _compat.class_setup_failed(cls):
             baseline = state.classes.pop(cls, None)
@@ -172,7 +174,7 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
         super().leaktest_module_setup(test, result)
         if state.pending_module == current:  # no teardown ran: there was no previous module
             state.pending_module = None
-            state.modules[current] = check.take_baseline(self._leaktest_settings)
+            self._leaktest_module_baseline(state, current)
         if fresh and _compat.module_setup_failed(result):
             self._leaktest_module(result, current, "setUpModule")
 
@@ -184,7 +186,12 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
             self._leaktest_module(result, previous, "tearDownModule")
         pending, state.pending_module = state.pending_module, None
         if pending is not None:
-            state.modules[pending] = check.take_baseline(self._leaktest_settings)
+            self._leaktest_module_baseline(state, pending)
+
+    def _leaktest_module_baseline(self, state: _FixtureState, module: str) -> None:
+        baseline = check.take_baseline(self._leaktest_settings, owner=f"module {module}")
+        if baseline is not None:  # None: the mode in force is off
+            state.modules[module] = baseline
 
     def _leaktest_module(self, result: unittest.TestResult, module: str, method: str) -> None:
         state = _fixture_state(result)
@@ -210,6 +217,7 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
         finally:
             if isinstance(result, LeakTestResult):
                 result.grace_seconds += baseline.waited
+                result.note_warned(f"{method} ({parent})", baseline.warned)
 
 
 def _class_name(cls: type) -> str:
@@ -266,7 +274,20 @@ class LeakTestResult(unittest.TextTestResult):
         # The longest a test that did not leak kept the check waiting: how close the
         # suite's stragglers come to the grace period.
         self.slowest_straggler: tuple[float, str] | None = None
+        self.warned: list[str] = []  # ids of the tests whose leaks were warnings (warn mode)
+        self.leaks_warned = 0
+        self.expected_leaks = 0
         self._leaktest_verbosity = verbosity
+
+    def note_warned(self, name: str, leaks: int) -> None:
+        if leaks:
+            self.leaks_warned += leaks
+            self.warned.append(name)
+
+    def addExpectedFailure(self, test: unittest.TestCase, err: Any) -> None:
+        if isinstance(err, tuple) and isinstance(err[1], LeakError):
+            self.expected_leaks += 1
+        super().addExpectedFailure(test, err)
 
     def _note_leak(self, test: unittest.TestCase, err: Any) -> None:
         if isinstance(err, tuple) and isinstance(err[1], LeakError):
@@ -285,11 +306,11 @@ class LeakTestResult(unittest.TextTestResult):
 
     def stopTest(self, test: unittest.TestCase) -> None:
         super().stopTest(test)
-        waited = vars(test).pop("_leaktest_waited", 0.0)
-        self.grace_seconds += waited
-        if waited and test.id() not in self.leaking:
-            if self.slowest_straggler is None or waited > self.slowest_straggler[0]:
-                self.slowest_straggler = (waited, test.id())
+        self.grace_seconds += vars(test).pop("_leaktest_waited", 0.0)
+        self.note_warned(test.id(), vars(test).pop("_leaktest_warned", 0))
+        straggler = vars(test).pop("_leaktest_straggler", 0.0)
+        if straggler and (self.slowest_straggler is None or straggler > self.slowest_straggler[0]):
+            self.slowest_straggler = (straggler, test.id())
         counts = vars(test).pop("_leaktest_counts", None)
         if counts is not None and self._leaktest_verbosity > 1:
             self.stream.write(f"    {format_counts(*counts)}\n")
@@ -314,7 +335,11 @@ def summary(result: LeakTestResult) -> str:
     tests = "test" if result.testsRun == 1 else "tests"
     found = f"{result.leaks_found} leak{'' if result.leaks_found == 1 else 's'} found"
     if result.leaking:
-        found += f" in {len(result.leaking)} test{'' if len(result.leaking) == 1 else 's'}"
+        found += f" in {_count(len(result.leaking), 'test')}"
+    if result.leaks_warned:
+        found += f", {_count(result.leaks_warned, 'leak')} warned in {_count(len(result.warned), 'test')}"
+    if result.expected_leaks:
+        found += f", {_count(result.expected_leaks, 'expected leak')}"
     text = (
         f"leaktest: {result.testsRun} {tests} run, {found}, "
         f"{result.grace_seconds:.3f}s spent waiting in grace periods\n"
@@ -322,9 +347,15 @@ def summary(result: LeakTestResult) -> str:
     if result.slowest_straggler is not None:
         seconds, name = result.slowest_straggler
         text += f"leaktest: slowest straggler: {seconds:.3f}s after the cleanups of {name}\n"
+    if result.warned:
+        text += "leaktest: leaking (warn mode, not failed):\n" + "".join(f"  {name}\n" for name in result.warned)
     if result.leaking:
         text += "leaktest: leaking:\n" + "".join(f"  {name}\n" for name in result.leaking)
     return text
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 class LeakTestProgram(_compat.ProgramSteps):
@@ -356,11 +387,14 @@ class LeakTestProgram(_compat.ProgramSteps):
         prepare(self.test, self.settings, verbose=self.verbosity > 1)
 
     def _leaktest_settings(self) -> Settings:
+        """The settings of the tests it wraps; `--mode` is for every test (mode.py)."""
         given = {}
         for option in all_options():
             value = getattr(self, f"leaktest_{option.name}", None)
             if value is not None:
                 given[option.name] = option.from_flag(value)
+        chosen = given.pop(LEAK_MODE.name, None)
+        mode.set_command_line_mode(None if chosen is None else str(chosen))
         try:
             return from_options(PROG, **given)
         except (TypeError, ValueError) as error:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar, cast
 
-from .options import Functions, Option, Seconds
+from .options import Choice, Flag, Functions, Option, Seconds
 from .probes import PROBES, Probe
 from .rules import FunctionRef, Functions as FunctionSet, Rules
 
@@ -20,8 +20,9 @@ __tracebackhide__ = True  # and from pytest ones
 
 T = TypeVar("T")
 
+#: 1.0 s: see README.rst, "A grace period that holds under load".
 GRACE_PERIOD = Seconds(
-    "grace_period", 0.1, "how long to wait, at most, for what a test started to end"
+    "grace_period", 1.0, "how long to wait, at most, for what a test started to end"
 )
 IGNORE_TOP_FUNCTIONS = Functions(
     "ignore_top_functions",
@@ -34,8 +35,30 @@ IGNORE_ANY_FUNCTIONS = Functions(
     flag="--ignore-any-function",
 )
 
+IGNORE_STARTED_BY = Functions(
+    "ignore_started_by",
+    "ignore threads, tasks and processes started with pkg.mod.Class.method in the starting stack",
+)
+CLEANUP_LEAKS = Flag(
+    "cleanup_leaks", False, "after reporting, cancel leaked tasks and timers, terminate and reap leaked children"
+)
+LEAK_MODE = Choice(
+    "leak_mode",
+    "fail",
+    ("fail", "warn", "off"),
+    "what a leak does: fail the test, warn (report, pass) or off (no check); over LEAKTEST_MODE and leak_mode",
+    flag="--mode",
+)
+
 #: The options that are not a probe's, in the order of the runner's help.
-OPTIONS: tuple[Option[Any], ...] = (GRACE_PERIOD, IGNORE_TOP_FUNCTIONS, IGNORE_ANY_FUNCTIONS)
+OPTIONS: tuple[Option[Any], ...] = (
+    GRACE_PERIOD,
+    IGNORE_TOP_FUNCTIONS,
+    IGNORE_ANY_FUNCTIONS,
+    IGNORE_STARTED_BY,
+    CLEANUP_LEAKS,
+    LEAK_MODE,
+)
 
 DEFAULT_GRACE_PERIOD = GRACE_PERIOD.default
 
@@ -65,17 +88,20 @@ class Settings:
             self.values.update(values)
         top: tuple[FunctionRef, ...] = self.get(IGNORE_TOP_FUNCTIONS)
         anywhere: tuple[FunctionRef, ...] = self.get(IGNORE_ANY_FUNCTIONS)
-        functions = (FunctionSet.of(top), FunctionSet.of(anywhere))
+        started_by: tuple[FunctionRef, ...] = self.get(IGNORE_STARTED_BY)
+        functions = (FunctionSet.of(top), FunctionSet.of(anywhere), FunctionSet.of(started_by))
         #: The probes switched on, in report order, each with its rules.
         self.checked: tuple[tuple[Probe[Any, Any], Rules], ...] = tuple(
             (probe, self._rules(probe, *functions)) for probe in PROBES if self.values[probe.switch.name]
         )
 
-    def _rules(self, probe: Probe[Any, Any], top: FunctionSet, anywhere: FunctionSet) -> Rules:
+    def _rules(
+        self, probe: Probe[Any, Any], top: FunctionSet, anywhere: FunctionSet, started_by: FunctionSet
+    ) -> Rules:
         patterns = probe.default_ignores
         if probe.names is not None:
             patterns += self.get(probe.names)
-        return Rules(name_patterns=patterns, top_functions=top, any_functions=anywhere)
+        return Rules(name_patterns=patterns, top_functions=top, any_functions=anywhere, started_by=started_by)
 
     def get(self, option: Option[T]) -> T:
         return cast(T, self.values[option.name])
@@ -83,6 +109,14 @@ class Settings:
     @property
     def grace_period(self) -> float:
         return self.get(GRACE_PERIOD)
+
+    @property
+    def leak_mode(self) -> str:
+        return self.get(LEAK_MODE)
+
+    @property
+    def cleanup_leaks(self) -> bool:
+        return self.get(CLEANUP_LEAKS)
 
     def __getattr__(self, name: str) -> object:
         """Any option's value by name (`settings.ignore_threads`)."""
@@ -135,6 +169,18 @@ def from_class(cls: type) -> Settings:
             value = option.validate(cls.__qualname__, getattr(cls, option.name, option.default))
         values[option.name] = value
     return Settings(values)
+
+
+def per_test_overrides(owner: str, options: Mapping[str, object]) -> dict[str, object]:
+    """A test's own settings (`leak_settings`), validated when the decorator is applied."""
+    known = {option.name: option for option in all_options()}
+    checked = {}
+    for name, value in options.items():
+        option = known.get(name)
+        if option is None:
+            raise TypeError(f"{owner}: unknown option {name!r} (known: {', '.join(known)})")
+        checked[name] = option.validate(owner, value)
+    return checked
 
 
 def from_options(owner: str, **options: object) -> Settings:

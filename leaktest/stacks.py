@@ -1,7 +1,7 @@
 """Frames -> qualified names, the innermost frame outside the stdlib, formatted stacks.
 
-Everything here runs on the failure path only, except `origin_of`, which runs
-once per `Thread.start()` and therefore stays cheap (no formatting).
+Everything here runs on the failure path only, except `origin_of` and `start_stack`, which run
+once per start (thread, task, process) and therefore stay cheap (no formatting).
 """
 
 from __future__ import annotations
@@ -81,9 +81,25 @@ Frame = Union[FrameType, FrameRecord]
 
 def record_stack(frame: FrameType | None) -> tuple[FrameRecord, ...]:
     """The stack from `frame` outwards, innermost first, as records (no formatting)."""
-    records = []
+    records: list[FrameRecord] = []
     while frame is not None:
         records.append(FrameRecord(frame.f_code, frame.f_globals, frame.f_lineno))
+        frame = frame.f_back
+    return tuple(records)
+
+
+_START_DEPTH = 64  # frames kept of a start stack: enough for any framework's nesting
+
+
+def start_stack(frame: FrameType | None) -> tuple[FrameRecord, ...]:
+    """The stack that is starting something, for `ignore_started_by`: leaktest's own
+    frames left out, at most `_START_DEPTH`. Runs on every start: records, no formatting."""
+    records: list[FrameRecord] = []
+    while frame is not None and len(records) < _START_DEPTH:
+        code = frame.f_code
+        if not code.co_filename.startswith(_LEAKTEST_DIR):
+            # tuple.__new__ skips NamedTuple's Python-level __new__.
+            records.append(tuple.__new__(FrameRecord, (code, frame.f_globals, frame.f_lineno)))
         frame = frame.f_back
     return tuple(records)
 

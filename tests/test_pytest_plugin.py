@@ -226,6 +226,23 @@ class SettingsTest(unittest.TestCase):
         self.assertIn("leaktest_check_threads", run.output)
         self.assertIn("'sometimes'", run.output)
 
+    def test_mode_warn_reports_and_passes(self) -> None:
+        run = Run("--leaktest", "--leaktest-mode=warn", "--leaktest-grace-period=0", "-k", "test_leaks_thread", "pytest_verdicts.py")
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
+        self.assertIn("LeakWarning: pytest_verdicts.py::test_leaks_thread leaked: Thread 'function-leak'", run.output)
+
+    def test_mode_warn_made_an_error_fails_again(self) -> None:
+        run = Run(
+            "--leaktest", "--leaktest-mode=warn", "--leaktest-grace-period=0", "-W", "error::leaktest.LeakWarning",
+            "-k", "test_leaks_thread", "pytest_verdicts.py",
+        )
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "error", run.output)
+
+    def test_mode_off_checks_nothing(self) -> None:
+        run = Run("--leaktest", "--leaktest-mode=off", "-k", "test_leaks_thread", "pytest_verdicts.py")
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
+        self.assertNotIn("LeakWarning", run.output)
+
     def test_a_bad_command_line_value_is_a_usage_error(self) -> None:
         run = Run("--leaktest", "--leaktest-grace-period=-1", "pytest_verdicts.py")
         self.assertEqual(run.process.returncode, 4, run.output)

@@ -32,7 +32,10 @@ class IgnoreFunctionsExample(leaktest.LeakCheckedTestCase):
         poller = Poller("poller")
         self.addCleanup(poller.stop)  # the example stops what its inner test leaves
 
-        Inner = type("Inner", (leaktest.LeakCheckedTestCase,), {"test": lambda _: poller.start(), **settings})
+        def test(_: unittest.TestCase) -> None:
+            poller.start()
+
+        Inner = type("Inner", (leaktest.LeakCheckedTestCase,), {"test": test, **settings})
         return verdict(run_one(Inner))
 
     def test_the_function_on_top_as_a_function_object(self) -> None:

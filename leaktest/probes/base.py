@@ -96,6 +96,13 @@ class Probe(Generic[Mark, Item]):
         """Mark reported items, so that no later check reports them again."""
         raise NotImplementedError
 
+    def cleanup(self, items: Sequence[Item]) -> str:
+        """`cleanup_leaks`: end reported items where that is possible; says what was done.
+
+        Runs after `describe` and `claim`, so the report shows them as they were.
+        """
+        return ""
+
     def errors(self, mark: Mark) -> list[Leak]:
         """Failures that are not leaks (an exception nobody caught), claimed once."""
         return []

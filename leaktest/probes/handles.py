@@ -181,6 +181,24 @@ class HandleProbe(Probe[HandleMark, Pending]):
     def claim(self, items: Sequence[Pending]) -> None:
         _claimed.update(item.handle for item in items)
 
+    def cleanup(self, items: Sequence[Pending]) -> str:
+        """Cancel the pending callbacks, each in its own loop's thread."""
+        here = _running_loop()
+        cancelled = []
+        for handle in (item.handle for item in items):
+            loop = _loop_of(handle)
+            if handle.cancelled() or loop.is_closed():
+                continue
+            try:
+                if loop.is_running() and loop is not here:
+                    loop.call_soon_threadsafe(handle.cancel)
+                else:
+                    handle.cancel()
+            except RuntimeError:  # its loop is closed
+                continue
+            cancelled.append(callback_name(_callback_of(handle)[0]))
+        return f"cancelled the callbacks {', '.join(cancelled)}" if cancelled else ""
+
 
 def _loop_of(handle: asyncio.Handle) -> asyncio.AbstractEventLoop:
     """The loop a handle was scheduled on (3.10+: `Handle._loop`)."""

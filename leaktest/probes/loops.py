@@ -109,6 +109,15 @@ class LoopProbe(Probe[int, asyncio.AbstractEventLoop]):
     def claim(self, items: Sequence[asyncio.AbstractEventLoop]) -> None:
         _claimed.update(items)
 
+    def cleanup(self, items: Sequence[asyncio.AbstractEventLoop]) -> str:
+        """Close the leaked loops that are not running (a running loop belongs to its thread)."""
+        closed = [loop for loop in items if not loop.is_closed() and not loop.is_running()]
+        for loop in closed:
+            loop.close()
+        left = len(items) - len(closed)
+        done = f"closed {len(closed)} event loop{'' if len(closed) == 1 else 's'}" if closed else ""
+        return done + (f"; {left} running loop(s) left to their threads" if left else "")
+
 
 def _describe(loop: asyncio.AbstractEventLoop) -> Leak:
     state = "running" if loop.is_running() else "stopped"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import select
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -33,7 +34,7 @@ from typing import Any
 from .. import stacks
 from ..report import Leak
 from ..rules import Candidate
-from ..options import Flag
+from ..options import Flag, Patterns
 from . import clock, install
 from .base import Probe
 
@@ -45,6 +46,7 @@ _HAVE_PROC = sys.platform.startswith("linux") and os.path.exists("/proc/self/sta
 _STATE, _PPID, _STARTTIME = 0, 1, 19  # fields 3, 4 and 22 of proc(5)
 
 _MAX_DELAY = 0.02  # longest sleep between two looks while waiting for a child to be reaped
+_TERMINATE_WAIT = 2.0  # cleanup_leaks: seconds a child gets to exit after SIGTERM, then SIGKILL
 _MIN_PRUNE_AT = 64  # records kept before dropping those of children already gone
 
 
@@ -59,6 +61,7 @@ class Child:
     entry: str | None  # the stdlib function that caller called: "subprocess.Popen.__init__"
     starttime: int | None  # /proc start time, to tell a reused pid from this child
     direct: bool = True  # False for a forkserver's child: not ours to wait for
+    start: tuple[stacks.FrameRecord, ...] = ()  # the stack that started it (`ignore_started_by`)
     seq: int = 0
     state: str = RUNNING  # the last state seen
     reported: bool = field(default=False, repr=False)
@@ -78,7 +81,7 @@ def _record(pid: int, via: str, argv: object, frame: FrameType | None, direct: b
     origin, entry = _spawn_site(frame)
     stat = _stat(pid) if _HAVE_PROC else None
     starttime = int(stat[_STARTTIME]) if stat is not None else None
-    child = Child(pid, via, _argv(argv), origin, entry, starttime, direct)
+    child = Child(pid, via, _argv(argv), origin, entry, starttime, direct, stacks.start_stack(frame))
     child.seq = clock.tick()
     with _lock:
         _children[pid] = child
@@ -308,6 +311,14 @@ def _cmdline(child: Child) -> str:
     return "(command line unknown)"
 
 
+def _command_lines(child: Child) -> tuple[str, ...]:
+    """What `ignore_processes` matches: the command line as started, and as it is now
+    (a child that has not exec'd yet still shows its parent's)."""
+    now = _cmdline(child)
+    started = shlex.join(child.argv) if child.argv else now
+    return (started, now) if started != now else (now,)
+
+
 def _unrecorded_children(known: set[int]) -> list[Child]:
     """Children not started through a wrapped function (C code): /proc only, slow."""
     if not _HAVE_PROC:
@@ -345,6 +356,10 @@ class ProcessProbe(Probe[int, Child]):
 
     kind = "processes"
     switch = Flag("check_processes", True, "check child processes (running or never reaped)")
+    names = Patterns(
+        "ignore_processes", "ignore child processes whose command line matches (fnmatch; repeatable)",
+        flag="--ignore-process",
+    )
     headings = {"processes": "found unexpected processes:"}
 
     def hooks(self) -> list[install.Hook]:
@@ -390,7 +405,7 @@ class ProcessProbe(Probe[int, Child]):
         return found
 
     def candidates(self, items: Sequence[Child], with_frames: bool) -> list[Candidate]:
-        return [Candidate((shlex.join(child.argv) if child.argv else "",)) for child in items]
+        return [Candidate(_command_lines(child), start=child.start) for child in items]
 
     def wait(self, items: Sequence[Child], deadline: float) -> list[Child]:
         """Until each child is reaped by its owner or the deadline passes; never reaps."""
@@ -440,6 +455,49 @@ class ProcessProbe(Probe[int, Child]):
     def claim(self, items: Sequence[Child]) -> None:
         for child in items:
             child.reported = True
+
+    def cleanup(self, items: Sequence[Child]) -> str:
+        """Terminate (SIGTERM, then SIGKILL) and reap the leaked children.
+
+        The one place leaktest reaps: the owner's own `wait()` then finds the child
+        gone (`Popen` reports returncode 0, `Process.join()` returns).
+        """
+        ended = [child for child in items if _terminate(child)]
+        return f"terminated and reaped {', '.join(f'Process {c.pid}' for c in ended)}" if ended else ""
+
+
+def _terminate(child: Child) -> bool:
+    """SIGTERM, a short wait, SIGKILL; then reap it if it is ours. False if it was gone."""
+    if state_of(child) is None or not hasattr(signal, "SIGKILL"):
+        return False
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if state_of(child) == RUNNING:
+            try:
+                os.kill(child.pid, sig)
+            except OSError:
+                return False
+            _wait_exited(child, time.monotonic() + _TERMINATE_WAIT)
+    if child.direct and state_of(child) == ZOMBIE:
+        try:
+            os.waitpid(child.pid, 0)
+        except ChildProcessError:  # its owner reaped it meanwhile
+            pass
+    _forget(child)
+    return True
+
+
+def _wait_exited(child: Child, deadline: float) -> None:
+    """Until `child` no longer runs (a zombie or gone) or the deadline passes."""
+    fd = _pidfd(child)
+    try:
+        while state_of(child) == RUNNING and (remaining := deadline - time.monotonic()) > 0:
+            if fd is None:
+                time.sleep(min(_MAX_DELAY, remaining))
+            else:
+                select.select([fd], [], [], remaining)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _describe(child: Child) -> Leak:

@@ -306,7 +306,9 @@ class SocketProbe(Probe[int, SocketRecord]):
         return found
 
     def candidates(self, items: Sequence[SocketRecord], with_frames: bool) -> list[Candidate]:
-        return [Candidate(_addresses_of(record), record.stack if with_frames else []) for record in items]
+        return [
+            Candidate(_addresses_of(record), record.stack if with_frames else [], record.stack) for record in items
+        ]
 
     def wait(self, items: Sequence[SocketRecord], deadline: float) -> list[SocketRecord]:
         """Until each socket is closed (by its owner, or by another thread) or the deadline."""
@@ -331,6 +333,16 @@ class SocketProbe(Probe[int, SocketRecord]):
     def claim(self, items: Sequence[SocketRecord]) -> None:
         for record in items:
             record.claimed = True
+
+    def cleanup(self, items: Sequence[SocketRecord]) -> str:
+        """Close the leaked sockets still open (those the GC destroyed are closed already)."""
+        closed = []
+        for record in items:
+            sock = record.live()
+            if sock is not None:
+                closed.append(f"fd {sock.fileno()}")
+                sock.close()
+        return f"closed the sockets {', '.join(closed)}" if closed else ""
 
 
 def _addresses_of(record: SocketRecord) -> tuple[str, ...]:

@@ -105,6 +105,7 @@ class _Record:
     name: str
     text: str
     names: tuple[str, ...]  # what `ignore_tasks` patterns match
+    start: tuple[stacks.FrameRecord, ...] = ()  # what `ignore_started_by` matches
     serial: int = 0  # how many records came before this one
     claimed: bool = False
 
@@ -152,8 +153,36 @@ _task_refs: set[weakref.ref[asyncio.Task[Any]]] = set()
 def _on_create_task(
     task: asyncio.Task[Any], frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
-    """After `BaseEventLoop.create_task`: keep a weak reference to the task."""
-    _task_refs.add(weakref.ref(task, _task_refs.discard))
+    """After `BaseEventLoop.create_task`: keep a weak reference to the task, and the
+    stack that created it (`ignore_started_by`)."""
+    global _starts_prune_at
+    ref = weakref.ref(task, _task_refs.discard)
+    _task_refs.add(ref)
+    start = stacks.start_stack(frame)
+    with _lock:
+        _starts[id(task)] = (ref, start)
+        if len(_starts) >= _starts_prune_at:
+            for key in [key for key, (old, _) in _starts.items() if old() is None]:
+                del _starts[key]
+            _starts_prune_at = max(256, 2 * len(_starts))
+
+
+# The stack that created each task `loop.create_task` made: asyncio keeps one only in
+# debug mode, formatted; this keeps frame records. Keyed by id, not weakly: the
+# garbage collector clears weak references before a task's finalizer reports it
+# destroyed while pending, and that report needs it too. Dead entries are dropped
+# whenever the dict has doubled since the last pruning.
+_starts: dict[int, tuple[weakref.ref[asyncio.Task[Any]], tuple[stacks.FrameRecord, ...]]] = {}
+_starts_prune_at = 256
+
+
+def _start_of(task: asyncio.Task[Any], finalizing: bool = False) -> tuple[stacks.FrameRecord, ...]:
+    """The recorded creation stack of `task` (of a task being destroyed, with `finalizing`)."""
+    entry = _starts.get(id(task))
+    if entry is None:
+        return ()
+    owner = entry[0]()
+    return entry[1] if owner is task or (finalizing and owner is None) else ()
 
 
 def _record(
@@ -166,7 +195,7 @@ def _record(
         text = f"{name} (coroutine {_coro_name(task)}) was garbage-collected while pending"
         text += f" on loop #{seq_of(loop)} (its await chain is gone)"
     text += _creation(task)
-    return _Record(weakref.ref(loop), seq_of(loop), kind, name, text, _names(task))
+    return _Record(weakref.ref(loop), seq_of(loop), kind, name, text, _names(task), _start_of(task, True))
 
 
 # -- what each Python version keeps where --------------------------------------
@@ -323,9 +352,9 @@ class TaskProbe(Probe[TaskMark, Item]):
 
     def candidates(self, items: Sequence[Item], with_frames: bool) -> list[Candidate]:
         return [
-            Candidate(item.names)
+            Candidate(item.names, start=item.start)
             if isinstance(item, _Record)
-            else Candidate(_names(item), list(reversed(_chain(item)[0])) if with_frames else [])
+            else Candidate(_names(item), list(reversed(_chain(item)[0])) if with_frames else [], _start_of(item))
             for item in items
         ]
 
@@ -384,6 +413,24 @@ class TaskProbe(Probe[TaskMark, Item]):
                     item.claimed = True
                 else:
                     _claimed.add(item)
+
+    def cleanup(self, items: Sequence[Item]) -> str:
+        """Cancel the leaked tasks, each in its own loop's thread."""
+        cancelled = []
+        here = _running_loop()
+        for task in items:
+            if isinstance(task, _Record) or task.done():
+                continue
+            loop = task.get_loop()
+            try:
+                if loop.is_running() and loop is not here:
+                    loop.call_soon_threadsafe(task.cancel)
+                else:
+                    task.cancel()
+            except RuntimeError:  # its loop is closed: nothing will ever run it
+                continue
+            cancelled.append(f"Task {task.get_name()!r}")
+        return f"cancelled {', '.join(cancelled)}" if cancelled else ""
 
     def errors(self, mark: TaskMark) -> list[Leak]:
         if clock.now == mark.seq and not mark.old and _records_total == mark.records_from:

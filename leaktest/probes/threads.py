@@ -32,6 +32,7 @@ _lock = install.Lock()  # guards the started-thread list, the exception records,
 # What this copy of leaktest notes on each thread (and pool): another copy notes its own.
 _SEQ = install.PREFIX + "seq"  # the start number (the pool's creation number for its workers)
 _ORIGIN = install.PREFIX + "origin"  # where it was started
+_START = install.PREFIX + "start"  # the stack that started it (`ignore_started_by`)
 _REPORTED = install.PREFIX + "reported"  # a check reported it already
 
 # Threads in start order, as (tick of the start, weak reference): a check looks
@@ -47,6 +48,7 @@ def _on_start(result: None, frame: FrameType | None, args: tuple[Any, ...], kwar
     thread: threading.Thread = args[0]
     pool_seq = _pool_seq(thread)
     setattr(thread, _ORIGIN, stacks.origin_of(frame))
+    setattr(thread, _START, stacks.start_stack(frame))
     with _lock:
         tick = clock.tick()
         setattr(thread, _SEQ, tick if pool_seq is None else pool_seq)
@@ -242,7 +244,7 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
     def candidates(self, items: Sequence[threading.Thread], with_frames: bool) -> list[Candidate]:
         frames = sys._current_frames() if with_frames else {}
         return [
-            Candidate((thread.name,), stacks.frames_of(frames.get(thread.ident or 0)))
+            Candidate((thread.name,), stacks.frames_of(frames.get(thread.ident or 0)), getattr(thread, _START, ()))
             for thread in items
         ]
 
@@ -261,6 +263,20 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
     def claim(self, items: Sequence[threading.Thread]) -> None:
         for thread in items:
             setattr(thread, _REPORTED, True)
+
+    def cleanup(self, items: Sequence[threading.Thread]) -> str:
+        """Cancel pending `threading.Timer`s; other threads cannot be stopped from outside."""
+        timers = [thread for thread in items if isinstance(thread, threading.Timer)]
+        for timer in timers:
+            timer.cancel()
+        others = [thread for thread in items if not isinstance(thread, threading.Timer)]
+        done = []
+        if timers:
+            done.append("cancelled " + ", ".join(f"Timer {timer.name!r}" for timer in timers))
+        if others:
+            names = ", ".join(f"Thread {thread.name!r}" for thread in others)
+            done.append(f"threads cannot be killed in Python, left running: {names}")
+        return "; ".join(done)
 
     def errors(self, mark: ThreadMark) -> list[Leak]:
         if _uncaught_total == mark.uncaught_from:

@@ -1,0 +1,58 @@
+"""What a leak does: `fail` the test (the default), `warn` and let it pass, or `off`.
+
+Precedence, most specific first: the command-line option of a runner
+(`python -m leaktest --mode`, pytest's `--leaktest-mode`), then the environment
+variable LEAKTEST_MODE, then the class attribute `leak_mode`, then `fail`. So
+CI can turn a suite to `warn` or `off` without editing it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .settings import LEAK_MODE, Settings
+
+ENV = "LEAKTEST_MODE"
+
+
+def _from_environment() -> str | None:
+    """Read once, at import: a bad value is an error before any test runs."""
+    value = os.environ.get(ENV, "")
+    return LEAK_MODE.validate(ENV, value.strip().lower()) if value.strip() else None
+
+
+_environment = _from_environment()
+_command_line: str | None = None
+_forced = _environment
+_applied: dict[int, tuple[Settings, Settings]] = {}  # id(settings) -> (settings, with the forced mode)
+
+
+def set_command_line_mode(mode: str | None) -> None:
+    """For runners: the mode their command line asks for (None: not given)."""
+    global _command_line, _forced
+    _command_line = None if mode is None else LEAK_MODE.validate("--mode", mode)
+    _forced = _command_line or _environment
+    _applied.clear()
+
+
+def forced() -> str | None:
+    """The mode the command line or the environment imposes on every check, if any."""
+    return _forced
+
+
+def applied(settings: Settings) -> Settings:
+    """`settings` with the mode the command line or the environment forces, if any.
+
+    Runs on every test: without a forced mode it returns `settings` as they are;
+    with one, the replaced settings are made once per settings object.
+    """
+    if _forced is None or settings.leak_mode == _forced:
+        return settings
+    known = _applied.get(id(settings))
+    if known is None or known[0] is not settings:
+        known = (settings, settings.updated(ENV, {LEAK_MODE.name: _forced}))
+        _applied[id(settings)] = known
+    return known[1]
+
+
+__all__ = ["ENV", "applied", "forced", "set_command_line_mode"]

@@ -1,0 +1,142 @@
+"""fail, warn, off: what a leak does, and who decides (command line > environment > class)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import unittest
+import warnings
+
+import leaktest
+from hubs import Hub
+from support import report, run_tests, verdict
+from test_runner import FAST, leaking, leaktest_run, run_module, summary_line
+
+MODES = "suites.sample_modes"
+
+
+class ClassAttribute(leaktest.LeakCheckedTestCase):
+    def leaking_case(self, mode: str) -> type[leaktest.LeakCheckedTestCase]:
+        hub = Hub("mode-hub")
+        self.addCleanup(hub.stop)
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            leak_mode = mode
+            grace_period = 0
+
+            def test(self) -> None:
+                hub.start()
+
+        return Inner
+
+    def run_capturing(self, case: type[unittest.TestCase]) -> tuple[unittest.TestResult, list[warnings.WarningMessage], str]:
+        stderr = io.StringIO()
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(stderr):
+            warnings.simplefilter("always")
+            result = run_tests(case, "test")
+        return result, caught, stderr.getvalue()
+
+    def test_warn_passes_reports_to_stderr_and_warns(self) -> None:
+        result, caught, stderr = self.run_capturing(self.leaking_case("warn"))
+        self.assertEqual(verdict(result), "ok")
+        self.assertEqual([w.category for w in caught], [leaktest.LeakWarning])
+        self.assertIn("Thread 'mode-hub'", str(caught[0].message))
+        self.assertIn("(warn mode: not a failure)", stderr)
+        self.assertIn("[Thread 'mode-hub' (ident", stderr)  # the full entry
+        self.assertIn("started by", stderr)
+
+    def test_leak_warning_is_shown_by_default(self) -> None:
+        self.assertTrue(issubclass(leaktest.LeakWarning, UserWarning))
+        self.assertFalse(issubclass(leaktest.LeakWarning, (ResourceWarning, DeprecationWarning)))
+
+    def test_warning_made_an_error_fails_the_test_as_fail_mode_does(self) -> None:
+        stderr = io.StringIO()
+        with warnings.catch_warnings(), contextlib.redirect_stderr(stderr):
+            warnings.simplefilter("error", leaktest.LeakWarning)
+            result = run_tests(self.leaking_case("warn"), "test")
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertIn("leaktest.report.LeakError: found unexpected threads:", report(result))
+        self.assertEqual(stderr.getvalue(), "")
+
+    def test_off_checks_nothing(self) -> None:
+        result, caught, stderr = self.run_capturing(self.leaking_case("off"))
+        self.assertEqual(verdict(result), "ok")
+        self.assertEqual((caught, stderr), ([], ""))
+
+    def test_fail_is_the_default(self) -> None:
+        self.assertEqual(verdict(run_tests(self.leaking_case("fail"), "test")), "FAIL")
+
+    def test_bad_mode_fails_at_class_definition(self) -> None:
+        with self.assertRaises(ValueError) as caught:
+            type("BadMode", (leaktest.LeakCheckedTestCase,), {"leak_mode": "loud"})
+        self.assertIn("BadMode", str(caught.exception))
+        self.assertIn("leak_mode", str(caught.exception))
+
+    def test_no_leaks_warns_in_warn_mode_too(self) -> None:
+        hub = Hub("guarded-mode-hub")
+        self.addCleanup(hub.stop)
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            leak_mode = "off"  # the class's own check is off; the block's is not
+
+            def test(self) -> None:
+                with self.assertRaises(leaktest.LeakError):
+                    with leaktest.no_leaks(grace_period=0):
+                        hub.start()
+
+        self.assertEqual(verdict(run_tests(Inner, "test")), "ok")
+
+
+class Precedence(unittest.TestCase):
+    """Runner option, then LEAKTEST_MODE, then the class attribute, then fail."""
+
+    def test_class_attribute_alone(self) -> None:
+        checked = leaktest_run(*FAST, MODES)
+        self.assertEqual(checked.returncode, 1, checked.stderr)
+        self.assertEqual(leaking(checked.stderr), [f"{MODES}.PlainLeak.test_leaks"])
+        self.assertIn("1 leak warned in 1 test", summary_line(checked.stderr))
+        self.assertIn(f"leaktest: leaking (warn mode, not failed):\n  {MODES}.WarnsByClass.test_leaks\n", checked.stderr)
+
+    def test_environment_turns_the_suite_to_warn(self) -> None:
+        checked = leaktest_run(*FAST, MODES, LEAKTEST_MODE="warn")
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        self.assertIn("2 leaks warned in 2 tests", summary_line(checked.stderr))
+        self.assertIn("LeakWarning", checked.stderr)
+
+    def test_environment_beats_the_class_attribute(self) -> None:
+        checked = leaktest_run(*FAST, MODES, LEAKTEST_MODE="fail")
+        self.assertEqual(len(leaking(checked.stderr)), 2, checked.stderr)
+
+    def test_environment_off_checks_nothing(self) -> None:
+        checked = leaktest_run(*FAST, MODES, LEAKTEST_MODE="off")
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        self.assertNotIn("Leak", checked.stderr)
+
+    def test_command_line_beats_the_environment(self) -> None:
+        checked = leaktest_run("--mode", "warn", *FAST, MODES, LEAKTEST_MODE="fail")
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        checked = leaktest_run("--mode", "fail", *FAST, MODES, LEAKTEST_MODE="off")
+        self.assertEqual(len(leaking(checked.stderr)), 2, checked.stderr)
+
+    def test_environment_applies_under_plain_unittest(self) -> None:
+        checked = run_module("unittest", f"{MODES}.WarnsByClass", LEAKTEST_MODE="fail")
+        self.assertEqual(checked.returncode, 1, checked.stderr)
+        self.assertIn("FAIL: test_leaks", checked.stderr)
+
+    def test_dash_w_error_turns_warnings_back_into_failures(self) -> None:
+        checked = run_module(
+            "leaktest", "--mode", "warn", *FAST, MODES, PYTHONWARNINGS="error::leaktest.LeakWarning"
+        )
+        self.assertEqual(checked.returncode, 1, checked.stderr)
+        self.assertEqual(len(leaking(checked.stderr)), 2, checked.stderr)
+
+    def test_bad_values_are_clear_errors(self) -> None:
+        checked = leaktest_run(*FAST, MODES, LEAKTEST_MODE="loud")
+        self.assertNotEqual(checked.returncode, 0)
+        self.assertIn("LEAKTEST_MODE: leak_mode must be one of fail, warn, off, not 'loud'", checked.stderr)
+        checked = leaktest_run("--mode", "loud", MODES)
+        self.assertEqual(checked.returncode, 2, checked.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
