@@ -1,15 +1,17 @@
 """File descriptors opened since a mark and still open (opt-in: `check_fds`).
 
 Opening a file or a pipe goes through no Python function leaktest could wrap
-cheaply, so this probe lists the process's descriptors at the mark and again
-at the check: it is the one check that reads `/proc` on every test, and only
-when it is switched on (about 20-60 us per test for a few dozen descriptors).
+cheaply, so this probe lists the numbers of the process's descriptors at the
+mark and again at the check: it is the one check that reads `/proc` on every
+test, and only when it is switched on (two directory listings per test; the
+targets are read only for the numbers that are new). A descriptor the test
+closed and whose number it reopened for another file is not seen.
 
-Where the descriptors are listed: Linux `/proc/self/fd` (each one's target read
-with `readlink`, so a number closed and reused for another file counts as new);
-other POSIX systems `/dev/fd` (numbers only, untested); elsewhere (Windows)
-nothing is listed and nothing is reported. Sockets made through `socket.socket`
-are left to the socket probe, which knows where they were created.
+Where the descriptors are listed: Linux `/proc/self/fd` (with each new one's
+target, from `readlink`); other POSIX systems `/dev/fd` (numbers only,
+untested); elsewhere (Windows) nothing is listed and nothing is reported.
+Sockets made through `socket.socket` are left to the socket probe, which knows
+where they were created.
 """
 
 from __future__ import annotations
@@ -47,55 +49,63 @@ def _target(fd: int) -> str:
         return ""
 
 
-def _listing() -> frozenset[Descriptor]:
-    """The open descriptors, less the one the listing itself uses."""
+def _numbers() -> frozenset[int]:
+    """The numbers of the open descriptors."""
     if _DIRECTORY is None:
         return frozenset()
     try:
-        names = os.listdir(_DIRECTORY)
+        numbers = {int(name) for name in os.listdir(_DIRECTORY)}
     except OSError:
         return frozenset()
-    found = set()
-    for name in names:
-        fd = int(name)
-        target = _target(fd)
-        if target or not _TARGETS:
-            found.add(Descriptor(fd, target))
-    return frozenset(found)
+    # The listing's own descriptor, closed by now, took the lowest free number: one
+    # of the unbroken run 0, 1, 2... (the last one, unless a lower one was closed).
+    top = 0
+    while top + 1 in numbers:
+        top += 1
+    for fd in range(top, -1, -1):
+        if not _is_open(fd):
+            numbers.discard(fd)
+            break
+    return frozenset(numbers)
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _open(descriptor: Descriptor) -> bool:
-    try:
-        os.fstat(descriptor.fd)
-    except OSError:
-        return False
-    return _target(descriptor.fd) == descriptor.target
+    return _is_open(descriptor.fd) and _target(descriptor.fd) == descriptor.target
 
 
-class FdProbe(Probe[frozenset[Descriptor], Descriptor]):
-    """A mark is the listing of the open descriptors."""
+class FdProbe(Probe[frozenset[int], Descriptor]):
+    """A mark is the set of the numbers of the open descriptors."""
 
     kind = "fds"
     #: Opt-in: listing the descriptors reads /proc on every test.
     switch = Flag("check_fds", False, "file descriptors opened by the test and still open (reads /proc per test)")
     headings = {"fds": "found unexpected file descriptors:"}
 
-    def mark(self, everything: bool = False) -> frozenset[Descriptor]:
+    def mark(self, everything: bool = False) -> frozenset[int]:
         # Opening a file does not move the clock: move it, so the check looks.
         clock.tick()
-        return frozenset() if everything else _listing()
+        return frozenset() if everything else _numbers()
 
     def count(self) -> int:
-        return len(_listing())
+        return len(_numbers())
 
-    def new_since(self, mark: frozenset[Descriptor]) -> list[Descriptor]:
-        listing = _listing()
-        _claimed.intersection_update(listing)  # closed since: the number may come back as new
-        new = listing - mark - _claimed
+    def new_since(self, mark: frozenset[int]) -> list[Descriptor]:
+        numbers = _numbers()
+        _claimed.intersection_update(d for d in _claimed if d.fd in numbers)  # closed ones may come back
+        new = numbers - mark
         if not new:
             return []
         sockets = socket_fds()
-        return sorted(d for d in new if d.fd not in sockets and d.fd > 2 and _open(d))
+        found = [Descriptor(fd, _target(fd)) for fd in sorted(new) if fd > 2 and fd not in sockets]
+        return [d for d in found if d not in _claimed and (d.target or not _TARGETS) and _open(d)]
 
     def candidates(self, items: Sequence[Descriptor], with_frames: bool) -> list[Candidate]:
         return [Candidate((d.target,) if d.target else ()) for d in items]
