@@ -79,7 +79,7 @@ SCENARIOS: dict[str, Callable[[], None]] = {
 
 def measure(scenario: Callable[[], None]) -> float:
     """Seconds the check waited for what `scenario` left behind."""
-    baseline = check.take_baseline(Settings(grace_period=MEASURING_GRACE))
+    baseline = check.take_baseline(Settings({"grace_period": MEASURING_GRACE}))
     assert baseline is not None
     scenario()
     check.verify(baseline)  # raises LeakError if anything outlived the grace

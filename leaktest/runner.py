@@ -37,9 +37,12 @@ that already do are checked once, with their own settings. Leaks of setUpClass/
 tearDownClass and setUpModule/tearDownModule are reported against the class or
 module. The leaktest options come first; the rest is exactly what
 `python -m unittest` accepts. Exit status: unittest's (non-zero when any test
-failed, errored or leaked; 2 on a usage error). With -v, each test's counts
-before -> after are printed under it; the summary gives tests run, leaks found
-and the time spent waiting in grace periods.
+failed, errored or leaked; 2 on a usage error). `--mode warn` (or
+LEAKTEST_MODE=warn) reports leaks without failing; `--mode off` checks nothing;
+either holds for the tests with their own settings too. With -v, each test's
+counts before -> after are printed under it; the summary gives tests run, leaks
+found (and warned), the time spent waiting in grace periods and the slowest
+straggler.
 """
 
 

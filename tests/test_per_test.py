@@ -60,15 +60,17 @@ class LeakSettings(leaktest.LeakCheckedTestCase):
         self.assertEqual(verdict(run_tests(Inner, "test")), "ok")
 
     def test_on_an_async_test(self) -> None:
+        tasks: list[asyncio.Task[bool]] = []  # kept: cancelled with the loop, never garbage-collected pending
+
         class Inner(leaktest.LeakCheckedAsyncTestCase):
             grace_period = 0
 
             @leaktest.leak_settings(check_tasks=False)
             async def test_marked(self) -> None:
-                asyncio.create_task(asyncio.Event().wait())
+                tasks.append(asyncio.create_task(asyncio.Event().wait()))
 
             async def test_unmarked(self) -> None:
-                asyncio.create_task(asyncio.Event().wait(), name="unmarked-task")
+                tasks.append(asyncio.create_task(asyncio.Event().wait(), name="unmarked-task"))
 
         self.assertEqual(verdict(run_tests(Inner, "test_marked")), "ok")
         result = run_tests(Inner, "test_unmarked")
