@@ -91,19 +91,19 @@ def run_with_baseline(
     the mode in force may turn the check off. The counts of the baseline stay
     readable as `test.leaktest_baseline_counts`.
     """
-    method = getattr(test, getattr(test, "_testMethodName", ""), None)
-    overrides = marks.overrides_of(method)
+    # The function, not a bound method: this runs on every test.
+    method = getattr(type(test), getattr(test, "_testMethodName", ""), None)
+    overrides = expected = None
     class_settings = settings
-    if overrides:
-        settings = settings.updated(f"leak_settings of {getattr(method, '__qualname__', method)}", overrides)
-        forced = mode.forced()
-        if forced is not None and settings.leak_mode != forced:
-            settings = settings.updated(mode.ENV, {"leak_mode": forced})
-    else:
-        settings = mode.applied(settings)
-    if settings.leak_mode == "off":
+    if getattr(method, marks.MARKED, False):
+        overrides = marks.overrides_of(method)
+        expected = marks.expected_leak_of(method)
+        if overrides:
+            settings = settings.updated(f"leak_settings of {getattr(method, '__qualname__', method)}", overrides)
+    if mode.forced is not None:
+        settings = mode.applied(settings) if not overrides else settings.updated(mode.ENV, {"leak_mode": mode.forced})
+    if settings.values["leak_mode"] == "off":
         return run(result)
-    expected = marks.expected_leak_of(method)
     if expected is not None:
         # An expected leak is judged (expected failure or unexpected success), never warned.
         settings = settings.updated("expected_leak", {"leak_mode": "fail"})

@@ -16,6 +16,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 OVERRIDES = "_leaktest_overrides"
 EXPECTED_LEAK = "_leaktest_expected_leak"
+#: Set by either mark: the one attribute the clean path of an unmarked test reads.
+MARKED = "_leaktest_marked"
 
 
 def leak_settings(**options: object) -> Callable[[F], F]:
@@ -29,6 +31,7 @@ def leak_settings(**options: object) -> Callable[[F], F]:
     def mark(func: F) -> F:
         _require_function("leak_settings", func)
         setattr(func, OVERRIDES, {**getattr(func, OVERRIDES, {}), **overrides})
+        setattr(func, MARKED, True)
         return func
 
     return mark
@@ -46,6 +49,7 @@ def expected_leak(*, reason: str) -> Callable[[F], F]:
     def mark(func: F) -> F:
         _require_function("expected_leak", func)
         setattr(func, EXPECTED_LEAK, reason)
+        setattr(func, MARKED, True)
         return func
 
     return mark

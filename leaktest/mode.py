@@ -23,21 +23,18 @@ def _from_environment() -> str | None:
 
 _environment = _from_environment()
 _command_line: str | None = None
-_forced = _environment
+#: The mode the command line or the environment imposes on every check, if any;
+#: read as `mode.forced` (no call on the clean path).
+forced = _environment
 _applied: dict[int, tuple[Settings, Settings]] = {}  # id(settings) -> (settings, with the forced mode)
 
 
 def set_command_line_mode(mode: str | None) -> None:
     """For runners: the mode their command line asks for (None: not given)."""
-    global _command_line, _forced
+    global _command_line, forced
     _command_line = None if mode is None else LEAK_MODE.validate("--mode", mode)
-    _forced = _command_line or _environment
+    forced = _command_line or _environment
     _applied.clear()
-
-
-def forced() -> str | None:
-    """The mode the command line or the environment imposes on every check, if any."""
-    return _forced
 
 
 def applied(settings: Settings) -> Settings:
@@ -46,11 +43,11 @@ def applied(settings: Settings) -> Settings:
     Runs on every test: without a forced mode it returns `settings` as they are;
     with one, the replaced settings are made once per settings object.
     """
-    if _forced is None or settings.leak_mode == _forced:
+    if forced is None or settings.values[LEAK_MODE.name] == forced:
         return settings
     known = _applied.get(id(settings))
     if known is None or known[0] is not settings:
-        known = (settings, settings.updated(ENV, {LEAK_MODE.name: _forced}))
+        known = (settings, settings.updated(ENV, {LEAK_MODE.name: forced}))
         _applied[id(settings)] = known
     return known[1]
 
