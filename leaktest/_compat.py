@@ -102,7 +102,7 @@ def close_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
         def skip_once() -> None:
             del test._tearDownAsyncioLoop  # type: ignore[attr-defined]
 
-        test._tearDownAsyncioLoop = skip_once  # type: ignore[method-assign]
+        vars(test)["_tearDownAsyncioLoop"] = skip_once
 
 
 # -- TestSuite's class and module fixtures (3.10-3.15) ----------------------------
