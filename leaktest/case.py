@@ -119,6 +119,7 @@ def run_with_baseline(
         if expected is not None:
             setattr(test, "_leaktest_expected", None)
         baseline.release()
+        check.test_ended(baseline)
 
 
 def check_after_cleanups(
@@ -211,7 +212,7 @@ def _take_class_baseline(cls: type[_LeakChecked]) -> None:
         stale = vars(cls).get("_leaktest_class_baseline")
         if stale is not None:
             stale.release()
-        cls._leaktest_class_baseline = check.take_baseline(cls._leaktest_settings, owner=cls)
+        cls._leaktest_class_baseline = check.take_baseline(cls._leaktest_settings, owner=cls, fixture=True)
 
 
 def _class_baseline_first(setup: Callable[[type], None]) -> classmethod[Any, [], None]:

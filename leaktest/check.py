@@ -14,6 +14,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Coroutine, Generator, Iterable
+from dataclasses import replace
 from typing import Any
 
 from . import load, mode
@@ -36,7 +37,7 @@ class Baseline:
 
     __slots__ = (
         "settings", "clock", "marks", "counts", "released", "waited",
-        "owner", "excused", "leaked", "warned", "cleaned",
+        "owner", "excused", "leaked", "warned", "cleaned", "tests",
     )
 
     def __init__(self, settings: Settings, everything: bool = False, excuse_from: Settings | None = None) -> None:
@@ -60,6 +61,8 @@ class Baseline:
         self.leaked = False  # the check found leaks (failed, warned or expected)
         self.warned = 0  # leaks reported as warnings (warn mode)
         self.cleaned: list[str] = []  # what cleanup_leaks did, one line per probe
+        #: A fixture's baseline: the clock windows of the tests run under it (`test_ended`).
+        self.tests: list[tuple[int, int]] | None = None
 
     def unchanged(self) -> bool:
         """Nothing was started or raised since the baseline: a check would find nothing."""
@@ -69,15 +72,22 @@ class Baseline:
         """Undo what the marks installed, last first; safe to call more than once."""
         if not self.released:
             self.released = True
+            if self.tests is not None:
+                _open_fixtures.remove(self)
             for probe, mark in reversed(self.marks):
                 if probe.installs:
                     probe.release(mark)
 
 
-def take_baseline(settings: Settings, everything: bool = False, owner: object = None) -> Baseline | None:
+def take_baseline(
+    settings: Settings, everything: bool = False, owner: object = None, fixture: bool = False
+) -> Baseline | None:
     """Mark every checked probe. With `everything`, all that is alive counts as new.
 
     None when the mode in force (mode.py) is `off`: there is nothing to check.
+    A `fixture` baseline (a class's or module's) reports only what its fixtures
+    started: what the tests run meanwhile started, and what happens to it later,
+    is theirs.
     """
     settings = mode.applied(settings)
     if settings.leak_mode == "off":
@@ -85,7 +95,28 @@ def take_baseline(settings: Settings, everything: bool = False, owner: object = 
     baseline = Baseline(settings, everything)
     if owner is not None:
         baseline.owner = owner
+    if fixture:
+        baseline.tests = []
+        _open_fixtures.append(baseline)
     return baseline
+
+
+#: The fixture baselines not released yet.
+_open_fixtures: list[Baseline] = []
+
+
+def test_ended(baseline: Baseline) -> None:
+    """A test checked against `baseline` is over: what started meanwhile is not the fixtures'."""
+    if _open_fixtures and clock.now != baseline.clock:
+        for fixture in _open_fixtures:
+            assert fixture.tests is not None
+            fixture.tests.append((baseline.clock, clock.now))
+
+
+def _a_tests(baseline: Baseline, started: int | None) -> bool:
+    """Whether something started at `started` was started by a test run under `baseline`."""
+    tests = baseline.tests
+    return tests is not None and started is not None and any(first < started <= last for first, last in tests)
 
 
 def counts_now(kinds: Iterable[str]) -> dict[str, int]:
@@ -105,6 +136,8 @@ def _steps(
 ) -> Generator[Wait, list[object], list[Leak]]:
     """Per probe: what is new and not ignored, waited for; the survivors, filtered again.
 
+    What starts while we wait (a re-armed timer, a successor task) is looked for
+    after each wait and waited for too, against the same deadline.
     `in_loop` limits the check to the probes whose `checked_in_loop` is that value.
     What is still alive at the deadline gets more time while the machine is
     overloaded (load.py). With `cleanup_leaks`, each probe then cleans up what it
@@ -123,22 +156,98 @@ def _steps(
                 probe.claim(items)  # the test's own settings do not check this kind
             continue
         rules = rules_of[probe.kind]
+        if items and baseline.tests:
+            items = [item for item in items if not _a_tests(baseline, probe.started(item))]
         if items:
             items = _unignored(probe, items, rules, claim_ignored=excused is not None)
         if items:
-            survivors = yield probe, items, deadline
-            if survivors:
-                survivors = yield probe, survivors, deadline + load.extension(baseline.settings.grace_period)
+            seen = _Seen(probe, items)
+            until, extended = deadline, False
+            while True:
+                survivors = yield probe, items, until
+                again = seen.look_again(probe, mark, rules, survivors, until)
+                if again is None:
+                    if survivors and not extended:  # one extension, while overloaded
+                        extended = True
+                        extra = load.extension(baseline.settings.grace_period)
+                        if extra > 0:
+                            until, items = deadline + extra, survivors
+                            continue
+                    break
+                items = again
             # Stacks change while waiting: the rules are applied again.
             items = _unignored(probe, survivors, rules) if survivors else survivors
             if items:
-                leaks.extend(probe.describe(items))
+                leaks.extend(_described(probe, items, seen))
                 probe.claim(items)
                 if baseline.settings.cleanup_leaks:
                     done = probe.cleanup(items)
                     if done:
                         baseline.cleaned.append(done)
-        leaks.extend(probe.errors(mark))
+        if probe.errors_switch is None or baseline.settings.get(probe.errors_switch):
+            leaks.extend(leak for leak in probe.errors(mark) if not _a_tests(baseline, leak.started))
+    return leaks
+
+
+class _Seen:
+    """Everything of one kind a check has waited for, held until it is over.
+
+    Held, so that the parents of what is still alive can be told apart from
+    objects that merely got the same id.
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self, probe: Probe[Any, Any], items: list[object]) -> None:
+        self.items = {probe.identity(item): item for item in items}
+
+    def look_again(
+        self, probe: Probe[Any, Any], mark: object, rules: Rules, survivors: list[object], deadline: float
+    ) -> list[object] | None:
+        """What to wait for next: the survivors plus what started meanwhile; None when done.
+
+        Done when nothing new started, or at the deadline (the survivors are what is left).
+        """
+        fresh = [item for item in probe.new_since(mark) if probe.identity(item) not in self.items]
+        if fresh:
+            fresh = _unignored(probe, fresh, rules)
+        if not fresh:
+            return None
+        for item in fresh:
+            self.items[probe.identity(item)] = item
+        survivors.extend(fresh)
+        return None if time.monotonic() >= deadline else survivors
+
+    def links(self, probe: Probe[Any, Any], item: object, alive: set[int]) -> int:
+        """How many links this check saw in `item`'s chain: itself, and the parents
+        that ended while it waited (a parent still `alive` is reported in its own right)."""
+        count = 1
+        parent = probe.parent(item)
+        while (
+            parent is not None
+            and self.items.get(probe.identity(parent)) is parent
+            and probe.identity(parent) not in alive
+            and count < 1_000_000
+        ):
+            count += 1
+            parent = probe.parent(parent)
+        return count
+
+
+def _described(probe: Probe[Any, Any], items: list[object], seen: _Seen) -> list[Leak]:
+    """The report entries; a survivor whose parents this check also saw is the newest
+    link of a chain still re-arming itself: its entry says how many links there were."""
+    alive = {probe.identity(item) for item in items}
+    leaks = []
+    for item, leak in zip(items, probe.describe(items)):
+        links = seen.links(probe, item, alive)
+        if links > 1:
+            leak = replace(
+                leak,
+                entry=f"{leak.entry}\n the newest of {links} {probe.kind}, each started by the one"
+                " before it since the baseline (a chain still re-arming itself when the grace period ended)",
+            )
+        leaks.append(leak)
     return leaks
 
 
@@ -201,9 +310,21 @@ async def find_leaks_async(
 def leak_error(
     baseline: Baseline, leaks: list[Leak], after: dict[str, int] | None = None
 ) -> LeakError:
-    """The error for `leaks`; `after` overrides some of the counts taken now."""
+    """The error for `leaks`; `after` overrides some of the counts taken now.
+
+    What is reported counts, also where a probe's count does not look (a pending
+    task on a closed loop).
+    """
     headings = {kind: text for probe in PROBES for kind, text in probe.headings.items()}
-    counts = {**counts_now(set(baseline.counts) - set(after or {})), **(after or {})}
+    counts = counts_now(set(baseline.counts) - set(after or {}))
+    for probe in PROBES:
+        if probe.kind in counts:
+            counts[probe.kind] += sum(
+                1
+                for leak in leaks
+                if leak.kind == probe.kind and leak.resource is not None and not probe.counted(leak.resource)
+            )
+    counts.update(after or {})
     report = format_report(leaks, headings, baseline.counts, counts)
     if baseline.cleaned:
         report += "".join(f"\ncleanup_leaks: {done}" for done in baseline.cleaned)

@@ -118,7 +118,8 @@ class _List(Option[tuple[E, ...]]):
     def validate(self, owner: str, value: object) -> tuple[E, ...]:
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
             raise TypeError(
-                f"{owner}: {self.name} must be a list or tuple, not {type(value).__name__} {value!r}"
+                f"{owner}: {self.name} must be a list, tuple, set or frozenset of {self.entries},"
+                f" not {type(value).__name__} {value!r}"
                 + (f" (did you mean ({value!r},)?)" if isinstance(value, str) else "")
             )
         entries: list[E] = []

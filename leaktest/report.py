@@ -17,6 +17,9 @@ class Leak:
     name: str  # short label, e.g. "Thread 'hub-run'"
     entry: str  # the whole report entry, stack included
     resource: object = field(default=None, compare=False, repr=False)
+    #: The clock number (probes/clock.py) of the start of what it is about, when known:
+    #: tells what a test started from what its class's or module's fixtures did.
+    started: int | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.name

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from . import _compat, case, check, mode
-from .report import LeakError, format_counts
+from .probes import PROBES
+from .report import Leak, LeakError, format_counts
 from .settings import LEAK_MODE, Settings, all_options, from_options
 
 __unittest = True  # hide these frames from unittest tracebacks
@@ -149,7 +150,7 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
             state.module_settings.setdefault(cls.__module__, []).append(cls._leaktest_settings)
             fresh = False
         if fresh:
-            baseline = check.take_baseline(self._leaktest_settings, owner=cls)
+            baseline = check.take_baseline(self._leaktest_settings, owner=cls, fixture=True)
             if baseline is not None:  # None: the mode in force is off
                 state.classes[cls] = baseline
         super().leaktest_class_setup(test, result)
@@ -192,7 +193,7 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
             self._leaktest_module_baseline(state, pending)
 
     def _leaktest_module_baseline(self, state: _FixtureState, module: str) -> None:
-        baseline = check.take_baseline(self._leaktest_settings, owner=f"module {module}")
+        baseline = check.take_baseline(self._leaktest_settings, owner=f"module {module}", fixture=True)
         if baseline is not None:  # None: the mode in force is off
             state.modules[module] = baseline
 
@@ -266,13 +267,24 @@ def prepare(test: object, settings: Settings, verbose: bool = False) -> None:
 # -- result, runner, program ---------------------------------------------------
 
 
+def _exceptions(leaks: list[Leak]) -> int:
+    """How many are failures found by a probe's `errors` (an exception nobody caught),
+    not something left running: those fall under no probe's own kind."""
+    kinds = {probe.kind for probe in PROBES}
+    return sum(1 for leak in leaks if leak.kind not in kinds)
+
+
 class LeakTestResult(unittest.TextTestResult):
     """A TextTestResult that also notes leaks, grace time and (with -v) the counts."""
 
     def __init__(self, stream: Any, descriptions: bool, verbosity: int, **kwargs: Any) -> None:
         super().__init__(stream, descriptions, verbosity, **kwargs)
-        self.leaking: list[str] = []  # ids of the tests (and fixtures) that leaked
+        self.leaking: list[str] = []  # ids of the tests that leaked
+        self.leaking_fixtures: list[str] = []  # "tearDownClass (module.Class)", ...
+        self.raising: list[str] = []  # tests with exceptions nobody caught
+        self.raising_fixtures: list[str] = []
         self.leaks_found = 0
+        self.exceptions_found = 0
         self.grace_seconds = 0.0
         # The longest a test that did not leak kept the check waiting: how close the
         # suite's stragglers come to the grace period.
@@ -294,10 +306,19 @@ class LeakTestResult(unittest.TextTestResult):
 
     def _note_leak(self, test: unittest.TestCase, err: Any) -> None:
         if isinstance(err, tuple) and isinstance(err[1], LeakError):
-            self.leaks_found += len(err[1].leaks) or 1
+            found = err[1].leaks
+            exceptions = _exceptions(found)
+            leaks = len(found) - exceptions
+            self.exceptions_found += exceptions
+            self.leaks_found += leaks
             name = test.id()
-            if name not in self.leaking:
-                self.leaking.append(name)
+            is_test = isinstance(test, unittest.TestCase)  # else unittest's holder for a fixture
+            for count, names in (
+                (leaks, self.leaking if is_test else self.leaking_fixtures),
+                (exceptions, self.raising if is_test else self.raising_fixtures),
+            ):
+                if count and name not in names:
+                    names.append(name)
 
     def addFailure(self, test: unittest.TestCase, err: Any) -> None:
         self._note_leak(test, err)
@@ -334,31 +355,44 @@ class LeakTestRunner(unittest.TextTestRunner):
 
 
 def summary(result: LeakTestResult) -> str:
-    """Tests run, leaks found, grace time, the slowest straggler; then the leaking tests."""
-    tests = "test" if result.testsRun == 1 else "tests"
-    found = f"{result.leaks_found} leak{'' if result.leaks_found == 1 else 's'} found"
-    if result.leaking:
-        found += f" in {_count(len(result.leaking), 'test')}"
+    """Tests run, leaks and uncaught exceptions found, grace time, the slowest
+    straggler; then who, one a line.
+
+    Leaks (something left running) are told from exceptions nobody caught, and
+    tests from class and module fixtures.
+    """
+    text = f"leaktest: {_plural(result.testsRun, 'test')} run, {_plural(result.leaks_found, 'leak')} found"
+    text += _owners(result.leaking, result.leaking_fixtures)
+    if result.exceptions_found:
+        text += f", {_plural(result.exceptions_found, 'exception')} not caught (in threads or tasks)"
+        text += _owners(result.raising, result.raising_fixtures)
     if result.leaks_warned:
-        found += f", {_count(result.leaks_warned, 'leak')} warned in {_count(len(result.warned), 'test')}"
+        text += f", {_plural(result.leaks_warned, 'leak')} warned in {_plural(len(result.warned), 'test')}"
     if result.expected_leaks:
-        found += f", {_count(result.expected_leaks, 'expected leak')}"
-    text = (
-        f"leaktest: {result.testsRun} {tests} run, {found}, "
-        f"{result.grace_seconds:.3f}s spent waiting in grace periods\n"
-    )
+        text += f", {_plural(result.expected_leaks, 'expected leak')}"
+    text += f", {result.grace_seconds:.3f}s spent waiting in grace periods\n"
     if result.slowest_straggler is not None:
         seconds, name = result.slowest_straggler
         text += f"leaktest: slowest straggler: {seconds:.3f}s after the cleanups of {name}\n"
-    if result.warned:
-        text += "leaktest: leaking (warn mode, not failed):\n" + "".join(f"  {name}\n" for name in result.warned)
-    if result.leaking:
-        text += "leaktest: leaking:\n" + "".join(f"  {name}\n" for name in result.leaking)
+    for heading, names in (
+        ("leaking (warn mode, not failed)", result.warned),
+        ("leaking tests", result.leaking),
+        ("leaking fixtures", result.leaking_fixtures),
+        ("exceptions not caught in", result.raising + result.raising_fixtures),
+    ):
+        if names:
+            text += f"leaktest: {heading}:\n" + "".join(f"  {name}\n" for name in names)
     return text
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+def _owners(tests: list[str], fixtures: list[str]) -> str:
+    """' in 2 tests and 1 fixture', or nothing."""
+    owners = [_plural(len(names), noun) for names, noun in ((tests, "test"), (fixtures, "fixture")) if names]
+    return " in " + " and ".join(owners) if owners else ""
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 class LeakTestProgram(_compat.ProgramSteps):

@@ -70,6 +70,7 @@ def all_options() -> list[Option[Any]]:
         if probe.names is not None:
             options.append(probe.names)
     options.extend(probe.switch for probe in PROBES)
+    options.extend(probe.errors_switch for probe in PROBES if probe.errors_switch is not None)
     return options
 
 

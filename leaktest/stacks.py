@@ -1,7 +1,7 @@
 """Frames -> qualified names, the innermost frame outside the stdlib, formatted stacks.
 
-Everything here runs on the failure path only, except `origin_of` and `start_stack`, which run
-once per start (thread, task, process) and therefore stay cheap (no formatting).
+Everything here runs on the failure path only, except `start_site` and `start_stack`, which
+run once per start (thread, task, process) and therefore stay cheap (no formatting).
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import functools
 import os
 import site
+import sys
 import sysconfig
 import threading
 import traceback
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from types import CodeType, FrameType
 from typing import Any, NamedTuple, Union
 
@@ -104,21 +104,17 @@ def start_stack(frame: FrameType | None) -> tuple[FrameRecord, ...]:
     return tuple(records)
 
 
-def _qualname_3_10(code: CodeType, frame: Frame | None) -> str:
+def _qualname_3_10(code: CodeType, owner: type | None, module_globals: dict[str, object]) -> str:
     """Best effort qualified name where `co_qualname` does not exist (3.10).
 
-    Looks for the function owning `code` on the class of the first argument
-    (methods), then among the module's functions and classes.
+    Looks for the function owning `code` on `owner`, the class of the first
+    argument (methods), then among the module's functions and classes.
     """
     name = code.co_name
-    if isinstance(frame, FrameType) and code.co_argcount:
-        first = frame.f_locals.get(code.co_varnames[0])
-        owner = first if isinstance(first, type) else type(first)
-        for klass in getattr(owner, "__mro__", ()):
-            attr = klass.__dict__.get(name)
-            if attr is not None and code_of(attr) is code:
-                return f"{klass.__qualname__}.{name}"
-    module_globals = frame.f_globals if frame is not None else {}
+    for klass in getattr(owner, "__mro__", ()):
+        attr = klass.__dict__.get(name)
+        if attr is not None and code_of(attr) is code:
+            return f"{klass.__qualname__}.{name}"
     for value in list(module_globals.values()):
         if code_of(value) is code:
             return str(getattr(value, "__qualname__", name))
@@ -129,15 +125,30 @@ def _qualname_3_10(code: CodeType, frame: Frame | None) -> str:
     return name
 
 
+def _owner_3_10(code: CodeType, frame: FrameType) -> type | None:
+    """The class of a frame's first argument (itself when it is a class), for `_qualname_3_10`."""
+    if not code.co_argcount:
+        return None
+    first = frame.f_locals.get(code.co_varnames[0])
+    return first if isinstance(first, type) else type(first)
+
+
 def code_of(obj: object) -> CodeType | None:
-    """The code object behind a function, method, classmethod, staticmethod or wrapper."""
+    """The code of the function the user wrote, behind a method, classmethod,
+    staticmethod or decorator.
+
+    `__wrapped__` (functools.wraps) is followed before `__code__`: a decorator's
+    wrapper code is shared by every function it decorates, so naming it would
+    match all of them.
+    """
     seen = 0
-    while obj is not None and seen < 10:
+    while obj is not None and seen < 100:
         seen += 1
-        code = getattr(obj, "__code__", None)
-        if isinstance(code, CodeType):
-            return code
-        obj = getattr(obj, "__func__", None) or getattr(obj, "__wrapped__", None)
+        inner = getattr(obj, "__wrapped__", None) or getattr(obj, "__func__", None)
+        if inner is None:
+            code = getattr(obj, "__code__", None)
+            return code if isinstance(code, CodeType) else None
+        obj = inner
     return None
 
 
@@ -146,8 +157,19 @@ def qualified_name(code: CodeType, frame: Frame | None = None) -> str:
     module = frame.f_globals.get("__name__", "?") if frame is not None else "?"
     qualname = getattr(code, "co_qualname", None)  # 3.11+
     if qualname is None:
-        qualname = _qualname_3_10(code, frame)
+        owner = _owner_3_10(code, frame) if isinstance(frame, FrameType) else None
+        qualname = _qualname_3_10(code, owner, frame.f_globals if frame is not None else {})
     return f"{module}.{qualname}"
+
+
+def function_name(func: object) -> str:
+    """``module.Class.method`` for a function or method object; its repr otherwise."""
+    func = getattr(func, "__func__", func)
+    qualname = getattr(func, "__qualname__", None)
+    module = getattr(func, "__module__", None)
+    if isinstance(qualname, str):
+        return f"{module}.{qualname}" if isinstance(module, str) else qualname
+    return repr(func)
 
 
 def frames_of(frame: FrameType | None) -> list[FrameType]:
@@ -176,29 +198,145 @@ def format_frames(frames: Sequence[Frame], indent: str = "  ") -> str:
     return "\n".join(indent + line[2:] if line.startswith("  ") else indent + line for line in lines)
 
 
-@dataclass(frozen=True)
 class Origin:
-    """Where something was started: the innermost caller outside the stdlib and leaktest."""
+    """One frame's place: its function's qualified name, file and line.
 
-    filename: str
-    lineno: int
-    function: str
+    Noted on every thread start and task creation: the name is worked out only
+    when a report prints it (on 3.10 that means searching the module).
+    """
+
+    __slots__ = ("filename", "lineno", "_code", "_globals", "_owner", "_function")
+
+    def __init__(self, frame: FrameType) -> None:
+        code = frame.f_code
+        self.filename = code.co_filename
+        self.lineno = frame.f_lineno
+        self._code = code
+        self._globals = frame.f_globals
+        self._owner = _owner_3_10(code, frame) if sys.version_info < (3, 11) else None
+        self._function: str | None = None
+
+    @property
+    def function(self) -> str:
+        if self._function is None:
+            module = self._globals.get("__name__", "?")
+            qualname = getattr(self._code, "co_qualname", None)  # 3.11+
+            if qualname is None:
+                qualname = _qualname_3_10(self._code, self._owner, self._globals)
+            self._function = f"{module}.{qualname}"
+        return self._function
 
     def __str__(self) -> str:
         return f"{self.function} at {self.filename}:{self.lineno}"
 
 
-def origin_of(frame: FrameType | None) -> Origin | None:
-    """Cheap enough to run on every `Thread.start()`: no formatting, no file reads."""
-    for candidate in _outwards(frame):
-        filename = candidate.f_code.co_filename
-        if not is_stdlib(filename) and not is_leaktest(filename):
-            code = candidate.f_code
-            return Origin(filename, candidate.f_lineno, qualified_name(code, candidate))
-    return None
+#: Modules whose frames call the tests: the test (or fixture) is the frame they called.
+_FRAMEWORK_MODULES = frozenset(
+    {"unittest.case", "unittest.async_case", "unittest.suite", "unittest.main", "unittest.runner"}
+)
+_FRAMEWORK_PACKAGES = ("_pytest.", "pluggy.")
+
+_USER, _STDLIB, _LEAKTEST, _FRAMEWORK = range(4)
+_kinds: dict[str, int] = {}  # filename -> one of the four kinds above
 
 
-def _outwards(frame: FrameType | None) -> Iterator[FrameType]:
+def _kind(frame: FrameType) -> int:
+    """What a frame's code is, by file: one dict lookup once a file has been seen."""
+    filename = frame.f_code.co_filename
+    kind = _kinds.get(filename)
+    if kind is None:
+        module = frame.f_globals.get("__name__")
+        if is_leaktest(filename):
+            kind = _LEAKTEST
+        elif isinstance(module, str) and (
+            module in _FRAMEWORK_MODULES or module.startswith(_FRAMEWORK_PACKAGES)
+        ):
+            kind = _FRAMEWORK
+        else:
+            kind = _STDLIB if is_stdlib(filename) else _USER
+        _kinds[filename] = kind
+    return kind
+
+
+class StartSite:
+    """Where a thread (or task) was started, told so that the reader reaches the test.
+
+    `origin` is the innermost frame outside the stdlib and leaktest, or the stdlib
+    function that did it when there is none (a socketserver's request thread);
+    `test` the test or fixture frame that led there, when that is another frame.
+    When leaktest numbered the starting thread: its name, and where it was
+    started (`thread_origin`, `thread_test`). `root` is the test frame the chain
+    of starting threads began at; only a reference, so a chain of sites never grows.
+    """
+
+    __slots__ = ("origin", "test", "thread", "thread_origin", "thread_test", "root")
+    origin: Origin
+    test: Origin | None
+    thread: str | None
+    thread_origin: Origin | None
+    thread_test: Origin | None
+    root: Origin | None
+
+    def __init__(
+        self,
+        origin: Origin,
+        test: Origin | None,
+        root: Origin | None,
+        thread: str | None = None,
+        thread_site: StartSite | None = None,
+    ) -> None:
+        self.origin = origin
+        self.test = test
+        self.thread = thread
+        self.thread_origin = thread_site.origin if thread_site is not None else None
+        self.thread_test = thread_site.test if thread_site is not None else None
+        self.root = root if root is not None or thread_site is None else thread_site.root
+
+    def __str__(self) -> str:
+        text = str(self.origin)
+        if self.test is not None:
+            text += f", from {self.test}"
+        if self.thread is not None:
+            text += f" in thread {self.thread!r}"
+            if self.thread_origin is not None:
+                text += f" (started by {self.thread_origin}"
+                if self.thread_test is not None:
+                    text += f", from {self.thread_test}"
+                text += ")"
+            root = self.root
+            if root is not None and root is not self.thread_origin and root is not self.thread_test:
+                text += f", in a chain of threads begun by {root}"
+        return text
+
+
+def start_site(
+    frame: FrameType | None, thread: str | None = None, thread_site: StartSite | None = None
+) -> StartSite | None:
+    """Where the code running `frame` starts something; runs on every `Thread.start()`
+    and `loop.create_task()`.
+
+    One walk out to the test framework's frames, no formatting. `thread` and
+    `thread_site`: the starting thread's name and start site, when it has one.
+    """
+    caller = origin = test = None
     while frame is not None:
-        yield frame
+        kind = _kind(frame)
+        if kind == _FRAMEWORK:
+            break
+        if kind != _LEAKTEST:
+            if caller is None:
+                caller = frame
+            if kind == _USER:
+                if origin is None:
+                    origin = frame
+                test = frame
         frame = frame.f_back
+    origin = origin or caller
+    if origin is None:
+        return None
+    noted = Origin(origin)
+    # Without a framework frame, the outermost frame is the thread's own target, not a test.
+    framework_called = frame is not None
+    named_test = Origin(test) if framework_called and test is not None and test is not origin else None
+    root = (named_test or noted) if framework_called else None
+    return StartSite(noted, named_test, root, thread, thread_site)

@@ -293,6 +293,7 @@ class LeakMatrix(leaktest.LeakCheckedTestCase):
         # A hub running its own event loop in a background thread: the task pending
         # there is reported as a task (its name), beside the thread running the loop.
         loops: list[tuple[asyncio.AbstractEventLoop, threading.Thread]] = []
+        kept: list[asyncio.Task[None]] = []
 
         def stop_all() -> None:
             for loop, thread in loops:
@@ -313,7 +314,8 @@ class LeakMatrix(leaktest.LeakCheckedTestCase):
 
                 def serve() -> None:
                     asyncio.set_event_loop(loop)
-                    loop.create_task(asyncio.Event().wait(), name="matrix-thread-task")
+                    # Held here: a pending task nothing refers to may be garbage-collected.
+                    kept.append(loop.create_task(asyncio.Event().wait(), name="matrix-thread-task"))
                     loop.call_soon(ready.set)
                     loop.run_forever()
 

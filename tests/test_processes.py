@@ -258,6 +258,31 @@ class PopenChildren(ProcessTestCase):
         self.assertEqual(verdict(run_tests(Inner)), "ok")
 
 
+class StartedFromTheStdlib(ProcessTestCase):
+    def test_child_spawned_by_a_stdlib_only_thread_names_the_chain(self) -> None:
+        popens = self.kept_popens()
+
+        def spawn() -> None:
+            popens.append(subprocess.Popen(WAITS_FOR_STDIN, stdin=subprocess.PIPE))
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            grace_period = 0.05
+
+            def test(self) -> None:
+                # The thread's whole stack is the stdlib's: Thread.run calls the target,
+                # spawn is this module's; the thread that ran it has a start site.
+                spawner = threading.Thread(target=spawn, name="spawner")
+                spawner.start()
+                spawner.join()
+
+        text = report(run_tests(Inner))
+        self.assertRegex(
+            text,
+            r"started by test_processes\.\S*spawn at \S+test_processes\.py:\d+ in thread 'spawner' "
+            r"\(started by \S+Inner\.test at \S+test_processes\.py:\d+\) through subprocess\.Popen\.__init__\]",
+        )
+
+
 class ForkedChildren(ProcessTestCase):
     def test_forked_child_left_running_fails(self) -> None:
         pids = self.kept_pids()
@@ -273,7 +298,7 @@ class ForkedChildren(ProcessTestCase):
         result = run_tests(Inner)
         self.assertEqual(verdict(result), "FAIL")
         text = report(result)
-        self.assertIn(f"[Process {pids[0]} (running): ", text)
+        self.assertIn(f"[Process {pids[0]} (running): a fork of this process (command line: ", text)
         self.assertIn("through os.fork]", text)
 
     def test_forked_child_waited_for_passes(self) -> None:
@@ -352,6 +377,14 @@ class MultiprocessingChildren(ProcessTestCase):
 
     def test_fork_process_not_joined_fails(self) -> None:
         self.assert_not_joined_fails("fork")
+
+    def test_forked_process_says_what_it_runs(self) -> None:
+        result, pid = self.run_process_test("fork", join=False)
+        self.assertRegex(
+            report(result),
+            rf"\[Process {pid} \(running\): a fork of this process running multiprocessing "
+            r"Process '\w+-\d+' \(target test_processes\.wait_for_message\)\n",
+        )
 
     def test_fork_process_joined_passes(self) -> None:
         result, _ = self.run_process_test("fork", join=True)

@@ -49,12 +49,17 @@ def tests_ran(output: str) -> int:
     return int(found.group(1))
 
 
-def leaking(output: str) -> list[str]:
-    """The names the runner's summary lists as leaking."""
-    _, marker, rest = output.partition("leaktest: leaking:\n")
+def leaking(output: str, what: str = "leaking tests") -> list[str]:
+    """The names one list of the runner's summary holds ("leaking tests", "leaking fixtures", ...)."""
+    _, marker, rest = output.partition(f"leaktest: {what}:\n")
     if not marker:
         return []
-    return [line[2:] for line in rest.splitlines() if line.startswith("  ")]
+    names = []
+    for line in rest.splitlines():
+        if not line.startswith("  "):
+            break
+        names.append(line[2:])
+    return names
 
 
 def summary_line(output: str) -> str:
@@ -159,6 +164,14 @@ class LeaksReportedTest(unittest.TestCase):
                     f"{LEAKY}.AsyncLeak.test_leaks_thread",
                     f"{LEAKY}.AsyncLeak.test_leaks_task",
                     f"{LEAKY}.SetUpFails.test_never_runs",
+                ]
+            ),
+            self.output,
+        )
+        self.assertEqual(
+            sorted(leaking(self.output, "leaking fixtures")),
+            sorted(
+                [
                     f"tearDownClass ({LEAKY}.ClassFixtureLeak)",
                     "tearDownModule (suites.sample_module_leak)",
                     "setUpModule (suites.sample_module_setup_fails)",
@@ -203,7 +216,21 @@ class LeaksReportedTest(unittest.TestCase):
     def test_summary(self) -> None:
         self.assertRegex(
             summary_line(self.output),
-            r"^leaktest: 9 tests run, 7 leaks found in 7 tests, \d+\.\d{3}s spent waiting in grace periods$",
+            r"^leaktest: 9 tests run, 7 leaks found in 4 tests and 3 fixtures, "
+            r"\d+\.\d{3}s spent waiting in grace periods$",
+        )
+
+    def test_exceptions_are_not_counted_as_leaks(self) -> None:
+        output = leaktest_run("suites.sample_thread_exception").stderr
+        self.assertRegex(
+            summary_line(output),
+            r"^leaktest: 1 test run, 0 leaks found, 1 exception not caught \(in threads or tasks\) in 1 test, ",
+        )
+        self.assertEqual(leaking(output), [], output)
+        self.assertEqual(
+            leaking(output, "exceptions not caught in"),
+            ["suites.sample_thread_exception.ThreadRaises.test_thread_raises"],
+            output,
         )
 
 

@@ -240,7 +240,7 @@ class Hooks(leaktest.LeakCheckedTestCase):
         for thread in threads:
             thread.join()
         self.assertEqual(len(caught), 1)
-        self.assertIn("Thread 'raising':", str(caught[0]))
+        self.assertIn("Thread 'raising' (started by ", str(caught[0]))
         self.assertIn("ZeroDivisionError", str(caught[0]))
         self.assertIs(threading.excepthook, before)
 

@@ -37,6 +37,14 @@ class ClassAttributes(leaktest.LeakCheckedTestCase):
             with self.subTest(attribute=attribute, value=value):
                 self.assertRejected(TypeError, attribute, value)
 
+    def test_message_says_what_is_accepted(self) -> None:
+        message = self.assertRejected(TypeError, "ignore_threads", 7)
+        self.assertIn("a list, tuple, set or frozenset of", message)
+        for accepted in ({"hub-*"}, frozenset({"hub-*"})):
+            with self.subTest(type(accepted).__name__):
+                case = type("SetCase", (leaktest.LeakCheckedTestCase,), {"ignore_threads": accepted})
+                self.assertEqual(case._leaktest_settings.ignore_threads, ("hub-*",))
+
     def test_bad_grace_periods(self) -> None:
         for value, error in [
             (-1, ValueError),

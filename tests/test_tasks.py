@@ -120,7 +120,7 @@ class AsyncCase(leaktest.LeakCheckedTestCase):
         self.assertIn("found unexpected tasks:", text)
         self.assertIn("[Task 'leaky-task' (coroutine ", text)
         self.assertIn("test.<locals>.leaky, pending, on running loop #", text)
-        self.assertIn("created by test at ", text)  # IsolatedAsyncioTestCase runs in debug mode
+        self.assertRegex(text, r"created by test_tasks\.\S+\.Inner\.test at \S+test_tasks\.py:\d+\]")
         self.assertRegex(text, r"counts before -> after: .*tasks 0 -> 1")
         self.assertTrue(seen.get("cancelled_after_check"))
 

@@ -25,6 +25,8 @@ class Probe(Generic[Mark, Item]):
     kind: ClassVar[str] = ""
     #: The option that turns the probe on and off (`check_threads`).
     switch: ClassVar[Flag]
+    #: The option that turns its `errors` off, when they have a switch of their own.
+    errors_switch: ClassVar[Flag | None] = None
     #: The option holding `fnmatch` patterns its rules match on `Candidate.names`, if any.
     names: ClassVar[Patterns | None] = None
     #: Name patterns never reported, whatever the options.
@@ -55,6 +57,10 @@ class Probe(Generic[Mark, Item]):
     def count(self) -> int:
         """How many live items there are now, for the diagnostics line."""
         raise NotImplementedError
+
+    def counted(self, item: Item) -> bool:
+        """Whether `count` includes `item`, a live item being reported."""
+        return True
 
     def new_since(self, mark: Mark) -> list[Item]:
         """Live items started after `mark` (cheap when nothing was started)."""
@@ -91,6 +97,19 @@ class Probe(Generic[Mark, Item]):
     def describe(self, items: Sequence[Item]) -> list[Leak]:
         """The report entries for the survivors (the failure path: may be slow)."""
         raise NotImplementedError
+
+    def identity(self, item: Item) -> int:
+        """What tells two listings of the same item apart from two items (a probe
+        listing wrappers says what they wrap)."""
+        return id(item)
+
+    def started(self, item: Item) -> int | None:
+        """The clock number of `item`'s start, when known (probes/clock.py)."""
+        return None
+
+    def parent(self, item: Item) -> Item | None:
+        """What started `item` (the thread or task it was started from), when known."""
+        return None
 
     def claim(self, items: Sequence[Item]) -> None:
         """Mark reported items, so that no later check reports them again."""

@@ -178,6 +178,9 @@ class HandleProbe(Probe[HandleMark, Pending]):
     def describe(self, items: Sequence[Pending]) -> list[Leak]:
         return [_describe(item.handle) for item in items]
 
+    def identity(self, item: Pending) -> int:
+        return id(item.handle)
+
     def claim(self, items: Sequence[Pending]) -> None:
         _claimed.update(item.handle for item in items)
 

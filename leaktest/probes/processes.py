@@ -25,6 +25,7 @@ import select
 import shlex
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from .. import stacks
 from ..report import Leak
 from ..rules import Candidate
 from ..options import Flag, Patterns
-from . import clock, install
+from . import clock, install, threads
 from .base import Probe
 
 RUNNING = "running"
@@ -57,11 +58,12 @@ class Child:
     pid: int
     via: str  # the wrapped function that created it: "os.fork", ...
     argv: tuple[str, ...] | None  # the command line as passed, when there was one
-    origin: stacks.Origin | None  # the innermost caller outside the stdlib and leaktest
+    origin: stacks.StartSite | None  # named like a thread's start site
     entry: str | None  # the stdlib function that caller called: "subprocess.Popen.__init__"
     starttime: int | None  # /proc start time, to tell a reused pid from this child
     direct: bool = True  # False for a forkserver's child: not ours to wait for
     start: tuple[stacks.FrameRecord, ...] = ()  # the stack that started it (`ignore_started_by`)
+    runs: str | None = None  # the multiprocessing Process it runs: "Process 'P-1' (target m.f)"
     seq: int = 0
     state: str = RUNNING  # the last state seen
     reported: bool = field(default=False, repr=False)
@@ -81,7 +83,9 @@ def _record(pid: int, via: str, argv: object, frame: FrameType | None, direct: b
     origin, entry = _spawn_site(frame)
     stat = _stat(pid) if _HAVE_PROC else None
     starttime = int(stat[_STARTTIME]) if stat is not None else None
-    child = Child(pid, via, _argv(argv), origin, entry, starttime, direct, stacks.start_stack(frame))
+    child = Child(
+        pid, via, _argv(argv), origin, entry, starttime, direct, stacks.start_stack(frame), _process_run_by(frame)
+    )
     child.seq = clock.tick()
     with _lock:
         _children[pid] = child
@@ -91,20 +95,39 @@ def _record(pid: int, via: str, argv: object, frame: FrameType | None, direct: b
         _prune_at = max(_MIN_PRUNE_AT, 2 * len(_children))
 
 
-def _spawn_site(frame: FrameType | None) -> tuple[stacks.Origin | None, str | None]:
-    """Where a child was started, and which stdlib function that code called to start it."""
+def _spawn_site(frame: FrameType | None) -> tuple[stacks.StartSite | None, str | None]:
+    """Where a child was started (as a thread's start site: the stdlib caller when no
+    other code is on the stack, the starting thread), and which stdlib function the
+    code outside the stdlib called to start it."""
+    starter = threading.current_thread()
+    numbered = threads.seq_of(starter) > 0
+    site = stacks.start_site(frame, starter.name if numbered else None, threads.site_of(starter))
     inner: FrameType | None = None
     while frame is not None:
         filename = frame.f_code.co_filename
         if not stacks.is_leaktest(filename):
             if not stacks.is_stdlib(filename):
-                origin = stacks.Origin(
-                    filename, frame.f_lineno, stacks.qualified_name(frame.f_code, frame)
-                )
-                return origin, _name(inner)
+                return site, _name(inner)
             inner = frame
         frame = frame.f_back
-    return None, _name(inner)
+    return site, None
+
+
+def _process_run_by(frame: FrameType | None) -> str | None:
+    """The multiprocessing Process a child was started for, from the `process_obj`
+    argument of the `Popen.__init__`/`_launch` of multiprocessing.popen_* (3.10+),
+    and its private `_target`."""
+    while frame is not None:
+        code = frame.f_code
+        if "process_obj" in code.co_varnames[: code.co_argcount] and stacks.is_stdlib(code.co_filename):
+            process = frame.f_locals.get("process_obj")
+            name = getattr(process, "name", None)
+            if isinstance(name, str):
+                target = getattr(process, "_target", None)
+                what = f" (target {stacks.function_name(target)})" if target is not None else ""
+                return f"multiprocessing Process {name!r}{what}"
+        frame = frame.f_back
+    return None
 
 
 def _name(frame: FrameType | None) -> str | None:
@@ -306,8 +329,6 @@ def _cmdline(child: Child) -> str:
             return shlex.join(os.fsdecode(arg) for arg in raw.rstrip(b"\0").split(b"\0"))
     if child.argv:
         return shlex.join(child.argv)
-    if child.via in ("os.fork", "os.forkpty"):
-        return "(a fork of this process)"
     return "(command line unknown)"
 
 
@@ -452,6 +473,9 @@ class ProcessProbe(Probe[int, Child]):
     def describe(self, items: Sequence[Child]) -> list[Leak]:
         return [_describe(child) for child in items]
 
+    def started(self, item: Child) -> int | None:
+        return item.seq
+
     def claim(self, items: Sequence[Child]) -> None:
         for child in items:
             child.reported = True
@@ -508,13 +532,20 @@ def _describe(child: Child) -> Leak:
             status = "exited, not yet reaped by the forkserver"
     else:
         status = RUNNING
-    head = f"Process {child.pid} ({status}): {_cmdline(child)}"
+    if child.via in ("os.fork", "os.forkpty"):
+        # Its command line is this process's: say what the fork runs instead, when known.
+        what = f"running {child.runs}" if child.runs else f"(command line: {_cmdline(child)})"
+        head = f"Process {child.pid} ({status}): a fork of this process {what}"
+    else:
+        head = f"Process {child.pid} ({status}): {_cmdline(child)}"
+        if child.runs:
+            head += f"\n running {child.runs}"
     how = child.entry or child.via
     if child.origin is not None:
         started = f" started by {child.origin} through {how}"
     elif child.starttime is not None and child.via.startswith("a function"):
         started = " started by code leaktest cannot see (not through a function it wraps)"
     else:
-        started = f" started through {how}, outside any Python code leaktest can see"
-    return Leak("processes", f"Process {child.pid}", f"{head}\n{started}", child)
+        started = f" started through {how}, from no Python code leaktest can see"
+    return Leak("processes", f"Process {child.pid}", f"{head}\n{started}", child, child.seq)
 

@@ -56,6 +56,10 @@ from .base import Probe
 _lock = install.Lock(reentrant=True)
 _SEQ = install.PREFIX + "seq"  # the creation number, on each loop
 _ORIGIN = install.PREFIX + "origin"  # where it was created
+_SITE = install.PREFIX + "site"  # on each task: where it was created (stacks.StartSite)
+_PARENT = install.PREFIX + "parent"  # on each task: a weak reference to the task that created it
+_REPORTED = install.PREFIX + "reported"  # on each task: reported (or created by a reported task)
+_STARTED = install.PREFIX + "started"  # on each task: the clock number of its creation
 # Weak references to every loop created: a plain set, whose truth test is free
 # (a WeakSet's goes through Python code, on every test's mark).
 _loop_refs: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
@@ -78,7 +82,7 @@ _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waite
 def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """After `BaseEventLoop.__init__`: number the loop, note where, keep a weak reference to it."""
     loop: asyncio.BaseEventLoop = args[0]
-    setattr(loop, _ORIGIN, stacks.origin_of(frame))
+    setattr(loop, _ORIGIN, stacks.start_site(frame))
     setattr(loop, _SEQ, clock.tick())
     with _lock:
         _loop_refs.add(weakref.ref(loop, _loop_refs.discard))
@@ -89,9 +93,9 @@ def seq_of(loop: asyncio.AbstractEventLoop) -> int:
     return getattr(loop, _SEQ, 0)
 
 
-def origin_of(loop: asyncio.AbstractEventLoop) -> stacks.Origin | None:
-    """Where `loop` was created (the innermost caller outside the stdlib)."""
-    origin: stacks.Origin | None = getattr(loop, _ORIGIN, None)
+def origin_of(loop: asyncio.AbstractEventLoop) -> stacks.StartSite | None:
+    """Where `loop` was created, named like a thread's start site."""
+    origin: stacks.StartSite | None = getattr(loop, _ORIGIN, None)
     return origin
 
 
@@ -106,6 +110,7 @@ class _Record:
     text: str
     names: tuple[str, ...]  # what `ignore_tasks` patterns match
     start: tuple[stacks.FrameRecord, ...] = ()  # what `ignore_started_by` matches
+    started: int | None = None  # the clock number of the task's creation
     serial: int = 0  # how many records came before this one
     claimed: bool = False
 
@@ -135,7 +140,9 @@ def _on_exception_handler(
     context: dict[str, Any] = args[1] if len(args) > 1 else kwargs.get("context", {})
     kind = _GC_MESSAGES.get(str(context.get("message", "")))
     task = context.get("task", context.get("future"))
-    if kind is not None and isinstance(task, asyncio.Task):
+    # A reported task's end belongs to its report. (Not `_claimed`: the collector
+    # clears weak references before it finalizes the task.)
+    if kind is not None and isinstance(task, asyncio.Task) and not _reported(task):
         record = _record(loop, kind, task, context.get("exception"))
         with _lock:
             record.serial = _records_total
@@ -153,8 +160,9 @@ _task_refs: set[weakref.ref[asyncio.Task[Any]]] = set()
 def _on_create_task(
     task: asyncio.Task[Any], frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
-    """After `BaseEventLoop.create_task`: keep a weak reference to the task, and the
-    stack that created it (`ignore_started_by`)."""
+    """After `BaseEventLoop.create_task`: keep a weak reference to the task, the stack
+    that created it (`ignore_started_by`), and where and by which task it was created,
+    as `Thread.start` notes for threads (no debug mode needed)."""
     global _starts_prune_at
     ref = weakref.ref(task, _task_refs.discard)
     _task_refs.add(ref)
@@ -165,6 +173,17 @@ def _on_create_task(
             for key in [key for key, (old, _) in _starts.items() if old() is None]:
                 del _starts[key]
             _starts_prune_at = max(256, 2 * len(_starts))
+    loop: asyncio.BaseEventLoop = args[0]
+    parent = asyncio.current_task(loop) if loop.is_running() else None
+    try:
+        setattr(task, _SITE, stacks.start_site(frame))
+        setattr(task, _STARTED, clock.tick())
+        if parent is not None and parent is not task:
+            setattr(task, _PARENT, weakref.ref(parent))
+            if _reported(parent):  # a reported task's successor: part of that report
+                setattr(task, _REPORTED, True)
+    except AttributeError:  # a task factory's own class, without a __dict__
+        pass
 
 
 # The stack that created each task `loop.create_task` made: asyncio keeps one only in
@@ -195,7 +214,9 @@ def _record(
         text = f"{name} (coroutine {_coro_name(task)}) was garbage-collected while pending"
         text += f" on loop #{seq_of(loop)} (its await chain is gone)"
     text += _creation(task)
-    return _Record(weakref.ref(loop), seq_of(loop), kind, name, text, _names(task), _start_of(task, True))
+    return _Record(
+        weakref.ref(loop), seq_of(loop), kind, name, text, _names(task), _start_of(task, True), _started(task)
+    )
 
 
 # -- what each Python version keeps where --------------------------------------
@@ -235,7 +256,10 @@ def _awaited(task: asyncio.Task[Any]) -> asyncio.Future[Any] | None:
 
 
 def _creation(task: asyncio.Task[Any]) -> str:
-    """Where the task was created: recorded by asyncio in debug mode only."""
+    """Where the task was created: noted by `loop.create_task`, else by asyncio in debug mode."""
+    site = getattr(task, _SITE, None)
+    if site is not None:
+        return f"\n created by {site}"
     tb = getattr(task, "_source_traceback", None)
     if not tb:
         return "\n created at an unknown place (run the loop in debug mode, PYTHONASYNCIODEBUG=1, to know)"
@@ -251,6 +275,25 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def _parent(task: asyncio.Task[Any]) -> asyncio.Task[Any] | None:
+    """The task that created `task`, while it still exists."""
+    ref = getattr(task, _PARENT, None)
+    return None if ref is None else ref()
+
+
+def _started(task: asyncio.Task[Any]) -> int | None:
+    started: int | None = getattr(task, _STARTED, None)
+    return started
+
+
+def _reported(task: asyncio.Task[Any]) -> bool:
+    """Reported already, or created by a reported task (before the report was made)."""
+    if getattr(task, _REPORTED, False) is True:
+        return True
+    parent = _parent(task)
+    return parent is not None and getattr(parent, _REPORTED, False) is True
 
 
 def hide(task: asyncio.Task[Any] | None) -> None:
@@ -319,6 +362,9 @@ class TaskProbe(Probe[TaskMark, Item]):
         total = sum(len(asyncio.all_tasks(loop)) for loop in open_loops)
         return total - (current is not None and not current.done())
 
+    def counted(self, item: Item) -> bool:
+        return isinstance(item, _Record) or not item.get_loop().is_closed()
+
     def _watched(self, mark: TaskMark) -> list[asyncio.AbstractEventLoop]:
         """The loops whose new tasks count: created after the mark, or open at it."""
         if clock.now == mark.seq and not mark.old:
@@ -327,7 +373,12 @@ class TaskProbe(Probe[TaskMark, Item]):
 
     def _is_new(self, mark: TaskMark, task: asyncio.Task[Any]) -> bool:
         old = mark.old.get(task.get_loop()) if mark.old else None
-        return (old is None or task not in old) and task not in _claimed and task not in mark.exclude
+        return (
+            (old is None or task not in old)
+            and task not in _claimed
+            and task not in mark.exclude
+            and not _reported(task)
+        )
 
     def new_since(self, mark: TaskMark) -> list[Item]:
         if clock.now == mark.seq and not mark.old and _records_total == mark.records_from:
@@ -402,9 +453,15 @@ class TaskProbe(Probe[TaskMark, Item]):
 
     def describe(self, items: Sequence[Item]) -> list[Leak]:
         return [
-            Leak("tasks", item.name, item.text) if isinstance(item, _Record) else _describe(item)
+            Leak("tasks", item.name, item.text, started=item.started) if isinstance(item, _Record) else _describe(item)
             for item in items
         ]
+
+    def started(self, item: Item) -> int | None:
+        return item.started if isinstance(item, _Record) else _started(item)
+
+    def parent(self, item: Item) -> Item | None:
+        return None if isinstance(item, _Record) else _parent(item)
 
     def claim(self, items: Sequence[Item]) -> None:
         with _lock:
@@ -413,6 +470,10 @@ class TaskProbe(Probe[TaskMark, Item]):
                     item.claimed = True
                 else:
                     _claimed.add(item)
+                    try:
+                        setattr(item, _REPORTED, True)
+                    except AttributeError:  # a task class without a __dict__
+                        pass
 
     def cleanup(self, items: Sequence[Item]) -> str:
         """Cancel the leaked tasks, each in its own loop's thread."""
@@ -443,7 +504,7 @@ class TaskProbe(Probe[TaskMark, Item]):
                     found.append(_exception_leak(task))
         for record in _records_since(mark.records_from):
             if record.kind == "task exceptions" and self._record_watched(mark, record) and _claim(record):
-                found.append(Leak(record.kind, record.name, record.text))
+                found.append(Leak(record.kind, record.name, record.text, started=record.started))
         return found
 
 
@@ -462,7 +523,7 @@ def _exception_leak(task: asyncio.Task[Any]) -> Leak:
     text = f"{name} (coroutine {_coro_name(task)}):\n"
     text += _format_exception(exc) if exc is not None else "  (no exception)"
     text += _creation(task)
-    return Leak("task exceptions", f"exception in {name}", text, task)
+    return Leak("task exceptions", f"exception in {name}", text, task, _started(task))
 
 
 def _format_exception(exc: BaseException) -> str:
@@ -624,4 +685,4 @@ def _describe(task: asyncio.Task[Any]) -> Leak:
     else:
         head += ":"
     entry = head + "\n" + _format_chain(task) + _creation(task)
-    return Leak("tasks", f"Task {task.get_name()!r}", entry, task)
+    return Leak("tasks", f"Task {task.get_name()!r}", entry, task, _started(task))

@@ -31,9 +31,10 @@ _lock = install.Lock()  # guards the started-thread list, the exception records,
 
 # What this copy of leaktest notes on each thread (and pool): another copy notes its own.
 _SEQ = install.PREFIX + "seq"  # the start number (the pool's creation number for its workers)
-_ORIGIN = install.PREFIX + "origin"  # where it was started
+_SITE = install.PREFIX + "site"  # where it was started (stacks.StartSite)
 _START = install.PREFIX + "start"  # the stack that started it (`ignore_started_by`)
-_REPORTED = install.PREFIX + "reported"  # a check reported it already
+_PARENT = install.PREFIX + "parent"  # a weak reference to the numbered thread that started it
+_REPORTED = install.PREFIX + "reported"  # a check reported it (or the thread that started it)
 
 # Threads in start order, as (tick of the start, weak reference): a check looks
 # only at those started after its mark, not at every thread alive. Dead entries
@@ -47,9 +48,16 @@ def _on_start(result: None, frame: FrameType | None, args: tuple[Any, ...], kwar
     global _prune_at
     thread: threading.Thread = args[0]
     pool_seq = _pool_seq(thread)
-    setattr(thread, _ORIGIN, stacks.origin_of(frame))
     setattr(thread, _START, stacks.start_stack(frame))
+    starter = threading.current_thread()
+    numbered = seq_of(starter) > 0
+    setattr(thread, _SITE, stacks.start_site(frame, starter.name if numbered else None, site_of(starter)))
+    if numbered:
+        setattr(thread, _PARENT, weakref.ref(starter))
     with _lock:
+        if numbered and _reported(starter):
+            # Started by a thread already reported (a timer re-arming itself): part of that report.
+            setattr(thread, _REPORTED, True)
         tick = clock.tick()
         setattr(thread, _SEQ, tick if pool_seq is None else pool_seq)
         _started.append((tick, weakref.ref(thread)))
@@ -97,9 +105,38 @@ def seq_of(thread: threading.Thread) -> int:
     return getattr(thread, _SEQ, 0)
 
 
-def origin_of(thread: threading.Thread) -> stacks.Origin | None:
-    origin: stacks.Origin | None = getattr(thread, _ORIGIN, None)
-    return origin
+def _parent(thread: threading.Thread) -> threading.Thread | None:
+    """The numbered thread `thread` was started from, while it still exists."""
+    ref = getattr(thread, _PARENT, None)
+    return None if ref is None else ref()
+
+
+def _reported(thread: threading.Thread) -> bool:
+    """Reported already, or started by a reported thread (before the report was made)."""
+    if getattr(thread, _REPORTED, False):
+        return True
+    parent = _parent(thread)
+    return parent is not None and getattr(parent, _REPORTED, False) is True
+
+
+def site_of(thread: threading.Thread) -> stacks.StartSite | None:
+    """Where `thread` was started, when leaktest saw it start."""
+    site: stacks.StartSite | None = getattr(thread, _SITE, None)
+    return site
+
+
+def _target_name(thread: threading.Thread) -> str | None:
+    """What the thread runs: a Timer's function and interval, a subclass's `run`, the target.
+
+    Reads `Thread._target` (every version; deleted once `run` returns).
+    """
+    if isinstance(thread, threading.Timer):
+        return f"threading.Timer({thread.interval!r}, {stacks.function_name(thread.function)})"
+    run = type(thread).run
+    if run is not threading.Thread.run:
+        return stacks.function_name(run)
+    target = getattr(thread, "_target", None)
+    return None if target is None else stacks.function_name(target)
 
 
 @dataclass
@@ -109,6 +146,7 @@ class _Uncaught:
     serial: int  # how many exceptions were recorded before this one
     thread_seq: int
     thread_name: str
+    site: stacks.StartSite | None  # where the thread was started: the test it belongs to
     text: str
     claimed: bool = False
 
@@ -125,10 +163,12 @@ def _excepthook(args: threading.ExceptHookArgs) -> None:
     """Record the exception for the test that started the thread, then chain."""
     global _uncaught_total
     thread = args.thread
-    if thread is not None and args.exc_type is not SystemExit:
+    # A reported thread's end belongs to its report: later checks stay silent.
+    if thread is not None and args.exc_type is not SystemExit and not _reported(thread):
         text = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
         with _lock:
-            _uncaught.append(_Uncaught(_uncaught_total, seq_of(thread), thread.name, text.rstrip("\n")))
+            record = _Uncaught(_uncaught_total, seq_of(thread), thread.name, site_of(thread), text.rstrip("\n"))
+            _uncaught.append(record)
             _uncaught_total += 1
             del _uncaught[:-_KEEP_UNCAUGHT]
         clock.tick()
@@ -204,6 +244,10 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         "threads": "found unexpected threads:",
         "thread exceptions": "found exceptions raised in threads and not caught:",
     }
+    #: Exceptions of tasks nobody retrieved are part of the task check (`check_tasks`).
+    errors_switch = Flag(
+        "check_thread_exceptions", True, "fail a test whose thread died of an uncaught exception"
+    )
     installs = True  # the excepthook
 
     def hooks(self) -> list[install.Hook]:
@@ -237,7 +281,7 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
             if seq_of(thread) > mark.seq
             and thread is not current
             and thread.ident not in mark.exclude
-            and not getattr(thread, _REPORTED, False)
+            and not _reported(thread)
             and thread.is_alive()
         ]
 
@@ -260,9 +304,16 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         frames = sys._current_frames()
         return [_describe(thread, frames.get(thread.ident or 0)) for thread in items]
 
+    def started(self, item: threading.Thread) -> int | None:
+        return seq_of(item)
+
+    def parent(self, item: threading.Thread) -> threading.Thread | None:
+        return _parent(item)
+
     def claim(self, items: Sequence[threading.Thread]) -> None:
-        for thread in items:
-            setattr(thread, _REPORTED, True)
+        with _lock:  # against `_on_start` deciding whether a new thread inherits it
+            for thread in items:
+                setattr(thread, _REPORTED, True)
 
     def cleanup(self, items: Sequence[threading.Thread]) -> str:
         """Cancel pending `threading.Timer`s; other threads cannot be stopped from outside."""
@@ -287,11 +338,13 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         for record in records:
             if record.thread_seq > mark.seq and not record.claimed:
                 record.claimed = True
+                started = f" (started by {record.site})" if record.site is not None else ""
                 found.append(
                     Leak(
                         "thread exceptions",
                         f"exception in Thread {record.thread_name!r}",
-                        f"Thread {record.thread_name!r}:\n{_indent(record.text)}",
+                        f"Thread {record.thread_name!r}{started}:\n{_indent(record.text)}",
+                        started=record.thread_seq,
                     )
                 )
         return found
@@ -301,16 +354,20 @@ def _describe(thread: threading.Thread, frame: FrameType | None) -> Leak:
     frames = stacks.frames_of(frame)
     top = stacks.top_frame(frames)
     head = f"Thread {thread.name!r} (ident {thread.ident}, daemon={thread.daemon})"
-    if top is not None:
-        head += f" with {stacks.qualified_name(top.f_code, top)} on top of the stack:"
+    target = _target_name(thread)
+    on_top = stacks.qualified_name(top.f_code, top) if top is not None else None
+    if target is not None and target != on_top:
+        head += f" running {target}"
+    if on_top is not None:
+        head += f" with {on_top} on top of the stack:"
         body = stacks.format_frames(frames)
     else:
         head += " (its stack could not be read)"
         body = ""
-    origin = origin_of(thread)
-    started = f" started by {origin}" if origin else " started outside any Python code leaktest can see"
+    site = site_of(thread)
+    started = f" started by {site}" if site else " started outside any Python code leaktest can see"
     entry = "\n".join(part for part in (head, body, started) if part)
-    return Leak("threads", f"Thread {thread.name!r}", entry, thread)
+    return Leak("threads", f"Thread {thread.name!r}", entry, thread, seq_of(thread))
 
 
 def _indent(text: str) -> str:
