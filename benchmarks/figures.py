@@ -14,11 +14,12 @@ import gc
 import logging
 import random
 import statistics
+import subprocess
 import sys
 import threading
 import time
 import unittest
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -484,10 +485,99 @@ def runner_wall_time(options: Options) -> list[Row]:
     return rows
 
 
+# -- f. the clean path in a busy suite ------------------------------------------
+
+
+@contextmanager
+def busy_process() -> Iterator[None]:
+    """What a suite keeps alive beside its tests, all started before them: one asyncio
+    loop running in a background thread with 3 pending tasks, one long-lived child
+    process and 100 idle threads."""
+    loop = asyncio.new_event_loop()
+    hub = threading.Thread(target=loop.run_forever, name="bench-hub", daemon=True)
+    hub.start()
+    stop = asyncio.run_coroutine_threadsafe(_make_stop(), loop).result()
+
+    async def pending() -> None:
+        await stop.wait()
+
+    tasks = [asyncio.run_coroutine_threadsafe(_spawn(pending), loop).result() for _ in range(3)]
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        with idle_threads(100):
+            yield
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait()
+        loop.call_soon_threadsafe(stop.set)
+        for task in tasks:
+            asyncio.run_coroutine_threadsafe(_finished(task), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        hub.join()
+        loop.close()
+
+
+async def _make_stop() -> asyncio.Event:
+    return asyncio.Event()
+
+
+async def _spawn(coro: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+    return asyncio.get_running_loop().create_task(coro())
+
+
+async def _finished(task: asyncio.Task[None]) -> None:
+    await task
+
+
+def clean_path(options: Options) -> list[Row]:
+    """Trivial tests, side by side with plain unittest: idle, in a busy process, asyncio."""
+    plain, checked = trivial_cases()
+    n = options.tests
+    rows = []
+    idle = interleaved(lambda: time_suite(checked, n), lambda: time_suite(plain, n), options.repeats)
+    rows += cost_rows(f"f. idle process, {n} trivial tests", *idle, "TestCase", goal=3.0)
+    with busy_process():
+        busy = interleaved(lambda: time_suite(checked, n), lambda: time_suite(plain, n), options.repeats)
+    rows += cost_rows(
+        f"f. busy process (hub loop + 3 tasks, 1 child, 100 threads), {n} trivial tests",
+        *busy,
+        "TestCase",
+        goal=5.0,
+    )
+    rows += _async_clean_path(options)
+    return rows
+
+
+def _async_clean_path(options: Options) -> list[Row]:
+    async def trivial(self: unittest.IsolatedAsyncioTestCase) -> None:
+        pass
+
+    plain = type("PlainAsync", (unittest.IsolatedAsyncioTestCase,), {"test": trivial})
+    checked = type("CheckedAsync", (leaktest.LeakCheckedAsyncTestCase,), {"test": trivial})
+    n = max(50, options.tests // 4)
+    asyncio_logger = logging.getLogger("asyncio")
+    level = asyncio_logger.level
+    asyncio_logger.setLevel(logging.ERROR)  # debug mode logs slow steps: noise here
+    try:
+        checked_us, plain_us = interleaved(
+            lambda: time_suite(checked, n), lambda: time_suite(plain, n), options.repeats
+        )
+    finally:
+        asyncio_logger.setLevel(level)
+    label = f"f. {n} trivial asyncio tests"
+    percents = [(c - p) / p * 100 for c, p in zip(checked_us, plain_us)]
+    return [
+        *cost_rows(label, checked_us, plain_us, "IsolatedAsyncioTestCase", goal=None),
+        Row(f"{label}: overhead in %", median(percents), "%", goal=2.0, note="median of paired ratios", samples=percents),
+    ]
+
+
 FIGURES: dict[str, list[Callable[[Options], list[Row]]]] = {
     "a": [per_test_overhead, thread_start_cost],
     "b": [straggler_overshoot],
     "c": [scale_threads, scale_threads_starting, scale_tasks],
     "d": [failure_report],
     "e": [runner_wall_time],
+    "f": [clean_path],
 }

@@ -11,7 +11,8 @@ asyncio's own privates).
   `add_class_teardown_error`.
 - IsolatedAsyncioTestCase: 3.11+ `_asyncioRunner`, `_callAsync`,
   `_tearDownAsyncioRunner`; 3.10 `_asyncioTestLoop`, `_callAsync`,
-  `_tearDownAsyncioLoop`: `run_in_test_loop`, `close_test_loop`.
+  `_tearDownAsyncioLoop`: `run_in_test_loop`, `close_test_loop`; 3.11+
+  `_setupAsyncioRunner` (`RunnerSteps`, `after_runner_setup`, `create_test_loop`).
 - TestSuite's fixture steps `_handleClassSetUp`, `_tearDownPreviousClass`,
   `_handleModuleFixture`, `_handleModuleTearDown`, `_get_previous_module`,
   `_createClassOrModuleLevelException`, and the result's `_previousTestClass`,
@@ -103,6 +104,40 @@ def close_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
             del test._tearDownAsyncioLoop  # type: ignore[attr-defined]
 
         vars(test)["_tearDownAsyncioLoop"] = skip_once
+
+
+class RunnerSteps(unittest.IsolatedAsyncioTestCase):
+    """IsolatedAsyncioTestCase's private runner set-up (3.11+), as a public method.
+
+    On 3.10 the base class sets its loop up in `_setupAsyncioLoop`, with a task
+    pending on it for the whole test: `leaktest_runner_ready` is never called.
+    """
+
+    def _setupAsyncioRunner(self) -> None:
+        super()._setupAsyncioRunner()  # type: ignore[misc]
+        self.leaktest_runner_ready()
+
+    def leaktest_runner_ready(self) -> None:
+        """Called once the test's `asyncio.Runner` exists, before `setUp`."""
+
+
+def after_runner_setup(test: unittest.IsolatedAsyncioTestCase, ready: Callable[[], None]) -> None:
+    """`RunnerSteps` for one instance: call `ready` once the test's runner exists (3.11+)."""
+    setup = getattr(test, "_setupAsyncioRunner", None)
+    if setup is None:
+        return
+
+    def set_up_then_ready() -> None:
+        setup()
+        ready()
+
+    test._setupAsyncioRunner = set_up_then_ready  # type: ignore[attr-defined]
+
+
+def create_test_loop(test: unittest.IsolatedAsyncioTestCase) -> Any:
+    """Make the runner create the test's loop now (3.11+: `asyncio.Runner.get_loop`)."""
+    runner = getattr(test, "_asyncioRunner", None)
+    return runner.get_loop() if runner is not None else None
 
 
 # -- TestSuite's class and module fixtures (3.10-3.15) ----------------------------

@@ -12,7 +12,7 @@ import functools
 import os
 import sys
 import unittest
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from . import _compat, check, marks, mode
@@ -44,6 +44,12 @@ class _LeakChecked:
             cls.setUpClass = _class_baseline_first(own_setup.__func__)  # type: ignore[method-assign, assignment]
 
     # -- one test ---------------------------------------------------------
+
+    @property
+    def leaktest_baseline_counts(self) -> Mapping[str, int]:
+        """The baseline's counts, kind -> count; taken at first use unless -v asked for them."""
+        baseline = self._leaktest_baseline
+        return check.Counts(baseline) if baseline is not None else {}
 
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
         return run_with_baseline(self, self._leaktest_settings, super().run, result)  # type: ignore[misc]
@@ -84,12 +90,14 @@ def run_with_baseline(
     settings: Settings,
     run: Callable[[unittest.TestResult | None], unittest.TestResult | None],
     result: unittest.TestResult | None,
+    counts_attribute: bool = False,
 ) -> unittest.TestResult | None:
     """Take the baseline, then `run` the test; shared by the base classes and the runner.
 
     The test method's own settings (`leak_settings`) apply on top of `settings`;
-    the mode in force may turn the check off. The counts of the baseline stay
-    readable as `test.leaktest_baseline_counts`.
+    the mode in force may turn the check off. With `counts_attribute` (a test that
+    is not a leak-checked one), the baseline's counts are also readable as
+    `test.leaktest_baseline_counts`, as the base classes' property gives them.
     """
     # The function, not a bound method: this runs on every test.
     method = getattr(type(test), getattr(test, "_testMethodName", ""), None)
@@ -108,10 +116,15 @@ def run_with_baseline(
         # An expected leak is judged (expected failure or unexpected success), never warned.
         settings = settings.updated("expected_leak", {"leak_mode": "fail"})
         setattr(test, "_leaktest_expected", (expected, result))
-    baseline = check.Baseline(settings, excuse_from=class_settings if overrides else None)
+    baseline = check.Baseline(
+        settings,
+        excuse_from=class_settings if overrides else None,
+        counts=_VERBOSE or getattr(test, "_leaktest_verbose", False),
+    )
     baseline.owner = test
     setattr(test, "_leaktest_baseline", baseline)
-    setattr(test, "leaktest_baseline_counts", baseline.counts)
+    if counts_attribute:
+        setattr(test, "leaktest_baseline_counts", check.Counts(baseline))
     try:
         return run(result)
     finally:
@@ -131,17 +144,19 @@ def check_after_cleanups(
     it, so that unittest records it exactly as it records the test's own.
     """
     baseline: check.Baseline | None = getattr(test, "_leaktest_baseline", None)
+    if baseline is None:
+        return success
+    expected = getattr(test, "_leaktest_expected", None)
+    if expected is None and baseline.unchanged() and not (_VERBOSE or getattr(test, "_leaktest_verbose", False)):
+        # The clean path: nothing was started or raised, there is nothing to ask
+        # (`run_with_baseline` releases the baseline).
+        return success
     outcome = _compat.outcome_of(test)
-    if baseline is None or outcome is None:
+    if outcome is None:
         return success
     setattr(test, "_leaktest_baseline", None)
-    expected = getattr(test, "_leaktest_expected", None)
     if expected is not None:
         return _judge_expected_leak(test, outcome, baseline, check_leaks, *expected)
-    if baseline.unchanged() and not (_VERBOSE or getattr(test, "_leaktest_verbose", False)):
-        # The clean path: nothing was started or raised, there is nothing to ask.
-        baseline.release()
-        return success
     try:
         check_leaks(baseline)
     except BaseException:
@@ -236,7 +251,7 @@ class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc
     """A `unittest.TestCase` whose tests fail when they leave threads, tasks or processes."""
 
 
-class LeakCheckedAsyncTestCase(_LeakChecked, unittest.IsolatedAsyncioTestCase):  # type: ignore[misc]
+class LeakCheckedAsyncTestCase(_LeakChecked, _compat.RunnerSteps):  # type: ignore[misc]
     """An `IsolatedAsyncioTestCase` whose tests fail when they leave threads, tasks or processes.
 
     Pending tasks are checked on the test's loop, after the async cleanups and
@@ -245,6 +260,16 @@ class LeakCheckedAsyncTestCase(_LeakChecked, unittest.IsolatedAsyncioTestCase): 
 
     def _leaktest_check(self, baseline: check.Baseline) -> None:
         check_async_test(self, baseline)
+
+    def leaktest_runner_ready(self) -> None:
+        adopt_test_loop(self)
+
+
+def adopt_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
+    """The test's own loop, made by the base class before `setUp`, is not the test's doing."""
+    baseline: check.Baseline | None = getattr(test, "_leaktest_baseline", None)
+    if baseline is not None:
+        check.adopt_loop(baseline, functools.partial(_compat.create_test_loop, test))
 
 
 def check_async_test(test: unittest.IsolatedAsyncioTestCase, baseline: check.Baseline) -> None:

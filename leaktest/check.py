@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from collections.abc import Callable, Coroutine, Generator, Iterable
+from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -36,25 +36,36 @@ class Baseline:
     """
 
     __slots__ = (
-        "settings", "clock", "marks", "counts", "released", "waited",
-        "owner", "excused", "leaked", "warned", "cleaned", "tests",
+        "settings", "clock", "expected", "own_loop", "_own_marks", "_marks", "_eager", "_counts",
+        "released", "waited", "owner", "excused", "leaked", "warned", "cleaned", "tests",
     )
 
-    def __init__(self, settings: Settings, everything: bool = False, excuse_from: Settings | None = None) -> None:
+    def __init__(
+        self, settings: Settings, everything: bool = False, excuse_from: Settings | None = None, counts: bool = False
+    ) -> None:
         """`excuse_from`: the class's settings, when `settings` are a test's own. What the
         class checks and the test does not, and what the test's rules ignore, is then
-        claimed at the check, so that no class or module check reports it later."""
+        claimed at the check, so that no class or module check reports it later.
+        `counts`: take the counts now (for a diagnostics line)."""
         self.settings = settings
         # Read before the marks, so nothing slips in between; -1 never matches.
         self.clock = -1 if everything else clock.now
-        probes = [probe for probe, _ in settings.checked]
+        self.expected = self.clock  # the clock's number if only the test framework acted since
+        self.own_loop: Any = None  # the event loop the test framework made for the test (`adopt_loop`)
         self.excused: frozenset[str] | None = None
-        if excuse_from is not None:
+        self._marks: list[tuple[Probe[Any, Any], Any]] | None = None
+        self._eager = excuse_from is not None
+        if excuse_from is None:
+            # Only the probes whose mark is more than the clock's number are asked now.
+            self._own_marks = [probe.mark(everything) for probe in settings.marked]
+        else:
+            probes = [probe for probe, _ in settings.checked]
             off = [probe for probe, _ in excuse_from.checked if probe not in probes]
-            probes += off
             self.excused = frozenset(probe.kind for probe in off)
-        self.marks = [(probe, probe.mark(everything)) for probe in probes]
-        self.counts = {probe.kind: probe.count() for probe, _ in self.marks}
+            self._own_marks = []
+            self._marks = [(probe, probe.mark(everything)) for probe in probes + off]
+        # Counts cost a look at everything alive: taken now only when asked for (-v).
+        self._counts = counts_now(self.kinds()) if counts else None
         self.released = False
         self.waited = 0.0  # seconds spent waiting in the grace period (runner diagnostics)
         self.owner: object = "a no_leaks block"  # who leaked (a test, a class), for warn mode
@@ -64,9 +75,57 @@ class Baseline:
         #: A fixture's baseline: the clock windows of the tests run under it (`test_ended`).
         self.tests: list[tuple[int, int]] | None = None
 
+    @property
+    def marks(self) -> list[tuple[Probe[Any, Any], Any]]:
+        """Each checked probe with its mark (built when a check needs them)."""
+        if self._marks is None:
+            own = iter(self._own_marks)
+            self._marks = [
+                (probe, self.clock if probe.marks_clock else next(own)) for probe, _ in self.settings.checked
+            ]
+        return self._marks
+
+    @marks.setter
+    def marks(self, marks: list[tuple[Probe[Any, Any], Any]]) -> None:
+        self._marks = marks
+
+    def kinds(self) -> list[str]:
+        return [probe.kind for probe, _ in (self._marks if self._eager and self._marks else self.settings.checked)]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """The counts of the checked kinds: taken with the marks if asked for, else at first use."""
+        if self._counts is None:
+            self._counts = counts_now(self.kinds())
+        return self._counts
+
+    def counts_before(self, after: dict[str, int], leaks: list[Leak]) -> dict[str, int]:
+        """The counts at the baseline; when they were not taken then, the counts `after`
+        less what leaked (exact unless the test also ended older items or left ignored ones)."""
+        if self._counts is not None:
+            return self._counts
+        leaked = {kind: sum(leak.kind == kind for leak in leaks) for kind in self.kinds()}
+        return {kind: max(0, after.get(kind, 0) - leaked[kind]) for kind in self.kinds()}
+
     def unchanged(self) -> bool:
         """Nothing was started or raised since the baseline: a check would find nothing."""
-        return clock.now == self.clock
+        if clock.now != self.expected:
+            return False
+        if self._eager:
+            if any(probe.changed(mark) for probe, mark in self.marks if probe.looks_without_clock):
+                return False
+        else:
+            marked = self.settings.marked
+            for index in self.settings.watching:
+                if marked[index].changed(self._own_marks[index]):
+                    return False
+        return self.own_loop is None or not self._own_loop_busy()
+
+    def _own_loop_busy(self) -> bool:
+        loop = self.own_loop
+        return not loop.is_closed() and any(
+            probe.pending_on(loop) for probe, _ in self.settings.checked if probe.checked_in_loop
+        )
 
     def release(self) -> None:
         """Undo what the marks installed, last first; safe to call more than once."""
@@ -74,15 +133,21 @@ class Baseline:
             self.released = True
             if self.tests is not None:
                 _open_fixtures.remove(self)
-            for probe, mark in reversed(self.marks):
-                if probe.installs:
-                    probe.release(mark)
+            if self._eager:
+                for probe, mark in reversed(self.marks):
+                    if probe.installs:
+                        probe.release(mark)
+                return
+            marked = self.settings.marked
+            for index in reversed(self.settings.releasing):
+                marked[index].release(self._own_marks[index])
 
 
 def take_baseline(
-    settings: Settings, everything: bool = False, owner: object = None, fixture: bool = False
+    settings: Settings, everything: bool = False, owner: object = None, fixture: bool = False, counts: bool = False
 ) -> Baseline | None:
-    """Mark every checked probe. With `everything`, all that is alive counts as new.
+    """Mark every checked probe. With `everything`, all that is alive counts as new;
+    with `counts`, the counts are taken now (for a diagnostics line).
 
     None when the mode in force (mode.py) is `off`: there is nothing to check.
     A `fixture` baseline (a class's or module's) reports only what its fixtures
@@ -92,7 +157,7 @@ def take_baseline(
     settings = mode.applied(settings)
     if settings.leak_mode == "off":
         return None
-    baseline = Baseline(settings, everything)
+    baseline = Baseline(settings, everything, counts=counts)
     if owner is not None:
         baseline.owner = owner
     if fixture:
@@ -117,6 +182,38 @@ def _a_tests(baseline: Baseline, started: int | None) -> bool:
     """Whether something started at `started` was started by a test run under `baseline`."""
     tests = baseline.tests
     return tests is not None and started is not None and any(first < started <= last for first, last in tests)
+
+
+def adopt_loop(baseline: Baseline, create: Callable[[], Any]) -> None:
+    """Let the test framework `create` the test's event loop now, right after the baseline.
+
+    When nothing else happened since the baseline, the loop's creation does not
+    count as a change: a test that leaves nothing pending on it (`Probe.pending_on`)
+    and starts nothing else takes the clean path.
+    """
+    before = clock.now
+    loop = create()
+    if loop is not None and before == baseline.expected and clock.now == before + 1:
+        baseline.expected = before + 1
+        baseline.own_loop = loop
+
+
+class Counts(Mapping[str, int]):
+    """A baseline's counts as a mapping, taken at first use (`test.leaktest_baseline_counts`)."""
+
+    __slots__ = ("_baseline",)
+
+    def __init__(self, baseline: Baseline) -> None:
+        self._baseline = baseline
+
+    def __getitem__(self, kind: str) -> int:
+        return self._baseline.counts[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._baseline.counts)
+
+    def __len__(self) -> int:
+        return len(self._baseline.counts)
 
 
 def counts_now(kinds: Iterable[str]) -> dict[str, int]:
@@ -251,6 +348,17 @@ def _described(probe: Probe[Any, Any], items: list[object], seen: _Seen) -> list
     return leaks
 
 
+def _anything_new(baseline: Baseline, in_loop: bool) -> bool:
+    """Whether a check of these probes would find something new to wait for (claims nothing)."""
+    rules_of = {probe.kind: rules for probe, rules in baseline.settings.checked}
+    for probe, mark in baseline.marks:
+        if probe.checked_in_loop is in_loop and probe.kind in rules_of:
+            items = probe.new_since(mark)
+            if items and _unignored(probe, items, rules_of[probe.kind]):
+                return True
+    return False
+
+
 def _unignored(
     probe: Probe[Any, Any], items: list[object], rules: Rules, claim_ignored: bool = False
 ) -> list[object]:
@@ -316,7 +424,7 @@ def leak_error(
     task on a closed loop).
     """
     headings = {kind: text for probe in PROBES for kind, text in probe.headings.items()}
-    counts = counts_now(set(baseline.counts) - set(after or {}))
+    counts = counts_now(set(baseline.kinds()) - set(after or {}))
     for probe in PROBES:
         if probe.kind in counts:
             counts[probe.kind] += sum(
@@ -325,7 +433,7 @@ def leak_error(
                 if leak.kind == probe.kind and leak.resource is not None and not probe.counted(leak.resource)
             )
     counts.update(after or {})
-    report = format_report(leaks, headings, baseline.counts, counts)
+    report = format_report(leaks, headings, baseline.counts_before(counts, leaks), counts)
     if baseline.cleaned:
         report += "".join(f"\ncleanup_leaks: {done}" for done in baseline.cleaned)
     return LeakError(report, leaks)
@@ -398,7 +506,9 @@ def verify_around_loop(
     in_loop = [probe for probe, _ in baseline.marks if probe.checked_in_loop]
     try:
         try:
-            if in_loop:
+            # Running a check on the loop costs a task on it (in debug mode, a stack
+            # extracted per callback): only when something new is there to wait for.
+            if in_loop and not baseline.unchanged() and _anything_new(baseline, in_loop=True):
 
                 async def in_loop_phase() -> None:
                     leaks.extend(await find_leaks_async(baseline, deadline, in_loop=True))

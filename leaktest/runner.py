@@ -98,13 +98,15 @@ def _wrap_test(test: unittest.TestCase, settings: Settings) -> None:
     check_leaks = _check_function(test)
 
     def run_checked(result: unittest.TestResult | None = None) -> unittest.TestResult | None:
-        return case.run_with_baseline(test, settings, run, result)
+        return case.run_with_baseline(test, settings, run, result, counts_attribute=True)
 
     def do_cleanups_checked() -> bool:
         return case.check_after_cleanups(test, bool(do_cleanups()), check_leaks)
 
     test.run = run_checked  # type: ignore[method-assign]
     test.doCleanups = do_cleanups_checked  # type: ignore[method-assign, assignment]
+    if isinstance(test, unittest.IsolatedAsyncioTestCase):
+        _compat.after_runner_setup(test, functools.partial(case.adopt_test_loop, test))
     test._leaktest_wrapped = True  # type: ignore[attr-defined]
 
 

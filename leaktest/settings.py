@@ -80,7 +80,7 @@ class Settings:
     Built once per class, `no_leaks` call or run, never during a check.
     """
 
-    __slots__ = ("values", "checked")
+    __slots__ = ("values", "checked", "marked", "releasing", "watching")
 
     def __init__(self, values: Mapping[str, object] | None = None) -> None:
         options = all_options()
@@ -95,6 +95,11 @@ class Settings:
         self.checked: tuple[tuple[Probe[Any, Any], Rules], ...] = tuple(
             (probe, self._rules(probe, *functions)) for probe in PROBES if self.values[probe.switch.name]
         )
+        #: The checked probes whose mark is more than the clock's number, and those to release.
+        self.marked = tuple(probe for probe, _ in self.checked if not probe.marks_clock)
+        self.releasing = tuple(index for index, probe in enumerate(self.marked) if probe.installs)
+        #: The marked probes whose `changed` the clean path asks (indexes into `marked`).
+        self.watching = tuple(index for index, probe in enumerate(self.marked) if probe.looks_without_clock)
 
     def _rules(
         self, probe: Probe[Any, Any], top: FunctionSet, anywhere: FunctionSet, started_by: FunctionSet

@@ -205,6 +205,12 @@ class Hooks(leaktest.LeakCheckedTestCase):
         _, status = os.waitpid(pid, 0)
         self.assertEqual(os.waitstatus_to_exitcode(status), 0)
 
+
+
+class ExcepthookOrder(unittest.TestCase):
+    """A plain TestCase: a leak-checked test's own baseline would keep leaktest's
+    excepthook in place (it covers the threads this test starts) past the body."""
+
     def test_excepthook_survives_blocks_ending_out_of_order(self) -> None:
         previous = threading.excepthook
         self.addCleanup(setattr, threading, "excepthook", previous)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from ..options import Flag, Patterns
 from ..report import Leak
 from ..rules import Candidate
+from . import clock
 from .install import Hook
 
 Item = TypeVar("Item")
@@ -37,6 +38,12 @@ class Probe(Generic[Mark, Item]):
     installs: ClassVar[bool] = False
     #: Whether an async test checks it on its own loop, before the loop is torn down.
     checked_in_loop: ClassVar[bool] = False
+    #: Whether its mark is the clock's number (-1 for `everything`): then `mark` is
+    #: never called, and a baseline costs nothing for this probe.
+    marks_clock: ClassVar[bool] = False
+    #: Whether what it checks can change without the clock moving: its `changed(mark)`
+    #: is then asked on the clean path.
+    looks_without_clock: ClassVar[bool] = False
 
     def hooks(self) -> list[Hook]:
         """The process-wide hooks it listens to (installed by probes/install.py)."""
@@ -47,9 +54,19 @@ class Probe(Generic[Mark, Item]):
 
         A check whose clock (probes/clock.py) has not moved since the mark asks no
         probe anything: a probe that could find something new without the clock
-        moving must tick it here.
+        moving must tick it here. The default is the clock's number (`marks_clock`).
         """
-        raise NotImplementedError
+        return cast(Mark, -1 if everything else clock.now)
+
+    def changed(self, mark: Mark) -> bool:
+        """For a probe that `looks_without_clock`: whether something new may exist although
+        the clock has not moved (cheap: runs on the clean path of every test)."""
+        return False
+
+    def pending_on(self, loop: Any) -> bool:
+        """For a `checked_in_loop` probe: whether anything of its kind is pending on `loop`,
+        an event loop the test framework made for the test (cheap: runs on every such test)."""
+        return False
 
     def release(self, mark: Mark) -> None:
         """Undo what `mark` installed; called once the check is over."""

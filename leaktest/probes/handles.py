@@ -1,10 +1,12 @@
 """asyncio handles: `call_soon`, `call_later` and `call_at` callbacks scheduled since a
 mark and still pending.
 
-Nothing is hooked: loops are numbered at creation by probes/tasks.py, so a test
-that creates no loop compares two integers; the check reads the pending
-handles of the loops created since the mark, and of the loops already open at
-the mark (a hub's loop thread), less what was pending on them then. In
+Nothing is hooked: loops are numbered at creation by probes/tasks.py; the check
+reads the pending handles of the loops created since the mark, and of the loops
+already open at the mark (a hub's loop thread), less what was pending on them
+then. Scheduling does not move the clock: while older loops are open, a mark
+copies their two queues (one C-level copy each) and the clean path compares
+them again (`changed`), so a test that schedules nothing on them costs no more. In
 `LeakCheckedAsyncTestCase` this runs on the test's loop, before the base class
 closes it (closing a loop drops its handles without a word).
 
@@ -14,7 +16,7 @@ transports' and servers' plumbing, and leaktest's own.
 
 What this relies on, per Python version (each in one function below):
 - 3.10+: `BaseEventLoop._ready` (a deque of `Handle`s due now) and
-  `BaseEventLoop._scheduled` (a heap of `TimerHandle`s), `_pending`;
+  `BaseEventLoop._scheduled` (a heap of `TimerHandle`s), `_queues`;
   `Handle._callback` and `Handle._args` (`_callback_of`); `Handle._source_traceback`,
   set in debug mode (`_scheduled_at`).
 """
@@ -39,11 +41,19 @@ from .tasks import any_loop, live_loops, seq_of
 _claimed: weakref.WeakSet[asyncio.Handle] = weakref.WeakSet()
 
 
+#: A loop's queues as `_queues` copies them: due now, due later.
+Queues = tuple[tuple[asyncio.Handle, ...], tuple[asyncio.Handle, ...]]
+
+
+def _queues(loop: asyncio.AbstractEventLoop) -> Queues:
+    """The handles waiting on `loop`, due now and later (3.10+: `_ready`, `_scheduled`;
+    copied in one C call each, safe while the loop runs in another thread)."""
+    return tuple(getattr(loop, "_ready", ())), tuple(getattr(loop, "_scheduled", ()))
+
+
 def _pending(loop: asyncio.AbstractEventLoop) -> list[asyncio.Handle]:
-    """The handles waiting on `loop`, due now or later, not cancelled (3.10+: `_ready`,
-    `_scheduled`; copied in one C call each, safe while the loop runs in another thread)."""
-    ready = list(getattr(loop, "_ready", ()))
-    scheduled = list(getattr(loop, "_scheduled", ()))
+    """The handles waiting on `loop`, not cancelled."""
+    ready, scheduled = _queues(loop)
     return [handle for handle in ready + scheduled if not handle.cancelled()]
 
 
@@ -101,7 +111,7 @@ class Pending(NamedTuple):
 
 class HandleMark(NamedTuple):
     seq: int  # the handles of loops numbered above this are all new
-    old: dict[asyncio.AbstractEventLoop, frozenset[asyncio.Handle]] | None  # open older loops
+    old: dict[asyncio.AbstractEventLoop, Queues] | None  # the queues of the open older loops
 
 
 _NOTHING: frozenset[asyncio.Handle] = frozenset()
@@ -115,20 +125,28 @@ class HandleProbe(Probe[HandleMark, Pending]):
     switch = Flag("check_handles", True, "asyncio call_soon/call_later/call_at callbacks still pending")
     headings = {"handles": "found asyncio callbacks and timers still pending:"}
     checked_in_loop = True  # before the test's loop closes, which drops its handles
+    looks_without_clock = True  # scheduling on an older loop does not move the clock
 
     def mark(self, everything: bool = False) -> HandleMark:
         if everything:
             return HandleMark(-1, None)
         old = None
         if any_loop():
-            open_loops = [loop for loop in live_loops() if not loop.is_closed()]
-            if open_loops:
-                old = {loop: frozenset(_pending(loop)) for loop in open_loops}
-                # Scheduling on these loops does not move the clock: move it now,
-                # so that the check looks instead of taking the clean path.
-                clock.tick()
+            old = {loop: _queues(loop) for loop in live_loops() if not loop.is_closed()} or None
         # tuple.__new__ skips NamedTuple's Python-level __new__: this runs on every test.
         return tuple.__new__(HandleMark, (clock.now, old))
+
+    def changed(self, mark: HandleMark) -> bool:
+        """Whether the queues of an older loop open at the mark changed since."""
+        if not mark.old:
+            return False
+        for loop, queues in mark.old.items():
+            if loop.is_closed() or _queues(loop) != queues:
+                return True
+        return False
+
+    def pending_on(self, loop: Any) -> bool:
+        return bool(_reportable(loop, _NOTHING))
 
     def count(self) -> int:
         if not any_loop():
@@ -151,7 +169,8 @@ class HandleProbe(Probe[HandleMark, Pending]):
             if seq_of(loop) > mark.seq:
                 before = _NOTHING
             elif mark.old and loop in mark.old:
-                before = mark.old[loop]
+                ready, scheduled = mark.old[loop]
+                before = frozenset(ready + scheduled)
             else:
                 continue
             found += [Pending(handle, before) for handle in _reportable(loop, before)]

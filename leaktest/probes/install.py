@@ -111,10 +111,16 @@ def _wrap(owner: object, name: str) -> dict[str, Any]:
         except ValueError:  # called from C with no Python caller (a finalizer)
             frame = None
         for listener in shared["before"]:
-            _hear(listener, None, frame, args, kwargs)
+            try:  # a listener never breaks the call it hears about
+                listener(None, frame, args, kwargs)
+            except Exception:
+                pass
+        after = shared["after"]
+        if not after:
+            return original(*args, **kwargs)
         # No local name for the result: an eager task's traceback keeps this frame
         # alive, which would keep the task alive in a cycle (as CPython's gh-128552).
-        return _heard(shared["after"], original(*args, **kwargs), frame, args, kwargs)
+        return _heard(after, original(*args, **kwargs), frame, args, kwargs)
 
     setattr(wrapper, _SHARED, shared)
     setattr(owner, name, wrapper)
@@ -124,20 +130,13 @@ def _wrap(owner: object, name: str) -> dict[str, Any]:
 def _heard(
     listeners: tuple[Listener, ...], result: Any, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    """`result`, once every listener heard of it."""
+    """`result`, once every listener heard of it (a listener never breaks the call)."""
     for listener in listeners:
-        _hear(listener, result, frame, args, kwargs)
+        try:
+            listener(result, frame, args, kwargs)
+        except Exception:
+            pass
     return result
-
-
-def _hear(
-    listener: Listener, result: Any, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> None:
-    """A listener never breaks the call it hears about."""
-    try:
-        listener(result, frame, args, kwargs)
-    except Exception:
-        pass
 
 
 # -- locks and forks ----------------------------------------------------------

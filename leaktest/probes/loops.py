@@ -65,13 +65,12 @@ class LoopProbe(Probe[int, asyncio.AbstractEventLoop]):
     switch = Flag("check_loops", True, "asyncio event loops created by the test and never closed")
     headings = {"loops": "found asyncio event loops never closed:"}
 
+    marks_clock = True
+
     def hooks(self) -> list[install.Hook]:
         if not _IMPLICIT_CREATORS:
             return []
         return [install.Hook(lambda: asyncio.BaseEventLoop, "__init__", _on_loop_init, after=True)]
-
-    def mark(self, everything: bool = False) -> int:
-        return -1 if everything else clock.now
 
     def count(self) -> int:
         if not any_loop():

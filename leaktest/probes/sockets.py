@@ -281,15 +281,13 @@ class SocketProbe(Probe[int, SocketRecord]):
         flag="--ignore-socket",
     )
     headings = {"sockets": "found unexpected sockets:"}
+    marks_clock = True
 
     def hooks(self) -> list[install.Hook]:
         return [
             install.Hook(lambda: socket.socket, "__init__", _on_init, after=True),
             install.Hook(_finalizer, "__del__", _on_del),
         ]
-
-    def mark(self, everything: bool = False) -> int:
-        return -1 if everything else clock.now
 
     def count(self) -> int:
         if not _created:

@@ -105,13 +105,14 @@ class _Record:
 
     loop: weakref.ref[asyncio.AbstractEventLoop]
     loop_seq: int
+    task_seq: int  # the task's creation number (0 if not made by `loop.create_task`)
     kind: str  # "tasks" (destroyed while pending) or "task exceptions"
     name: str
     text: str
     names: tuple[str, ...]  # what `ignore_tasks` patterns match
     start: tuple[stacks.FrameRecord, ...] = ()  # what `ignore_started_by` matches
     started: int | None = None  # the clock number of the task's creation
-    serial: int = 0  # how many records came before this one
+    seq: int = 0  # the clock's number when it was recorded
     claimed: bool = False
 
     def done(self) -> bool:
@@ -124,7 +125,6 @@ Item = Union[asyncio.Task[Any], _Record]
 
 _KEEP_RECORDS = 1000  # records kept for the checks still to come; older ones are dropped
 _records: list[_Record] = []
-_records_total = 0  # how many were ever recorded: a mark keeps this number
 _GC_MESSAGES = {
     "Task exception was never retrieved": "task exceptions",
     "Task was destroyed but it is pending!": "tasks",
@@ -135,7 +135,6 @@ def _on_exception_handler(
     result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
     """Before `BaseEventLoop.call_exception_handler`: record a task asyncio complains about."""
-    global _records_total
     loop: asyncio.BaseEventLoop = args[0]
     context: dict[str, Any] = args[1] if len(args) > 1 else kwargs.get("context", {})
     kind = _GC_MESSAGES.get(str(context.get("message", "")))
@@ -145,27 +144,34 @@ def _on_exception_handler(
     if kind is not None and isinstance(task, asyncio.Task) and not _reported(task):
         record = _record(loop, kind, task, context.get("exception"))
         with _lock:
-            record.serial = _records_total
-            _records_total += 1
+            record.seq = clock.tick()
             _records.append(record)
             del _records[:-_KEEP_RECORDS]
-        clock.tick()
 
 
 
-# Weak references to the tasks `loop.create_task` made (see `_registered_tasks`).
-_task_refs: set[weakref.ref[asyncio.Task[Any]]] = set()
+# The tasks `loop.create_task` made, by weak reference, with their creation number:
+# a task created on a loop older than a mark moves the clock like a new loop does,
+# and is told apart by its number, so that a mark needs no snapshot of the loops
+# open at it (see also `_registered_tasks`).
+_task_seqs: dict[weakref.ref[asyncio.Task[Any]], int] = {}
+
+
+def _forget_task(ref: weakref.ref[asyncio.Task[Any]]) -> None:
+    _task_seqs.pop(ref, None)
 
 
 def _on_create_task(
     task: asyncio.Task[Any], frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
-    """After `BaseEventLoop.create_task`: keep a weak reference to the task, the stack
-    that created it (`ignore_started_by`), and where and by which task it was created,
-    as `Thread.start` notes for threads (no debug mode needed)."""
+    """After `BaseEventLoop.create_task`: number the task, keep a weak reference to it,
+    the stack that created it (`ignore_started_by`), and where and by which task it was
+    created, as `Thread.start` notes for threads (no debug mode needed)."""
     global _starts_prune_at
-    ref = weakref.ref(task, _task_refs.discard)
-    _task_refs.add(ref)
+    if _made_by_runner(frame):
+        return
+    ref = weakref.ref(task, _forget_task)
+    _task_seqs[ref] = clock.tick()
     start = stacks.start_stack(frame)
     with _lock:
         _starts[id(task)] = (ref, start)
@@ -184,6 +190,35 @@ def _on_create_task(
                 setattr(task, _REPORTED, True)
     except AttributeError:  # a task factory's own class, without a __dict__
         pass
+
+
+def _runner_codes() -> frozenset[CodeType]:
+    """`asyncio.Runner.run` and `Runner.close` (3.11+; no `Runner` on 3.10)."""
+    runner = getattr(asyncio, "Runner", None)
+    if runner is None:
+        return frozenset()
+    return frozenset({runner.run.__code__, runner.close.__code__})
+
+
+_RUNNER_CODES = _runner_codes()
+
+
+def _made_by_runner(frame: FrameType | None) -> bool:
+    """Created by an `asyncio.Runner` (directly, or through `run_until_complete` and
+    `ensure_future`): run to completion, or cancelled and awaited, before the runner
+    returns; an exception is raised to its caller. Not a leak: no number, no record."""
+    for _ in range(4):
+        if frame is None:
+            return False
+        if frame.f_code in _RUNNER_CODES:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def task_seq(task: asyncio.Task[Any]) -> int:
+    """The creation number of `task`; 0 when it was not made by `loop.create_task`."""
+    return _task_seqs.get(weakref.ref(task), 0)
 
 
 # The stack that created each task `loop.create_task` made: asyncio keeps one only in
@@ -215,16 +250,17 @@ def _record(
         text += f" on loop #{seq_of(loop)} (its await chain is gone)"
     text += _creation(task)
     return _Record(
-        weakref.ref(loop), seq_of(loop), kind, name, text, _names(task), _start_of(task, True), _started(task)
+        weakref.ref(loop), seq_of(loop), task_seq(task), kind, name, text, _names(task), _start_of(task, True),
+        _started(task),
     )
 
 
 # -- what each Python version keeps where --------------------------------------
 
 
-def _records_since(serial: int) -> list[_Record]:
+def _records_since(seq: int) -> list[_Record]:
     with _lock:
-        return [record for record in _records if record.serial >= serial]
+        return [record for record in _records if record.seq > seq]
 
 
 def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyncio.Task[Any]]:
@@ -236,7 +272,7 @@ def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyn
     tasks `loop.create_task` made (weakly kept by the hook above), plus those
     a check waited for.
     """
-    found = {task for ref in list(_task_refs) if (task := ref()) is not None}
+    found = {task for ref in list(_task_seqs) if (task := ref()) is not None}
     with _lock:
         found.update(_waited)
     for loop in loops:
@@ -306,17 +342,9 @@ def hide(task: asyncio.Task[Any] | None) -> None:
 # -- the probe ------------------------------------------------------------------
 
 
-class TaskMark(NamedTuple):
-    seq: int  # loops numbered above this were created after the mark: all their tasks are new
-    old: dict[asyncio.AbstractEventLoop, frozenset[asyncio.Task[Any]]] | None  # open older loops
-    records_from: int
-    exclude: frozenset[asyncio.Task[Any]] = frozenset()
+class TaskProbe(Probe[int, Item]):
+    """A mark is the clock's number: loops, tasks and records numbered above it are new."""
 
-
-_NO_TASKS: frozenset[asyncio.Task[Any]] = frozenset()
-
-
-class TaskProbe(Probe[TaskMark, Item]):
     kind = "tasks"
     switch = Flag("check_tasks", True, "check asyncio tasks")
     names = Patterns(
@@ -327,6 +355,7 @@ class TaskProbe(Probe[TaskMark, Item]):
         "task exceptions": "found exceptions raised in tasks and never retrieved:",
     }
     checked_in_loop = True
+    marks_clock = True
 
     def hooks(self) -> list[install.Hook]:
         return [
@@ -335,22 +364,9 @@ class TaskProbe(Probe[TaskMark, Item]):
             install.Hook(lambda: asyncio.BaseEventLoop, "create_task", _on_create_task, after=True),
         ]
 
-    def mark(self, everything: bool = False) -> TaskMark:
-        records_from = _records_total
-        if everything:
-            current = asyncio.current_task() if _running_loop() is not None else None
-            return TaskMark(-1, None, records_from, frozenset([current] if current else []))
-        old = None
-        if _loop_refs:
-            open_loops = [loop for loop in live_loops() if not loop.is_closed()]
-            if open_loops:
-                registered = _registered_tasks(set(open_loops))
-                old = {loop: frozenset(t for t in registered if t.get_loop() is loop) for loop in open_loops}
-                # Tasks created on these loops will not move the clock: move it now,
-                # so that the check looks instead of taking the clean path.
-                clock.tick()
-        # tuple.__new__ skips NamedTuple's Python-level __new__: this runs on every test.
-        return tuple.__new__(TaskMark, (clock.now, old, records_from, _NO_TASKS))
+
+    def pending_on(self, loop: Any) -> bool:
+        return bool(asyncio.all_tasks(loop))
 
     def count(self) -> int:
         if not _loop_refs:
@@ -365,41 +381,31 @@ class TaskProbe(Probe[TaskMark, Item]):
     def counted(self, item: Item) -> bool:
         return isinstance(item, _Record) or not item.get_loop().is_closed()
 
-    def _watched(self, mark: TaskMark) -> list[asyncio.AbstractEventLoop]:
-        """The loops whose new tasks count: created after the mark, or open at it."""
-        if clock.now == mark.seq and not mark.old:
-            return []
-        return [loop for loop in live_loops() if seq_of(loop) > mark.seq or (mark.old and loop in mark.old)]
+    def _new_loops(self, mark: int) -> list[asyncio.AbstractEventLoop]:
+        """The loops created after the mark: all their tasks are new."""
+        return [loop for loop in live_loops() if seq_of(loop) > mark]
 
-    def _is_new(self, mark: TaskMark, task: asyncio.Task[Any]) -> bool:
-        old = mark.old.get(task.get_loop()) if mark.old else None
-        return (
-            (old is None or task not in old)
-            and task not in _claimed
-            and task not in mark.exclude
-            and not _reported(task)
-        )
+    def _new_on_old_loops(self, mark: int) -> list[asyncio.Task[Any]]:
+        """Tasks created after the mark on loops created before it (a hub's loop)."""
+        tasks = [task for ref, seq in list(_task_seqs.items()) if seq > mark and (task := ref()) is not None]
+        return [task for task in tasks if seq_of(task.get_loop()) <= mark]
 
-    def new_since(self, mark: TaskMark) -> list[Item]:
-        if clock.now == mark.seq and not mark.old and _records_total == mark.records_from:
-            return []  # no loop since the mark, none older open, nothing collected
+    def new_since(self, mark: int) -> list[Item]:
+        if clock.now == mark:
+            return []  # no loop, task or collected task since the mark
         found: list[Item] = [
             record
-            for record in _records_since(mark.records_from)
+            for record in _records_since(mark)
             if record.kind == "tasks" and not record.claimed and self._record_watched(mark, record)
         ]
-        loops = self._watched(mark)
-        if not loops:
-            return found
         current = asyncio.current_task() if _running_loop() is not None else None
-        for loop in loops:
-            for task in asyncio.all_tasks(loop):
-                if task is not current and self._is_new(mark, task):
-                    found.append(task)
+        pending = [task for loop in self._new_loops(mark) for task in asyncio.all_tasks(loop)]
+        pending += [task for task in self._new_on_old_loops(mark) if not task.done()]
+        found.extend(task for task in pending if task is not current and task not in _claimed and not _reported(task))
         return found
 
-    def _record_watched(self, mark: TaskMark, record: _Record) -> bool:
-        return record.loop_seq > mark.seq or (mark.old is not None and record.loop() in mark.old)
+    def _record_watched(self, mark: int, record: _Record) -> bool:
+        return record.loop_seq > mark or record.task_seq > mark
 
     def candidates(self, items: Sequence[Item], with_frames: bool) -> list[Candidate]:
         return [
@@ -493,16 +499,16 @@ class TaskProbe(Probe[TaskMark, Item]):
             cancelled.append(f"Task {task.get_name()!r}")
         return f"cancelled {', '.join(cancelled)}" if cancelled else ""
 
-    def errors(self, mark: TaskMark) -> list[Leak]:
-        if clock.now == mark.seq and not mark.old and _records_total == mark.records_from:
+    def errors(self, mark: int) -> list[Leak]:
+        if clock.now == mark:
             return []
         found = []
-        loops = self._watched(mark)
-        if loops:
-            for task in _registered_tasks(set(loops)):
-                if task.done() and _unretrieved(task) and self._is_new(mark, task):
-                    found.append(_exception_leak(task))
-        for record in _records_since(mark.records_from):
+        loops = self._new_loops(mark)
+        tasks = _registered_tasks(set(loops)) if loops else []
+        for task in [*tasks, *self._new_on_old_loops(mark)]:
+            if task.done() and _unretrieved(task) and task not in _claimed and not _reported(task):
+                found.append(_exception_leak(task))
+        for record in _records_since(mark):
             if record.kind == "task exceptions" and self._record_watched(mark, record) and _claim(record):
                 found.append(Leak(record.kind, record.name, record.text, started=record.started))
         return found

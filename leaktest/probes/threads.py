@@ -8,6 +8,7 @@ started no thread compares two integers.
 from __future__ import annotations
 
 import bisect
+import itertools
 import sys
 import threading
 import time
@@ -54,6 +55,8 @@ def _on_start(result: None, frame: FrameType | None, args: tuple[Any, ...], kwar
     setattr(thread, _SITE, stacks.start_site(frame, starter.name if numbered else None, site_of(starter)))
     if numbered:
         setattr(thread, _PARENT, weakref.ref(starter))
+    if _alive and threading.excepthook is not _excepthook:
+        _install_hook()
     with _lock:
         if numbered and _reported(starter):
             # Started by a thread already reported (a timer re-arming itself): part of that report.
@@ -175,44 +178,64 @@ def _excepthook(args: threading.ExceptHookArgs) -> None:
     _chained_hook(args)
 
 
+# leaktest's excepthook is put in front of the current one when a thread starts
+# while a mark is alive (only such threads' exceptions are any test's), and taken
+# out once the mark that was innermost then, and every mark taken since, is
+# released: a mark costs two dict operations (atomic) and no lock while no
+# thread starts.
+_tokens = itertools.count(1)  # one token per mark
+_alive: dict[int, int] = {}  # the marks not yet released: token -> ident of the thread of the mark
+
+
 class _Installed:
     """One time `_excepthook` was put in front of another hook, and the marks relying on it."""
 
-    __slots__ = ("replaced", "chained_before", "outer", "users")
+    __slots__ = ("replaced", "chained_before", "outer", "waiting")
 
     def __init__(self, replaced: ExceptHook, chained_before: ExceptHook, outer: _Installed | None) -> None:
         self.replaced = replaced  # the hook to put back
         self.chained_before = chained_before  # what `_excepthook` chained to before
         self.outer = outer
-        self.users = 0
+        # The marks to be released before it is taken out: the newest alive in the
+        # starting thread (the innermost, when marks nest; else the newest of all),
+        # and those taken while it is in place.
+        here = threading.get_ident()
+        mine = [token for token, ident in list(_alive.items()) if ident == here]
+        self.waiting = {max(mine or _alive)}
 
 
-_installed: _Installed | None = None  # the latest installation still in use
+_installed: _Installed | None = None  # the latest installation still in place
 
 
-def _install_hook() -> _Installed:
-    """Put `_excepthook` in front of the current hook, unless it is there already.
-
-    Under the lock, counted: marks in several threads may be released in any
-    order, and the hook stays until the last mark relying on it is released.
-    """
+def _install_hook() -> None:
+    """Put `_excepthook` in front of the current hook (a thread starts while a mark is alive)."""
     global _chained_hook, _installed
     with _lock:
-        if threading.excepthook is not _excepthook or _installed is None:
+        if threading.excepthook is not _excepthook and _alive:
             _installed = _Installed(threading.excepthook, _chained_hook, _installed)
-            if threading.excepthook is not _excepthook:
-                _chained_hook = threading.excepthook
+            _chained_hook = threading.excepthook
             threading.excepthook = _excepthook
-        _installed.users += 1
-        return _installed
 
 
-def _uninstall_hook(installed: _Installed) -> None:
-    """Put back the hook `installed` replaced, once no mark relies on it (unless replaced since)."""
+def _take_token() -> int:
+    token = next(_tokens)
+    _alive[token] = threading.get_ident()
+    installed = _installed
+    if installed is not None:
+        installed.waiting.add(token)  # the hook in place serves this mark too
+    return token
+
+
+def _release_token(token: int) -> None:
+    """Put back the hook an installation replaced once no mark relies on it (unless replaced since)."""
     global _chained_hook, _installed
+    _alive.pop(token, None)
+    installed = _installed
+    if installed is None or token not in installed.waiting:
+        return
     with _lock:
-        installed.users -= 1
-        if installed.users == 0 and installed is _installed:
+        installed.waiting.discard(token)
+        if not installed.waiting and installed is _installed:
             if threading.excepthook is _excepthook:
                 threading.excepthook = installed.replaced
             _chained_hook = installed.chained_before
@@ -222,11 +245,7 @@ def _uninstall_hook(installed: _Installed) -> None:
 class ThreadMark(NamedTuple):
     seq: int  # threads numbered above this started after the mark
     uncaught_from: int  # the exceptions recorded from this serial on are candidates
-    hook: _Installed  # for `_uninstall_hook`
-    exclude: frozenset[int] = frozenset()  # idents never reported
-
-
-_NO_IDENTS: frozenset[int] = frozenset()
+    token: int  # for `_release_token`
 
 
 class ThreadProbe(Probe[ThreadMark, threading.Thread]):
@@ -248,7 +267,7 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
     errors_switch = Flag(
         "check_thread_exceptions", True, "fail a test whose thread died of an uncaught exception"
     )
-    installs = True  # the excepthook
+    installs = True  # a mark's token, for the excepthook
 
     def hooks(self) -> list[install.Hook]:
         return [
@@ -257,14 +276,11 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         ]
 
     def mark(self, everything: bool = False) -> ThreadMark:
-        if everything:
-            exclude = frozenset({threading.main_thread().ident or 0, threading.get_ident()})
-            return ThreadMark(-1, _uncaught_total, _install_hook(), exclude)
         # tuple.__new__ skips NamedTuple's Python-level __new__: this runs on every test.
-        return tuple.__new__(ThreadMark, (clock.now, _uncaught_total, _install_hook(), _NO_IDENTS))
+        return tuple.__new__(ThreadMark, (-1 if everything else clock.now, _uncaught_total, _take_token()))
 
     def release(self, mark: ThreadMark) -> None:
-        _uninstall_hook(mark.hook)
+        _release_token(mark.token)
 
     def count(self) -> int:
         return threading.active_count()
@@ -273,14 +289,14 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         if clock.now == mark.seq:
             return []
         current = threading.current_thread()
-        # verify_none (seq -1) wants every thread, those older than leaktest too.
+        # verify_none (seq -1) wants every thread but the main one, those older than leaktest too.
         threads = threading.enumerate() if mark.seq < 0 else _started_after(mark.seq)
         return [
             thread
             for thread in threads
             if seq_of(thread) > mark.seq
             and thread is not current
-            and thread.ident not in mark.exclude
+            and thread is not threading.main_thread()
             and not _reported(thread)
             and thread.is_alive()
         ]
