@@ -189,6 +189,19 @@ def top_frame(frames: Sequence[Frame]) -> Frame | None:
     return frames[0] if frames else None
 
 
+def debug_site(source_traceback: object) -> str | None:
+    """``name at file:line`` of the innermost user frame of asyncio's debug-mode
+    `_source_traceback` (the innermost frame if all are stdlib), or None without one."""
+    if not isinstance(source_traceback, Sequence) or not source_traceback:
+        return None
+    chosen = source_traceback[-1]
+    for entry in reversed(source_traceback):
+        if not is_stdlib(entry.filename) and not is_leaktest(entry.filename):
+            chosen = entry
+            break
+    return f"{chosen.name} at {chosen.filename}:{chosen.lineno}"
+
+
 def format_frames(frames: Sequence[Frame], indent: str = "  ") -> str:
     """Python's traceback layout (most recent call last) for frames given innermost first."""
     summary = traceback.StackSummary.extract(

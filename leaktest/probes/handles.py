@@ -64,14 +64,10 @@ def _callback_of(handle: asyncio.Handle) -> tuple[Any, tuple[Any, ...]]:
 
 def _scheduled_at(handle: asyncio.Handle) -> str:
     """Where the handle was scheduled: recorded by asyncio in debug mode only."""
-    tb = getattr(handle, "_source_traceback", None)
-    if not tb:
+    site = stacks.debug_site(getattr(handle, "_source_traceback", None))
+    if site is None:
         return " scheduled at an unknown place (run the loop in debug mode, PYTHONASYNCIODEBUG=1, to know)"
-    for entry in reversed(tb):
-        if not stacks.is_stdlib(entry.filename) and not stacks.is_leaktest(entry.filename):
-            return f" scheduled by {entry.name} at {entry.filename}:{entry.lineno}"
-    last = tb[-1]
-    return f" scheduled by {last.name} at {last.filename}:{last.lineno}"
+    return f" scheduled by {site}"
 
 
 def _function(callback: object) -> object:

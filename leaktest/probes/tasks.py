@@ -296,14 +296,10 @@ def _creation(task: asyncio.Task[Any]) -> str:
     site = getattr(task, _SITE, None)
     if site is not None:
         return f"\n created by {site}"
-    tb = getattr(task, "_source_traceback", None)
-    if not tb:
+    debug = stacks.debug_site(getattr(task, "_source_traceback", None))
+    if debug is None:
         return "\n created at an unknown place (run the loop in debug mode, PYTHONASYNCIODEBUG=1, to know)"
-    for entry in reversed(tb):
-        if not stacks.is_stdlib(entry.filename) and not stacks.is_leaktest(entry.filename):
-            return f"\n created by {entry.name} at {entry.filename}:{entry.lineno}"
-    last = tb[-1]
-    return f"\n created by {last.name} at {last.filename}:{last.lineno}"
+    return f"\n created by {debug}"
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
