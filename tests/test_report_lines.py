@@ -8,11 +8,13 @@ import multiprocessing
 import queue
 import socket
 import socketserver
+import sys
 import threading
 import unittest
 from typing import Any
 
 import leaktest
+from hubs import PreparingThread, TwiceOverriddenThread
 from support import report, run_tests, verdict
 
 
@@ -140,6 +142,27 @@ class WhoStartedIt(leaktest.LeakCheckedTestCase):
 
         text = report(run_tests(Inner, "test"))
         self.assertRegex(text, r"started by \S+Inner\.test at .*test_report_lines\.py:\d+\]")
+
+    def test_a_subclass_overriding_start_names_the_caller_of_start(self) -> None:
+        for kind in (PreparingThread, TwiceOverriddenThread):
+            with self.subTest(kind=kind.__name__):
+                threads: list[PreparingThread] = []
+                lines: list[int] = []
+
+                class Inner(leaktest.LeakCheckedTestCase):
+                    grace_period = 0
+
+                    def test(self) -> None:
+                        threads.append(kind("preparing"))
+                        lines.append(sys._getframe().f_lineno + 1)
+                        threads[0].start()
+
+                text = report(run_tests(Inner, "test"))
+                threads[0].stop()
+                self.assertTrue(threads[0].prepared)
+                self.assertNotIn("PreparingThread.start", text)
+                self.assertNotIn("TwiceOverriddenThread.start", text)
+                self.assertRegex(text, rf"started by \S+Inner\.test at \S+test_report_lines\.py:{lines[0]}\]")
 
     def test_socketserver_request_thread_names_the_stdlib_caller_and_the_chain(self) -> None:
         entered = threading.Event()

@@ -52,7 +52,8 @@ def _on_start(result: None, frame: FrameType | None, args: tuple[Any, ...], kwar
     setattr(thread, _START, stacks.start_stack(frame))
     starter = threading.current_thread()
     numbered = seq_of(starter) > 0
-    setattr(thread, _SITE, stacks.start_site(frame, starter.name if numbered else None, site_of(starter)))
+    site_frame = frame if type(thread).start is threading.Thread.start else _caller_of_start(thread, frame)
+    setattr(thread, _SITE, stacks.start_site(site_frame, starter.name if numbered else None, site_of(starter)))
     if numbered:
         setattr(thread, _PARENT, weakref.ref(starter))
     if _alive and threading.excepthook is not _excepthook:
@@ -67,6 +68,28 @@ def _on_start(result: None, frame: FrameType | None, args: tuple[Any, ...], kwar
         if len(_started) >= _prune_at:
             _started[:] = [(n, ref) for n, ref in _started if _may_be_alive(ref())]
             _prune_at = max(64, 2 * len(_started))
+
+
+def _caller_of_start(thread: threading.Thread, frame: FrameType | None) -> FrameType | None:
+    """The frame that called `thread.start()`, past the `start` overrides of the thread's
+    own classes (watchdog's `BaseThread.start` calls `super().start()`): the user's line
+    started the thread, not the override."""
+    overrides = set()
+    for klass in type(thread).__mro__:
+        if klass is threading.Thread:
+            break
+        code = stacks.code_of(vars(klass).get("start"))
+        if code is not None:
+            overrides.add(code)
+    while frame is not None and frame.f_code in overrides and _first_argument(frame) is thread:
+        frame = frame.f_back
+    return frame
+
+
+def _first_argument(frame: FrameType) -> object:
+    """`self` of a method's frame."""
+    code = frame.f_code
+    return frame.f_locals.get(code.co_varnames[0]) if code.co_argcount else None
 
 
 def _may_be_alive(thread: threading.Thread | None) -> bool:
