@@ -7,6 +7,7 @@ import asyncio
 import gc
 import socket
 import socketserver
+import sys
 import unittest
 import warnings
 from typing import Any
@@ -175,6 +176,26 @@ class Verdicts(SocketCase):
         self.assertEqual((result.testsRun, len(result.errors)), (1, 1), text)
         self.assertIn("tearDownClass", str(result.errors[0][0]))
         self.assertIn("through socketserver.TCPServer.__init__", text)
+
+
+class Warnings(SocketCase):
+    def test_the_unclosed_warning_names_the_line_that_dropped_the_socket(self) -> None:
+        """As without leaktest: its hook on the socket's finalizer is not the warning's place."""
+        lines: list[int] = []
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                sock = socket.socket()
+                lines.append(sys._getframe().f_lineno + 1)
+                del sock
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            result = run_tests(Inner, "test")
+        self.assertIn("the garbage collector closed it", report(result))
+        unclosed = [w for w in caught if issubclass(w.category, ResourceWarning)]
+        self.assertEqual(len(unclosed), 1, [str(w.message) for w in caught])
+        self.assertEqual((unclosed[0].filename, unclosed[0].lineno), (__file__, lines[0]))
 
 
 class Ownership(SocketCase):

@@ -11,6 +11,15 @@ each copy adds its own to the wrapper it finds. So each copy hears of every
 start, and the caller frame handed to the listeners is the caller's, never the
 other copy's wrapper.
 
+The original runs inside the wrapper's frame, so a warning it raises counts that
+frame: one a C function raises at stacklevel 1 lands on this file. A `__del__` is
+hooked without a wrapper around the call (`_Finalizer`), so socket's "unclosed"
+ResourceWarning names the line that dropped the socket. What is left: a C function
+with listeners after it, `os.fork`/`os.forkpty` on 3.12+ in a process with threads,
+whose DeprecationWarning ("use of fork() may lead to deadlocks") names the wrapper's
+line; Python code cannot call a function without being the innermost frame and
+still see its result.
+
 Locks made by `Lock()` are replaced in a forked child, where a lock held by
 another thread of the parent would stay held forever; `after_fork` runs other
 resets there.
@@ -53,6 +62,8 @@ _installed: list[Hook] = []  # what this copy installed, for `uninstall`
 def install(hooks: Iterable[Hook]) -> None:
     """Put every hook in place; installing a hook a second time does nothing."""
     for hook in hooks:
+        if hook.after and hook.name == "__del__":
+            raise ValueError(f"{hook.listener!r}: a finalizer's hook runs before it only")
         owner = hook.owner()
         if owner is None or not hasattr(owner, hook.name):
             continue  # not on this platform, or not imported yet
@@ -103,6 +114,9 @@ def _shared(function: object) -> dict[str, Any] | None:
 def _wrap(owner: object, name: str) -> dict[str, Any]:
     original = getattr(owner, name)
     shared: dict[str, Any] = {"original": original, "before": (), "after": ()}
+    if name == "__del__":
+        setattr(owner, name, _Finalizer(shared))
+        return shared
 
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -125,6 +139,37 @@ def _wrap(owner: object, name: str) -> dict[str, Any]:
     setattr(wrapper, _SHARED, shared)
     setattr(owner, name, wrapper)
     return shared
+
+
+class _Finalizer:
+    """The hook on a `__del__`, which the interpreter looks up and calls at once: the
+    listeners run on the lookup, and the original is handed back to be called with no
+    frame of leaktest's on the stack. A wrapper's frame would be the place of a warning
+    the original raises at stacklevel 1 (socket's "ResourceWarning: unclosed"); this
+    way it names the line that dropped the object, as without leaktest. Listeners run
+    before only."""
+
+    def __init__(self, shared: dict[str, Any]) -> None:
+        setattr(self, _SHARED, shared)
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        shared: dict[str, Any] = getattr(self, _SHARED)
+        try:
+            frame: FrameType | None = sys._getframe(1)
+        except ValueError:  # finalized from C with no Python caller
+            frame = None
+        for listener in shared["before"]:
+            try:  # a listener never breaks the finalizer
+                listener(None, frame, (instance,), {})
+            except Exception:
+                pass
+        return shared["original"].__get__(instance, owner)
+
+    def __call__(self, instance: object) -> Any:
+        """``Class.__del__(obj)``, called explicitly."""
+        return self.__get__(instance, type(instance))()
 
 
 def _heard(
