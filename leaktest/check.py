@@ -14,7 +14,6 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator, Mapping
-from dataclasses import replace
 from typing import Any
 
 from . import load, mode
@@ -339,10 +338,9 @@ def _described(probe: Probe[Any, Any], items: list[object], seen: _Seen) -> list
     for item, leak in zip(items, probe.describe(items)):
         links = seen.links(probe, item, alive)
         if links > 1:
-            leak = replace(
-                leak,
-                entry=f"{leak.entry}\n the newest of {links} {probe.kind}, each started by the one"
-                " before it since the baseline (a chain still re-arming itself when the grace period ended)",
+            leak = leak.adding(
+                f"the newest of {links} {probe.kind}, each started by the one before it since the"
+                " baseline (a chain still re-arming itself when the grace period ended)"
             )
         leaks.append(leak)
     return leaks

@@ -1,9 +1,9 @@
-"""The goleak-shaped failure message and `LeakError`."""
+"""The goleak-shaped failure message, the one layout of its entries, and `LeakError`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -24,6 +24,10 @@ class Leak:
     def __str__(self) -> str:
         return self.name
 
+    def adding(self, line: str) -> Leak:
+        """The same leak, its entry one line longer (what a check learnt of it after `entry`)."""
+        return replace(self, entry=f"{self.entry}\n{_DETAIL}{line}")
+
 
 class LeakWarning(UserWarning):
     """A leak in `warn` mode: the test passes, the leak is reported.
@@ -39,6 +43,20 @@ class LeakError(AssertionError):
     def __init__(self, message: str, leaks: Sequence[Leak]) -> None:
         super().__init__(message)
         self.leaks = list(leaks)
+
+
+def entry(head: str, where: str | None, stack: str = "", extra: Sequence[str] = ()) -> str:
+    """One report entry, laid out alike for every kind: the head, the stack (each line two
+    spaces in), then where it was started (`stacks.where`) and any further lines (one space
+    in), so that each part is at the same place in every entry."""
+    lines = [head]
+    lines.extend(_STACK + line for line in stack.splitlines())
+    lines.extend(_DETAIL + line for line in (where, *extra) if line)
+    return "\n".join(lines)
+
+
+_STACK = "  "  # the indent of a stack's lines in an entry
+_DETAIL = " "  # the indent of the lines after it
 
 
 def format_report(

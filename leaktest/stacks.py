@@ -1,7 +1,8 @@
-"""Frames -> qualified names, the innermost frame outside the stdlib, formatted stacks.
+"""Frames -> qualified names, the innermost frame outside the stdlib, formatted stacks,
+and the one way to say where something was started (`StartSite`, `where`).
 
 Everything here runs on the failure path only, except `start_site` and `start_stack`, which
-run once per start (thread, task, process) and therefore stay cheap (no formatting).
+run once per start (thread, task, process, socket) and therefore stay cheap (no formatting).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import threading
 import traceback
 from collections.abc import Sequence
 from types import CodeType, FrameType
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple, Protocol, Union
 
 _LEAKTEST_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -79,13 +80,17 @@ class FrameRecord(NamedTuple):
 Frame = Union[FrameType, FrameRecord]
 
 
-def record_stack(frame: FrameType | None) -> tuple[FrameRecord, ...]:
-    """The stack from `frame` outwards, innermost first, as records (no formatting)."""
-    records: list[FrameRecord] = []
-    while frame is not None:
-        records.append(FrameRecord(frame.f_code, frame.f_globals, frame.f_lineno))
-        frame = frame.f_back
-    return tuple(records)
+class Walkable(Protocol):
+    """A frame `start_site` can walk outwards from: a live one, or a linked record."""
+
+    @property
+    def f_code(self) -> CodeType: ...
+    @property
+    def f_globals(self) -> dict[str, Any]: ...
+    @property
+    def f_lineno(self) -> int: ...
+    @property
+    def f_back(self) -> Walkable | None: ...
 
 
 _START_DEPTH = 64  # frames kept of a start stack: enough for any framework's nesting
@@ -189,26 +194,14 @@ def top_frame(frames: Sequence[Frame]) -> Frame | None:
     return frames[0] if frames else None
 
 
-def debug_site(source_traceback: object) -> str | None:
-    """``name at file:line`` of the innermost user frame of asyncio's debug-mode
-    `_source_traceback` (the innermost frame if all are stdlib), or None without one."""
-    if not isinstance(source_traceback, Sequence) or not source_traceback:
-        return None
-    chosen = source_traceback[-1]
-    for entry in reversed(source_traceback):
-        if not is_stdlib(entry.filename) and not is_leaktest(entry.filename):
-            chosen = entry
-            break
-    return f"{chosen.name} at {chosen.filename}:{chosen.lineno}"
-
-
-def format_frames(frames: Sequence[Frame], indent: str = "  ") -> str:
-    """Python's traceback layout (most recent call last) for frames given innermost first."""
+def format_frames(frames: Sequence[Frame]) -> str:
+    """Python's traceback layout (most recent call last) for frames given innermost first,
+    one indent less: `report.entry` indents every stack alike."""
     summary = traceback.StackSummary.extract(
         ((f, f.f_lineno) for f in reversed(frames)), capture_locals=False
     )
     lines = "".join(summary.format()).rstrip("\n").splitlines()
-    return "\n".join(indent + line[2:] if line.startswith("  ") else indent + line for line in lines)
+    return "\n".join(line[2:] if line.startswith("  ") else line for line in lines)
 
 
 class Origin:
@@ -220,14 +213,23 @@ class Origin:
 
     __slots__ = ("filename", "lineno", "_code", "_globals", "_owner", "_function")
 
-    def __init__(self, frame: FrameType) -> None:
+    def __init__(self, frame: Walkable) -> None:
         code = frame.f_code
         self.filename = code.co_filename
         self.lineno = frame.f_lineno
         self._code = code
         self._globals = frame.f_globals
-        self._owner = _owner_3_10(code, frame) if sys.version_info < (3, 11) else None
+        # 3.10 names a method by its `self`, which only a live frame still has.
+        live = isinstance(frame, FrameType) and sys.version_info < (3, 11)
+        self._owner = _owner_3_10(code, frame) if live and isinstance(frame, FrameType) else None
         self._function: str | None = None
+
+    @classmethod
+    def named(cls, function: str, filename: str, lineno: int) -> Origin:
+        """A place known by its name only (asyncio's debug-mode traceback keeps no frame)."""
+        origin = cls.__new__(cls)
+        origin.filename, origin.lineno, origin._function = filename, lineno, function
+        return origin
 
     @property
     def function(self) -> str:
@@ -253,7 +255,7 @@ _USER, _STDLIB, _LEAKTEST, _FRAMEWORK = range(4)
 _kinds: dict[str, int] = {}  # filename -> one of the four kinds above
 
 
-def _kind(frame: FrameType) -> int:
+def _kind(frame: Walkable) -> int:
     """What a frame's code is, by file: one dict lookup once a file has been seen."""
     filename = frame.f_code.co_filename
     kind = _kinds.get(filename)
@@ -323,7 +325,7 @@ class StartSite:
 
 
 def start_site(
-    frame: FrameType | None, thread: str | None = None, thread_site: StartSite | None = None
+    frame: Walkable | None, thread: str | None = None, thread_site: StartSite | None = None
 ) -> StartSite | None:
     """Where the code running `frame` starts something; runs on every `Thread.start()`
     and `loop.create_task()`.
@@ -353,3 +355,50 @@ def start_site(
     named_test = Origin(test) if framework_called and test is not None and test is not origin else None
     root = (named_test or noted) if framework_called else None
     return StartSite(noted, named_test, root, thread, thread_site)
+
+
+class _Linked(NamedTuple):
+    """A frame record with the next one outwards: walked as `start_site` walks live frames."""
+
+    f_code: CodeType
+    f_globals: dict[str, Any]
+    f_lineno: int
+    f_back: _Linked | None
+
+
+def recorded_site(stack: Sequence[Frame]) -> StartSite | None:
+    """`start_site` for a recorded stack, innermost first (a socket's creation stack:
+    read only when a report names it, so creating a socket costs no more)."""
+    linked = None
+    for frame in reversed(stack):
+        linked = _Linked(frame.f_code, frame.f_globals, frame.f_lineno, linked)
+    return start_site(linked)
+
+
+def debug_site(source_traceback: object) -> StartSite | None:
+    """Where asyncio's debug mode saw a task or callback made (its `_source_traceback`):
+    the innermost frame outside the stdlib and leaktest (the innermost frame if all are
+    stdlib); None without one."""
+    if not isinstance(source_traceback, Sequence) or not source_traceback:
+        return None
+    chosen = source_traceback[-1]
+    for entry in reversed(source_traceback):
+        if not is_stdlib(entry.filename) and not is_leaktest(entry.filename):
+            chosen = entry
+            break
+    return StartSite(Origin.named(chosen.name, chosen.filename, chosen.lineno), None, None)
+
+
+#: What a report says when no Python code leaktest saw started it.
+UNSEEN = "outside any Python code leaktest can see"
+#: ... for what only asyncio's debug mode records.
+UNSEEN_WITHOUT_DEBUG = "at an unknown place (run the loop in debug mode, PYTHONASYNCIODEBUG=1, to know)"
+
+
+def where(verb: str, site: StartSite | None, through: str | None = None, unseen: str = UNSEEN) -> str:
+    """The one way a report says where something was started: ``started by <site>``,
+    then the stdlib function the code went through; `unseen` when there is no site."""
+    via = f" through {through}" if through else ""
+    if site is not None:
+        return f"{verb} by {site}{via}"
+    return f"{verb}{via}, {unseen}" if via else f"{verb} {unseen}"

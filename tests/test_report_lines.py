@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import logging.handlers
 import multiprocessing
 import queue
@@ -14,6 +16,7 @@ import unittest
 from typing import Any
 
 import leaktest
+from leaktest.report import entry
 from hubs import PreparingThread, TwiceOverriddenThread
 from support import report, run_tests, verdict
 
@@ -249,6 +252,32 @@ class WhereATaskWasCreated(leaktest.LeakCheckedTestCase):
             text,
             r"created by test_report_lines\.start_waiter at \S+test_report_lines\.py:\d+, "
             r"from \S+Inner\.test at \S+test_report_lines\.py:\d+\]",
+        )
+
+
+class OneLayout(leaktest.LeakCheckedTestCase):
+    """Every entry: the head, its stack two spaces in, where it was started, more lines."""
+
+    def test_the_parts_of_an_entry(self) -> None:
+        text = entry("Head:", "started by f at x.py:1", "File x.py\n  code", ["one more"])
+        self.assertEqual(text, "Head:\n  File x.py\n    code\n started by f at x.py:1\n one more")
+
+    def test_without_a_stack_or_a_site(self) -> None:
+        self.assertEqual(entry("fd 5 -> pipe:[1] still open", None), "fd 5 -> pipe:[1] still open")
+
+    def test_an_exception_in_a_thread_is_laid_out_like_a_leak(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                thread = threading.Thread(target=lambda: 1 / 0, name="dividing")
+                thread.start()
+                thread.join()
+
+        with contextlib.redirect_stderr(io.StringIO()):  # the default excepthook prints it too
+            text = report(run_tests(Inner, "test"))
+        self.assertRegex(
+            text,
+            r"\[Thread 'dividing':\n  Traceback \(most recent call last\):\n(  .*\n)+  ZeroDivisionError: [^\n]+\n"
+            r" started by \S+Inner\.test at \S+test_report_lines\.py:\d+\]",
         )
 
 

@@ -125,7 +125,7 @@ class ClassLevelErrors(leaktest.LeakCheckedTestCase):
             result = run_tests(Inner)
         self.assertEqual(len(result.errors), 1, report(result))
         self.assertIn("tearDownClass", str(result.errors[0][0]))
-        self.assertIn("Thread 'class-thread' (started by ", report(result))
+        self.assertRegex(report(result), r"\[Thread 'class-thread':\n(  .*\n)+ started by ")
 
 
 if __name__ == "__main__":

@@ -246,7 +246,7 @@ class ExcepthookOrder(unittest.TestCase):
         for thread in threads:
             thread.join()
         self.assertEqual(len(caught), 1)
-        self.assertIn("Thread 'raising' (started by ", str(caught[0]))
+        self.assertRegex(str(caught[0]), r"\[Thread 'raising':\n(  .*\n)+ started by ")
         self.assertIn("ZeroDivisionError", str(caught[0]))
         self.assertIs(threading.excepthook, before)
 

@@ -95,3 +95,27 @@ class QualifiedNames(leaktest.LeakCheckedTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WhereItWasStarted(leaktest.LeakCheckedTestCase):
+    """One sentence for every kind: the site, the function it went through, or why none."""
+
+    def test_a_site_and_the_function_it_went_through(self) -> None:
+        site = stacks.start_site(sys._getframe())
+        self.assertIsNotNone(site)
+        self.assertRegex(
+            stacks.where("created", site, "socket.create_server"),
+            r"^created by test_stacks\.WhereItWasStarted\.test_a_site_and_the_function_it_went_through "
+            r"at \S+test_stacks\.py:\d+ through socket\.create_server$",
+        )
+
+    def test_no_site(self) -> None:
+        self.assertEqual(stacks.where("started", None), "started outside any Python code leaktest can see")
+        self.assertEqual(
+            stacks.where("started", None, "os.fork"),
+            "started through os.fork, outside any Python code leaktest can see",
+        )
+
+    def test_a_recorded_stack_gives_the_live_stacks_site(self) -> None:
+        frame = sys._getframe()
+        self.assertEqual(str(stacks.recorded_site(stacks.start_stack(frame))), str(stacks.start_site(frame)))

@@ -319,7 +319,9 @@ class Verdicts(leaktest.LeakCheckedTestCase):
         self.assertEqual(verdict(result), "FAIL")
         text = report(result)
         self.assertIn("found exceptions raised in threads and not caught:", text)
-        self.assertRegex(text, r"Thread 'exploding' \(started by \S+Inner\.test at \S+test_threads\.py:\d+\):")
+        self.assertRegex(
+            text, r"\[Thread 'exploding':\n(  .*\n)+ started by \S+Inner\.test at \S+test_threads\.py:\d+\]"
+        )
         self.assertIn("in explode", text)
         self.assertIn("ValueError: boom in a thread", text)
         self.assertEqual(seen, ["exploding"])  # chained to the previous hook

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .. import stacks
-from ..report import Leak
+from ..report import Leak, entry
 from ..rules import Candidate
 from ..options import Flag
 from . import clock
@@ -65,9 +65,7 @@ def _callback_of(handle: asyncio.Handle) -> tuple[Any, tuple[Any, ...]]:
 def _scheduled_at(handle: asyncio.Handle) -> str:
     """Where the handle was scheduled: recorded by asyncio in debug mode only."""
     site = stacks.debug_site(getattr(handle, "_source_traceback", None))
-    if site is None:
-        return " scheduled at an unknown place (run the loop in debug mode, PYTHONASYNCIODEBUG=1, to know)"
-    return f" scheduled by {site}"
+    return stacks.where("scheduled", site, unseen=stacks.UNSEEN_WITHOUT_DEBUG)
 
 
 def _function(callback: object) -> object:
@@ -268,7 +266,7 @@ def _describe(handle: asyncio.Handle) -> Leak:
     else:
         head = f"Callback {name}{_args(args)} (call_soon, not run yet, {on})"
         label = f"Callback {name}"
-    return Leak("handles", label, f"{head}\n{_scheduled_at(handle)}", handle)
+    return Leak("handles", label, entry(head, _scheduled_at(handle)), handle)
 
 
 def _args(args: tuple[Any, ...]) -> str:

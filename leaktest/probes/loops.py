@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from types import CodeType, FrameType
 from typing import Any
 
-from ..report import Leak
+from .. import stacks
+from ..report import Leak, entry
 from ..rules import Candidate
 from ..options import Flag
 from . import clock, install
@@ -123,6 +124,4 @@ def _describe(loop: asyncio.AbstractEventLoop) -> Leak:
     tasks = len(asyncio.all_tasks(loop))
     name = f"Event loop #{seq_of(loop)}"
     head = f"{name} ({type(loop).__name__}, {state}, {tasks} pending task{'' if tasks == 1 else 's'}) never closed"
-    origin = origin_of(loop)
-    created = f" created by {origin}" if origin else " created outside any Python code leaktest can see"
-    return Leak("loops", name, f"{head}\n{created}", loop)
+    return Leak("loops", name, entry(head, stacks.where("created", origin_of(loop))), loop)

@@ -33,7 +33,7 @@ from types import FrameType, ModuleType
 from typing import Any
 
 from .. import stacks
-from ..report import Leak
+from ..report import Leak, entry
 from ..rules import Candidate
 from ..options import Flag, Patterns
 from . import clock, install, threads
@@ -99,9 +99,7 @@ def _spawn_site(frame: FrameType | None) -> tuple[stacks.StartSite | None, str |
     """Where a child was started (as a thread's start site: the stdlib caller when no
     other code is on the stack, the starting thread), and which stdlib function the
     code outside the stdlib called to start it."""
-    starter = threading.current_thread()
-    numbered = threads.seq_of(starter) > 0
-    site = stacks.start_site(frame, starter.name if numbered else None, threads.site_of(starter))
+    site = threads.start_site(frame, threading.current_thread())
     inner: FrameType | None = None
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -532,6 +530,7 @@ def _describe(child: Child) -> Leak:
             status = "exited, not yet reaped by the forkserver"
     else:
         status = RUNNING
+    extra = []
     if child.via in ("os.fork", "os.forkpty"):
         # Its command line is this process's: say what the fork runs instead, when known.
         what = f"running {child.runs}" if child.runs else f"(command line: {_cmdline(child)})"
@@ -539,13 +538,10 @@ def _describe(child: Child) -> Leak:
     else:
         head = f"Process {child.pid} ({status}): {_cmdline(child)}"
         if child.runs:
-            head += f"\n running {child.runs}"
-    how = child.entry or child.via
-    if child.origin is not None:
-        started = f" started by {child.origin} through {how}"
-    elif child.starttime is not None and child.via.startswith("a function"):
-        started = " started by code leaktest cannot see (not through a function it wraps)"
+            extra.append(f"running {child.runs}")
+    if child.origin is None and child.starttime is not None and child.via.startswith("a function"):
+        started = stacks.where("started", None, unseen="by code leaktest cannot see (not through a function it wraps)")
     else:
-        started = f" started through {how}, from no Python code leaktest can see"
-    return Leak("processes", f"Process {child.pid}", f"{head}\n{started}", child, child.seq)
+        started = stacks.where("started", child.origin, child.entry or child.via)
+    return Leak("processes", f"Process {child.pid}", entry(head, started, extra=extra), child, child.seq)
 

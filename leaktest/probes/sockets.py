@@ -42,7 +42,7 @@ from types import FrameType
 from typing import Any
 
 from .. import stacks
-from ..report import Leak
+from ..report import Leak, entry
 from ..rules import Candidate
 from ..options import Flag, Patterns
 from . import clock, install
@@ -59,7 +59,7 @@ class SocketRecord:
     def __init__(self, sock: socket.socket, stack: tuple[stacks.FrameRecord, ...]) -> None:
         self.seq = 0
         self.ref = weakref.ref(sock)
-        self.stack = stack  # innermost first, from the caller of socket.socket()
+        self.stack = stack  # innermost first, from the caller of socket.socket(), leaktest's left out
         self.fd = sock.fileno()
         self.gone_open: str | None = None  # what it was, when the GC destroyed it open
         self.gone_addresses: tuple[str, ...] = ()
@@ -109,7 +109,7 @@ def _listener_seq(frame: FrameType | None) -> int | None:
 
 def _record(sock: socket.socket, frame: FrameType | None) -> None:
     global _prune_at
-    record = SocketRecord(sock, stacks.record_stack(frame))
+    record = SocketRecord(sock, stacks.start_stack(frame))
     owner = _listener_seq(frame)
     with _lock:
         if owner is None:
@@ -230,27 +230,19 @@ def _module_name(frame: stacks.Frame) -> str:
     return str(frame.f_globals.get("__name__", ""))
 
 
-def creation(stack: Sequence[stacks.Frame]) -> str:
-    """Where a socket was created: the innermost frame outside the stdlib, and the stdlib
-    function that made it (the innermost one outside the socket and ssl modules)."""
-    origin: stacks.Frame | None = None
-    inner: list[stacks.Frame] = []  # the stdlib frames inside `origin`, innermost first
+def _maker(stack: Sequence[stacks.Frame]) -> str | None:
+    """The stdlib function the code outside the stdlib called to make the socket: the
+    innermost one outside the socket and ssl modules (`http.client.HTTPConnection.connect`
+    rather than `socket.create_connection`), else the outermost of those."""
+    inner: list[stacks.Frame] = []  # the stdlib frames inside the creating code, innermost first
     for frame in stack:
-        filename = frame.f_code.co_filename
-        if stacks.is_leaktest(filename):
-            continue
-        if not stacks.is_stdlib(filename):
-            origin = frame
+        if not stacks.is_stdlib(frame.f_code.co_filename):
             break
         inner.append(frame)
     maker = next((f for f in inner if _module_name(f) not in ("socket", "ssl")), None)
     if maker is None and inner:  # socket.create_connection, socket.socketpair...
         maker = inner[-1]
-    how = f" through {stacks.qualified_name(maker.f_code, maker)}" if maker is not None else ""
-    if origin is None:
-        return f" created{how}, outside any Python code leaktest can see"
-    where = f"{stacks.qualified_name(origin.f_code, origin)} at {origin.f_code.co_filename}:{origin.f_lineno}"
-    return f" created by {where}{how}"
+    return stacks.qualified_name(maker.f_code, maker) if maker is not None else None
 
 
 def _describe(record: SocketRecord) -> Leak:
@@ -264,7 +256,8 @@ def _describe(record: SocketRecord) -> Leak:
             f"{what} never closed: the garbage collector closed it"
             " (ResourceWarning: unclosed socket)"
         )
-    return Leak("sockets", what.split(" (")[0], f"{head}\n{creation(record.stack)}", record)
+    created = stacks.where("created", stacks.recorded_site(record.stack), _maker(record.stack))
+    return Leak("sockets", what.split(" (")[0], entry(head, created), record)
 
 
 # -- the probe ------------------------------------------------------------------

@@ -43,7 +43,7 @@ from types import CodeType, FrameType
 from typing import Any, NamedTuple, Union
 
 from .. import stacks
-from ..report import Leak
+from ..report import Leak, entry
 from ..rules import Candidate
 from ..options import Flag, Patterns
 from . import clock, install
@@ -244,11 +244,11 @@ def _record(
 ) -> _Record:
     name = f"Task {task.get_name()!r}"
     if kind == "task exceptions" and isinstance(exc, BaseException):
-        text = f"{name} (coroutine {_coro_name(task)}, garbage-collected):\n{_format_exception(exc)}"
+        head = f"{name} (coroutine {_coro_name(task)}, garbage-collected):"
+        text = entry(head, _creation(task), _format_exception(exc))
     else:
-        text = f"{name} (coroutine {_coro_name(task)}) was garbage-collected while pending"
-        text += f" on loop #{seq_of(loop)} (its await chain is gone)"
-    text += _creation(task)
+        head = f"{name} (coroutine {_coro_name(task)}) was garbage-collected while pending"
+        text = entry(f"{head} on loop #{seq_of(loop)} (its await chain is gone)", _creation(task))
     return _Record(
         weakref.ref(loop), seq_of(loop), task_seq(task), kind, name, text, _names(task), _start_of(task, True),
         _started(task),
@@ -293,13 +293,8 @@ def _awaited(task: asyncio.Task[Any]) -> asyncio.Future[Any] | None:
 
 def _creation(task: asyncio.Task[Any]) -> str:
     """Where the task was created: noted by `loop.create_task`, else by asyncio in debug mode."""
-    site = getattr(task, _SITE, None)
-    if site is not None:
-        return f"\n created by {site}"
-    debug = stacks.debug_site(getattr(task, "_source_traceback", None))
-    if debug is None:
-        return "\n created at an unknown place (run the loop in debug mode, PYTHONASYNCIODEBUG=1, to know)"
-    return f"\n created by {debug}"
+    site = getattr(task, _SITE, None) or stacks.debug_site(getattr(task, "_source_traceback", None))
+    return stacks.where("created", site, unseen=stacks.UNSEEN_WITHOUT_DEBUG)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -522,15 +517,13 @@ def _exception_leak(task: asyncio.Task[Any]) -> Leak:
     with _lock:
         _claimed.add(task)
     name = f"Task {task.get_name()!r}"
-    text = f"{name} (coroutine {_coro_name(task)}):\n"
-    text += _format_exception(exc) if exc is not None else "  (no exception)"
-    text += _creation(task)
+    trace = _format_exception(exc) if exc is not None else "(no exception)"
+    text = entry(f"{name} (coroutine {_coro_name(task)}):", _creation(task), trace)
     return Leak("task exceptions", f"exception in {name}", text, task, _started(task))
 
 
 def _format_exception(exc: BaseException) -> str:
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    return "\n".join("  " + line for line in "".join(lines).rstrip("\n").splitlines())
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n")
 
 
 # -- waiting --------------------------------------------------------------------
@@ -663,13 +656,13 @@ def _format_chain(task: asyncio.Task[Any], depth: int = 0) -> str:
     if frames:
         lines.append(stacks.format_frames(list(reversed(frames))))
     else:
-        lines.append("  (no coroutine frame: not started, or not a Python coroutine)")
+        lines.append("(no coroutine frame: not started, or not a Python coroutine)")
     if waiter is not None:
         if isinstance(waiter, asyncio.Task) and depth < 20:
-            lines.append(f"  awaiting Task {waiter.get_name()!r} (coroutine {_coro_name(waiter)}):")
+            lines.append(f"awaiting Task {waiter.get_name()!r} (coroutine {_coro_name(waiter)}):")
             lines.append(_format_chain(waiter, depth + 1))
         else:
-            lines.append(f"  awaiting {_short_repr(waiter)}")
+            lines.append(f"awaiting {_short_repr(waiter)}")
     return "\n".join(lines)
 
 
@@ -682,9 +675,6 @@ def _describe(task: asyncio.Task[Any]) -> Leak:
     frames, _ = _chain(task)
     top = stacks.top_frame(list(reversed(frames)))
     head = f"Task {task.get_name()!r} (coroutine {_coro_name(task)}, {_state(task)})"
-    if top is not None:
-        head += f" with {stacks.qualified_name(top.f_code, top)} on top of the await chain:"
-    else:
-        head += ":"
-    entry = head + "\n" + _format_chain(task) + _creation(task)
-    return Leak("tasks", f"Task {task.get_name()!r}", entry, task, _started(task))
+    head += f" with {stacks.qualified_name(top.f_code, top)} on top of the await chain:" if top is not None else ":"
+    text = entry(head, _creation(task), _format_chain(task))
+    return Leak("tasks", f"Task {task.get_name()!r}", text, task, _started(task))

@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Any, NamedTuple
 
 from .. import stacks
-from ..report import Leak
+from ..report import Leak, entry
 from ..rules import Candidate
 from ..options import Flag, Patterns
 from . import clock, install
@@ -53,7 +53,7 @@ def _on_start(result: None, frame: FrameType | None, args: tuple[Any, ...], kwar
     starter = threading.current_thread()
     numbered = seq_of(starter) > 0
     site_frame = frame if type(thread).start is threading.Thread.start else _caller_of_start(thread, frame)
-    setattr(thread, _SITE, stacks.start_site(site_frame, starter.name if numbered else None, site_of(starter)))
+    setattr(thread, _SITE, start_site(site_frame, starter))
     if numbered:
         setattr(thread, _PARENT, weakref.ref(starter))
     if _alive and threading.excepthook is not _excepthook:
@@ -143,6 +143,14 @@ def _reported(thread: threading.Thread) -> bool:
         return True
     parent = _parent(thread)
     return parent is not None and getattr(parent, _REPORTED, False) is True
+
+
+def start_site(frame: FrameType | None, starter: threading.Thread) -> stacks.StartSite | None:
+    """Where the code running `frame` in thread `starter` starts something (a thread, a
+    process): with the starter's name and start site when leaktest numbered it, so that
+    what a server thread starts leads back to the test that started the server."""
+    numbered = seq_of(starter) > 0
+    return stacks.start_site(frame, starter.name if numbered else None, site_of(starter))
 
 
 def site_of(thread: threading.Thread) -> stacks.StartSite | None:
@@ -377,15 +385,9 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         for record in records:
             if record.thread_seq > mark.seq and not record.claimed:
                 record.claimed = True
-                started = f" (started by {record.site})" if record.site is not None else ""
-                found.append(
-                    Leak(
-                        "thread exceptions",
-                        f"exception in Thread {record.thread_name!r}",
-                        f"Thread {record.thread_name!r}{started}:\n{_indent(record.text)}",
-                        started=record.thread_seq,
-                    )
-                )
+                name = f"Thread {record.thread_name!r}"
+                text = entry(f"{name}:", stacks.where("started", record.site), record.text)
+                found.append(Leak("thread exceptions", f"exception in {name}", text, started=record.thread_seq))
         return found
 
 
@@ -397,17 +399,6 @@ def _describe(thread: threading.Thread, frame: FrameType | None) -> Leak:
     on_top = stacks.qualified_name(top.f_code, top) if top is not None else None
     if target is not None and target != on_top:
         head += f" running {target}"
-    if on_top is not None:
-        head += f" with {on_top} on top of the stack:"
-        body = stacks.format_frames(frames)
-    else:
-        head += " (its stack could not be read)"
-        body = ""
-    site = site_of(thread)
-    started = f" started by {site}" if site else " started outside any Python code leaktest can see"
-    entry = "\n".join(part for part in (head, body, started) if part)
-    return Leak("threads", f"Thread {thread.name!r}", entry, thread, seq_of(thread))
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())
+    head += f" with {on_top} on top of the stack:" if on_top is not None else " (its stack could not be read)"
+    text = entry(head, stacks.where("started", site_of(thread)), stacks.format_frames(frames))
+    return Leak("threads", f"Thread {thread.name!r}", text, thread, seq_of(thread))
