@@ -249,7 +249,9 @@ class Origin:
 _FRAMEWORK_MODULES = frozenset(
     {"unittest.case", "unittest.async_case", "unittest.suite", "unittest.main", "unittest.runner"}
 )
-_FRAMEWORK_PACKAGES = ("_pytest.", "pluggy.")
+#: pytest-asyncio runs each async test (and fixture) through its own wrapper: the test is
+#: what that called, not the wrapper (anyio's runner is left alone: anyio is a library too).
+_FRAMEWORK_PACKAGES = ("_pytest.", "pluggy.", "pytest_asyncio.")
 
 _USER, _STDLIB, _LEAKTEST, _FRAMEWORK = range(4)
 _kinds: dict[str, int] = {}  # filename -> one of the four kinds above

@@ -395,6 +395,11 @@ class AsyncioTest(unittest.TestCase):
         self.assertIn("[Task 'module-loop-task'", self.pytest.report("pytest_asyncio_tasks.test_module_loop_task"))
         self.assertIn("[Task 'class-loop-task'", self.pytest.report("TestClassLoop.test_last_on_the_loop_leaves_a_task"))
 
+    def test_the_start_site_leads_to_the_test_not_to_the_plugin(self) -> None:
+        report = self.pytest.report("pytest_asyncio_tasks.test_leaves_a_task_pending")
+        self.assertRegex(report, r"created by pytest_asyncio_tasks\.test_leaves_a_task_pending at \S+:\d+\]")
+        self.assertNotIn("pytest_asyncio.plugin", report)  # the plugin's runner is the framework
+
 
 
 @unittest.skipUnless(HAVE_ANYIO, f"anyio is not importable (set {PYTHON_ENV} to a python that has it)")
