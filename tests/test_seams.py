@@ -177,6 +177,31 @@ class Hooks(leaktest.LeakCheckedTestCase):
             done.stderr,
         )
 
+    def test_the_finalizer_hook_is_shared_and_undone_like_a_wrapper(self) -> None:
+        with tempfile.TemporaryDirectory() as home:
+            shutil.copytree(PACKAGE, os.path.join(home, "leaktest2"), ignore=shutil.ignore_patterns("__pycache__"))
+            done = run_python(
+                """
+                import _socket, socket
+                import leaktest.check, leaktest2.check  # the engine installs the hooks
+                from leaktest.probes import install
+
+                hook = socket.socket.__dict__["__del__"]
+                print(len(hook._leaktest_hook["before"]))
+                try:  # nothing could run after a finalizer the interpreter calls
+                    install.install([install.Hook(lambda: socket.socket, "__del__", print, after=True)])
+                except ValueError:
+                    print("ValueError")
+                leaktest2.probes.install.uninstall()
+                print(len(hook._leaktest_hook["before"]), socket.socket.__del__ is hook)
+                install.uninstall()
+                print(socket.socket.__del__ is _socket.socket.__del__)
+                """,
+                home,
+                os.path.dirname(PACKAGE),
+            )
+        self.assertEqual(done.stdout.split("\n"), ["2", "ValueError", "1 True", "True", ""], done.stderr)
+
     @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
     def test_a_forked_child_gets_every_lock_free(self) -> None:
         locks = install.locks()
