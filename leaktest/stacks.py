@@ -2,7 +2,8 @@
 and the one way to say where something was started (`StartSite`, `where`).
 
 Everything here runs on the failure path only, except `start_site` and `start_stack`, which
-run once per start (thread, task, process, socket) and therefore stay cheap (no formatting).
+run once per start (thread, task, process; the stack also per socket) and therefore stay
+cheap (no formatting).
 """
 
 from __future__ import annotations
@@ -220,8 +221,8 @@ class Origin:
         self._code = code
         self._globals = frame.f_globals
         # 3.10 names a method by its `self`, which only a live frame still has.
-        live = isinstance(frame, FrameType) and sys.version_info < (3, 11)
-        self._owner = _owner_3_10(code, frame) if live and isinstance(frame, FrameType) else None
+        live = frame if isinstance(frame, FrameType) and sys.version_info < (3, 11) else None
+        self._owner = _owner_3_10(code, live) if live is not None else None
         self._function: str | None = None
 
     @classmethod
