@@ -101,11 +101,12 @@ def start_stack(frame: FrameType | None) -> tuple[FrameRecord, ...]:
     """The stack that is starting something, for `ignore_started_by`: leaktest's own
     frames left out, at most `_START_DEPTH`. Runs on every start: records, no formatting."""
     records: list[FrameRecord] = []
+    keep = records.append
+    new = tuple.__new__  # skips NamedTuple's Python-level __new__
     while frame is not None and len(records) < _START_DEPTH:
         code = frame.f_code
         if not code.co_filename.startswith(_LEAKTEST_DIR):
-            # tuple.__new__ skips NamedTuple's Python-level __new__.
-            records.append(tuple.__new__(FrameRecord, (code, frame.f_globals, frame.f_lineno)))
+            keep(new(FrameRecord, (code, frame.f_globals, frame.f_lineno)))
         frame = frame.f_back
     return tuple(records)
 
