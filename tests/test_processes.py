@@ -17,6 +17,7 @@ import queue
 import subprocess
 import sys
 import threading
+import traceback
 import unittest
 import warnings
 from collections.abc import Callable, Iterator
@@ -331,6 +332,39 @@ class ForkedChildren(ProcessTestCase):
         self.assertIn(f"[Process {pid} (zombie: exited, its exit status never waited for): ", report(result))
         waited, status = os.waitpid(pid, 0)
         self.assertEqual((waited, os.waitstatus_to_exitcode(status)), (pid, 5))
+
+
+class HookedCFunctions(ProcessTestCase):
+    """Called from a frame at the caller's line: warnings and errors keep their place."""
+
+    @unittest.skipUnless(sys.version_info >= (3, 12) and hasattr(os, "fork"), "3.12+ warns on fork with threads")
+    def test_the_multithreaded_fork_warning_names_the_line_that_forked(self) -> None:
+        """As without leaktest: the hook on os.fork is not the warning's place."""
+        stop = threading.Event()
+        thread = threading.Thread(target=stop.wait, name="making-it-multithreaded")
+        thread.start()
+        self.addCleanup(thread.join)
+        self.addCleanup(stop.set)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeprecationWarning)
+            line = sys._getframe().f_lineno + 1
+            pid = os.fork()
+            if pid == 0:  # the child: never return into the test runner
+                os._exit(0)
+        os.waitpid(pid, 0)
+        forks = [w for w in caught if "use of fork()" in str(w.message)]
+        self.assertEqual(len(forks), 1, [str(w.message) for w in caught])
+        self.assertEqual((forks[0].filename, forks[0].lineno), (__file__, line))
+
+    @unittest.skipUnless(hasattr(os, "posix_spawn"), "needs os.posix_spawn")
+    def test_an_error_of_a_hooked_c_function_shows_the_callers_line_once(self) -> None:
+        try:  # not assertRaises: it drops the traceback
+            os.posix_spawn("/nonexistent/leaktest-test", ["x"], {})
+        except FileNotFoundError as error:
+            lines = traceback.format_tb(error.__traceback__)
+        else:
+            self.fail("posix_spawn of a missing file succeeded")
+        self.assertEqual(sum('os.posix_spawn("/nonexistent' in line for line in lines), 1, "".join(lines))
 
 
 class MultiprocessingChildren(ProcessTestCase):

@@ -11,14 +11,14 @@ each copy adds its own to the wrapper it finds. So each copy hears of every
 start, and the caller frame handed to the listeners is the caller's, never the
 other copy's wrapper.
 
-The original runs inside the wrapper's frame, so a warning it raises counts that
-frame: one a C function raises at stacklevel 1 lands on this file. A `__del__` is
-hooked without a wrapper around the call (`_Finalizer`), so socket's "unclosed"
-ResourceWarning names the line that dropped the socket. What is left: a C function
-with listeners after it, `os.fork`/`os.forkpty` on 3.12+ in a process with threads,
-whose DeprecationWarning ("use of fork() may lead to deadlocks") names the wrapper's
-line; Python code cannot call a function without being the innermost frame and
-still see its result.
+A warning takes its place from the innermost frame (a C function's, at stack level
+1) or from the frames it counts outwards: a wrapper's frame would be that place. So
+a `__del__` is hooked without a wrapper around the call (`_Finalizer`: socket's
+"ResourceWarning: unclosed" names the line that dropped the socket), and a C
+function is called from a frame placed at its caller's line (`_in_place`: os.fork's
+3.12+ "DeprecationWarning: ... use of fork() may lead to deadlocks" names the line
+that forked). What is left: a Python function hooked here that warns at stack level
+3 or more counts the wrapper (none of the hooked ones is known to).
 
 Locks made by `Lock()` are replaced in a forked child, where a lock held by
 another thread of the parent would stay held forever; `after_fork` runs other
@@ -33,7 +33,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from types import FrameType
+from types import BuiltinFunctionType, CodeType, FrameType
 from typing import Any
 
 #: A listener: (result, caller frame, args, kwargs); `result` is None before the call.
@@ -118,6 +118,8 @@ def _wrap(owner: object, name: str) -> dict[str, Any]:
         setattr(owner, name, _Finalizer(shared))
         return shared
 
+    in_place = isinstance(original, BuiltinFunctionType)
+
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -130,6 +132,8 @@ def _wrap(owner: object, name: str) -> dict[str, Any]:
             except Exception:
                 pass
         after = shared["after"]
+        if in_place and frame is not None:
+            return _heard(after, _in_place(original, frame, args, kwargs), frame, args, kwargs)
         if not after:
             return original(*args, **kwargs)
         # No local name for the result: an eager task's traceback keeps this frame
@@ -139,6 +143,34 @@ def _wrap(owner: object, name: str) -> dict[str, Any]:
     setattr(wrapper, _SHARED, shared)
     setattr(owner, name, wrapper)
     return shared
+
+
+#: How `_in_place` calls a C function: compiled once, placed per call site.
+_CALL = compile("original(*args, **kwargs)", "<leaktest hook>", "eval")
+
+
+@functools.lru_cache(maxsize=256)
+def _placed(filename: str, lineno: int) -> CodeType:
+    """`_CALL` as if written at `filename`:`lineno` (a few fork and spawn sites per suite)."""
+    return _CALL.replace(co_filename=filename, co_firstlineno=lineno, co_name="<called through leaktest's hook>")
+
+
+def _in_place(original: Callable[..., Any], caller: FrameType, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call C function `original` from a frame at `caller`'s file and line, in its module.
+
+    A C function warns at the innermost Python frame: here, that frame, which has the
+    caller's place, module and warning registry, as if there were no hook. Costs an
+    `eval` per call: only the process-spawning functions are C functions hooked here.
+    """
+    code = _placed(caller.f_code.co_filename, caller.f_lineno)
+    try:
+        return eval(code, caller.f_globals, {"original": original, "args": args, "kwargs": kwargs})
+    except BaseException as error:
+        # The placed frame would repeat the caller's line in the traceback: leave it out.
+        here = error.__traceback__
+        if here is not None and here.tb_next is not None and here.tb_next.tb_frame.f_code is code:
+            here.tb_next = None
+        raise
 
 
 class _Finalizer:
