@@ -154,6 +154,8 @@ def _on_exception_handler(
 # a task created on a loop older than a mark moves the clock like a new loop does,
 # and is told apart by its number, so that a mark needs no snapshot of the loops
 # open at it (see also `_registered_tasks`).
+# Read through `.copy()`, which takes no step a collection could run in: iterating
+# it while the garbage collector or another thread's loop changes it would raise.
 _task_seqs: dict[weakref.ref[asyncio.Task[Any]], int] = {}
 
 
@@ -272,7 +274,7 @@ def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyn
     tasks `loop.create_task` made (weakly kept by the hook above), plus those
     a check waited for.
     """
-    found = {task for ref in list(_task_seqs) if (task := ref()) is not None}
+    found = {task for ref in _task_seqs.copy() if (task := ref()) is not None}
     with _lock:
         found.update(_waited)
     for loop in loops:
@@ -378,7 +380,7 @@ class TaskProbe(Probe[int, Item]):
 
     def _new_on_old_loops(self, mark: int) -> list[asyncio.Task[Any]]:
         """Tasks created after the mark on loops created before it (a hub's loop)."""
-        tasks = [task for ref, seq in list(_task_seqs.items()) if seq > mark and (task := ref()) is not None]
+        tasks = [task for ref, seq in _task_seqs.copy().items() if seq > mark and (task := ref()) is not None]
         return [task for task in tasks if seq_of(task.get_loop()) <= mark]
 
     def new_since(self, mark: int) -> list[Item]:

@@ -231,7 +231,7 @@ class _Installed:
         # starting thread (the innermost, when marks nest; else the newest of all),
         # and those taken while it is in place.
         here = threading.get_ident()
-        mine = [token for token, ident in list(_alive.items()) if ident == here]
+        mine = [token for token, ident in _alive.copy().items() if ident == here]
         self.waiting = {max(mine or _alive)}
 
 
