@@ -9,10 +9,12 @@ asyncio's own privates).
   `outcome_reported` (`TestCase.run` adds a success only while `success` holds).
 - `TestCase.tearDown_exceptions`, filled by `doClassCleanups` (3.10-3.15):
   `add_class_teardown_error`.
+- `_Outcome.result` (3.10-3.15): `outcome_result`.
 - IsolatedAsyncioTestCase: 3.11+ `_asyncioRunner`, `_callAsync`,
-  `_tearDownAsyncioRunner`; 3.10 `_asyncioTestLoop`, `_callAsync`,
-  `_tearDownAsyncioLoop`: `run_in_test_loop`, `close_test_loop`; 3.11+
-  `_setupAsyncioRunner` (`RunnerSteps`, `after_runner_setup`, `create_test_loop`).
+  `_setupAsyncioRunner`, `_tearDownAsyncioRunner`; 3.10 `_asyncioTestLoop`,
+  `_callAsync`, `_setupAsyncioLoop`, `_tearDownAsyncioLoop`: `LoopSteps`,
+  `hook_loop_steps`, `create_test_loop`, `run_in_test_loop`, `close_test_loop`.
+- The skip decorators' `__unittest_skip__` (3.10-3.15): `skipped`.
 - TestSuite's fixture steps `_handleClassSetUp`, `_tearDownPreviousClass`,
   `_handleModuleFixture`, `_handleModuleTearDown`, `_get_previous_module`,
   `_createClassOrModuleLevelException`, and the result's `_previousTestClass`,
@@ -62,6 +64,12 @@ def outcome_reported(outcome: Any) -> None:
     outcome.success = False
 
 
+def outcome_result(outcome: Any) -> unittest.TestResult:
+    """The result the running test reports to (`TestCase.run` made one if given none)."""
+    result: unittest.TestResult = outcome.result
+    return result
+
+
 def add_class_teardown_error(cls: type, info: Any) -> None:
     """Report `info` as an error of the class's teardown (read by `doClassCleanups`' caller)."""
     cls.tearDown_exceptions.append(info)  # type: ignore[attr-defined]
@@ -106,36 +114,62 @@ def close_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
         vars(test)["_tearDownAsyncioLoop"] = skip_once
 
 
-class RunnerSteps(unittest.IsolatedAsyncioTestCase):
-    """IsolatedAsyncioTestCase's private runner set-up (3.11+), as a public method.
+#: IsolatedAsyncioTestCase's first step in `run()`: 3.11+ its `asyncio.Runner`'s
+#: set-up, 3.10 its loop's.
+_SET_UP = "_setupAsyncioRunner" if sys.version_info >= (3, 11) else "_setupAsyncioLoop"
 
-    On 3.10 the base class sets its loop up in `_setupAsyncioLoop`, with a task
-    pending on it for the whole test: `leaktest_runner_ready` is never called.
+
+class LoopSteps(unittest.IsolatedAsyncioTestCase):
+    """IsolatedAsyncioTestCase's private loop set-up, between two public hooks.
+
+    Hooked there rather than around `run()`: in the debug mode the base class
+    turns on, every task and future records the whole stack, so a frame of
+    leaktest's around the test would be paid for by every task the test makes.
     """
 
-    def _setupAsyncioRunner(self) -> None:
-        super()._setupAsyncioRunner()  # type: ignore[misc]
-        self.leaktest_runner_ready()
+    def leaktest_loop_starting(self) -> None:
+        """Called first in `run()` (and `debug()`), before the loop or runner is set up."""
 
-    def leaktest_runner_ready(self) -> None:
-        """Called once the test's `asyncio.Runner` exists, before `setUp`."""
+    def leaktest_loop_ready(self) -> None:
+        """Called once the loop (3.10) or the runner (3.11+) exists, before `setUp`."""
 
 
-def after_runner_setup(test: unittest.IsolatedAsyncioTestCase, ready: Callable[[], None]) -> None:
-    """`RunnerSteps` for one instance: call `ready` once the test's runner exists (3.11+)."""
-    setup = getattr(test, "_setupAsyncioRunner", None)
-    if setup is None:
-        return
+def _set_up(test: LoopSteps) -> None:
+    test.leaktest_loop_starting()
+    getattr(super(LoopSteps, test), _SET_UP)()
+    test.leaktest_loop_ready()
 
-    def set_up_then_ready() -> None:
-        setup()
+
+setattr(LoopSteps, _SET_UP, _set_up)
+
+
+def hook_loop_steps(
+    test: unittest.IsolatedAsyncioTestCase, starting: Callable[[], None], ready: Callable[[], None]
+) -> None:
+    """`LoopSteps` for one instance of a plain IsolatedAsyncioTestCase."""
+    set_up = getattr(test, _SET_UP)
+
+    def set_up_hooked() -> None:
+        starting()
+        set_up()
         ready()
 
-    test._setupAsyncioRunner = set_up_then_ready  # type: ignore[attr-defined]
+    setattr(test, _SET_UP, set_up_hooked)
+
+
+def skipped(test: unittest.TestCase) -> bool:
+    """Whether `TestCase.run` will skip the test before its `setUp` (a skip decorator on
+    the method or the class: their `__unittest_skip__`), so that no `doCleanups` follows."""
+    method = getattr(test, test._testMethodName, None)
+    return bool(getattr(method, "__unittest_skip__", False) or getattr(type(test), "__unittest_skip__", False))
 
 
 def create_test_loop(test: unittest.IsolatedAsyncioTestCase) -> Any:
-    """Make the runner create the test's loop now (3.11+: `asyncio.Runner.get_loop`)."""
+    """Make the runner create the test's loop now (3.11+: `asyncio.Runner.get_loop`).
+
+    None on 3.10, whose loop steps make the loop and start a task on it for the
+    whole test: its tests take the check's full path.
+    """
     runner = getattr(test, "_asyncioRunner", None)
     return runner.get_loop() if runner is not None else None
 

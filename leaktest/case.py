@@ -1,9 +1,11 @@
 """Where the baseline and the check hook into unittest's life cycle.
 
-The baseline is taken in `run()`, before the asyncio runner and the user's
-`setUp` exist, so it does not depend on `super().setUp()`. The check runs at the
-end of `doCleanups()`, which `TestCase.run` calls after tearDown and every
-cleanup, inside the test's own outcome: a leak is that test's FAIL.
+The baseline is taken before the user's `setUp` exists, so it does not depend
+on `super().setUp()`: in `run()`, or for an IsolatedAsyncioTestCase before its
+loop is set up (`_compat.LoopSteps`, which keeps leaktest's frames off the stack
+while the test runs). The check runs at the end of `doCleanups()`, which
+`TestCase.run` calls after tearDown and every cleanup, inside the test's own
+outcome: a leak is that test's FAIL.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class _LeakChecked:
 
     _leaktest_settings: ClassVar[Settings] = Settings()
     _leaktest_baseline: check.Baseline | None = None
-    _leaktest_expected: tuple[str, unittest.TestResult | None] | None = None
+    _leaktest_expected: str | None = None  # the reason given to `expected_leak`
     _leaktest_verbose = False  # set by the runner's -v; a class default keeps getattr cheap
     _leaktest_class_baseline: ClassVar[check.Baseline | None] = None
     _leaktest_in_class_setup: ClassVar[bool] = False
@@ -50,9 +52,6 @@ class _LeakChecked:
         """The baseline's counts, kind -> count; taken at first use unless -v asked for them."""
         baseline = self._leaktest_baseline
         return check.Counts(baseline) if baseline is not None else {}
-
-    def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
-        return run_with_baseline(self, self._leaktest_settings, super().run, result)  # type: ignore[misc]
 
     def doCleanups(self) -> bool:
         success: bool = super().doCleanups()  # type: ignore[misc]
@@ -85,14 +84,9 @@ for _option in all_options():
     setattr(_LeakChecked, _option.name, _option.default)
 
 
-def run_with_baseline(
-    test: object,
-    settings: Settings,
-    run: Callable[[unittest.TestResult | None], unittest.TestResult | None],
-    result: unittest.TestResult | None,
-    counts_attribute: bool = False,
-) -> unittest.TestResult | None:
-    """Take the baseline, then `run` the test; shared by the base classes and the runner.
+def begin_test(test: object, settings: Settings, counts_attribute: bool = False) -> None:
+    """Take the test's baseline; the check at the end of `doCleanups` ends it (or
+    `end_test`, for a run that never reaches it). Shared by the base classes and the runner.
 
     The test method's own settings (`leak_settings`) apply on top of `settings`;
     the mode in force may turn the check off. With `counts_attribute` (a test that
@@ -110,29 +104,37 @@ def run_with_baseline(
             settings = settings.updated(f"leak_settings of {getattr(method, '__qualname__', method)}", overrides)
     if mode.forced is not None:
         settings = mode.applied(settings) if not overrides else settings.updated(mode.ENV, {"leak_mode": mode.forced})
-    if settings.values["leak_mode"] == "off":
-        return run(result)
+    if settings.off:
+        return
     if expected is not None:
         # An expected leak is judged (expected failure or unexpected success), never warned.
         settings = settings.updated("expected_leak", {"leak_mode": "fail"})
-        setattr(test, "_leaktest_expected", (expected, result))
+        setattr(test, "_leaktest_expected", expected)
     baseline = check.Baseline(
-        settings,
-        excuse_from=class_settings if overrides else None,
-        counts=_VERBOSE or getattr(test, "_leaktest_verbose", False),
+        settings, False, class_settings if overrides else None, _VERBOSE or getattr(test, "_leaktest_verbose", False), test
     )
-    baseline.owner = test
     setattr(test, "_leaktest_baseline", baseline)
     if counts_attribute:
         setattr(test, "leaktest_baseline_counts", check.Counts(baseline))
-    try:
-        return run(result)
-    finally:
-        setattr(test, "_leaktest_baseline", None)
-        if expected is not None:
-            setattr(test, "_leaktest_expected", None)
-        baseline.release()
-        check.test_ended(baseline)
+
+
+def end_test(test: object) -> None:
+    """The test's run is over: release a baseline no `doCleanups` ended (safe to call again)."""
+    baseline: check.Baseline | None = getattr(test, "_leaktest_baseline", None)
+    if baseline is not None:
+        _detach(test, getattr(test, "_leaktest_expected", None))
+        _ended(baseline)
+
+
+def _detach(test: object, expected: str | None) -> None:
+    setattr(test, "_leaktest_baseline", None)
+    if expected is not None:
+        setattr(test, "_leaktest_expected", None)
+
+
+def _ended(baseline: check.Baseline) -> None:
+    baseline.release()
+    check.test_ended(baseline)
 
 
 def check_after_cleanups(
@@ -148,23 +150,27 @@ def check_after_cleanups(
         return success
     expected = getattr(test, "_leaktest_expected", None)
     if expected is None and baseline.unchanged() and not (_VERBOSE or getattr(test, "_leaktest_verbose", False)):
-        # The clean path: nothing was started or raised, there is nothing to ask
-        # (`run_with_baseline` releases the baseline).
+        # The clean path: nothing was started or raised, there is nothing to ask.
+        setattr(test, "_leaktest_baseline", None)
+        _ended(baseline)
         return success
     outcome = _compat.outcome_of(test)
     if outcome is None:
         return success
-    setattr(test, "_leaktest_baseline", None)
-    if expected is not None:
-        return _judge_expected_leak(test, outcome, baseline, check_leaks, *expected)
+    _detach(test, expected)
     try:
-        check_leaks(baseline)
-    except BaseException:
-        with _compat.record_in_outcome(outcome, test):
-            raise
+        if expected is not None:
+            return _judge_expected_leak(test, outcome, baseline, check_leaks, expected)
+        try:
+            check_leaks(baseline)
+        except BaseException:
+            with _compat.record_in_outcome(outcome, test):
+                raise
+        finally:
+            _diagnose(test, baseline)
+        return _compat.outcome_success(outcome)
     finally:
-        _diagnose(test, baseline)
-    return _compat.outcome_success(outcome)
+        _ended(baseline)
 
 
 def _judge_expected_leak(
@@ -173,7 +179,6 @@ def _judge_expected_leak(
     baseline: check.Baseline,
     check_leaks: Callable[[check.Baseline], None],
     reason: str,
-    result: unittest.TestResult | None,
 ) -> bool:
     """`expected_leak`: its leak is an expected failure; no leak, an unexpected success.
 
@@ -191,8 +196,9 @@ def _judge_expected_leak(
             raise
     finally:
         _diagnose(test, baseline)
-    if not _compat.outcome_success(outcome) or result is None or not isinstance(test, unittest.TestCase):
+    if not _compat.outcome_success(outcome) or not isinstance(test, unittest.TestCase):
         return _compat.outcome_success(outcome)
+    result = _compat.outcome_result(outcome)
     _compat.outcome_reported(outcome)
     if leaked is not None:
         result.addExpectedFailure(test, leaked)
@@ -250,8 +256,15 @@ def _class_baseline_first(setup: Callable[[type], None]) -> classmethod[Any, [],
 class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc]  # doCleanups returns its bool, as CPython's does
     """A `unittest.TestCase` whose tests fail when they leave threads, tasks or processes."""
 
+    def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
+        begin_test(self, self._leaktest_settings)
+        try:
+            return super().run(result)
+        finally:
+            end_test(self)
 
-class LeakCheckedAsyncTestCase(_LeakChecked, _compat.RunnerSteps):  # type: ignore[misc]
+
+class LeakCheckedAsyncTestCase(_LeakChecked, _compat.LoopSteps):  # type: ignore[misc]
     """An `IsolatedAsyncioTestCase` whose tests fail when they leave threads, tasks or processes.
 
     Pending tasks are checked on the test's loop, after the async cleanups and
@@ -261,8 +274,26 @@ class LeakCheckedAsyncTestCase(_LeakChecked, _compat.RunnerSteps):  # type: igno
     def _leaktest_check(self, baseline: check.Baseline) -> None:
         check_async_test(self, baseline)
 
-    def leaktest_runner_ready(self) -> None:
+    def leaktest_loop_starting(self) -> None:
+        begin_async_test(self, self._leaktest_settings)
+
+    def leaktest_loop_ready(self) -> None:
         adopt_test_loop(self)
+
+    def debug(self) -> None:
+        """Run without a result, as the base class does: nothing is checked."""
+        try:
+            super().debug()
+        finally:
+            end_test(self)
+
+
+def begin_async_test(test: unittest.IsolatedAsyncioTestCase, settings: Settings, counts_attribute: bool = False) -> None:
+    """`begin_test` from the loop set-up that starts an IsolatedAsyncioTestCase's `run()`,
+    where no `finally` of leaktest's follows: a test to be skipped, which reaches
+    no `doCleanups`, takes no baseline."""
+    if not _compat.skipped(test):
+        begin_test(test, settings, counts_attribute)
 
 
 def adopt_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:

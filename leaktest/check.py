@@ -31,48 +31,52 @@ install.install(hook for probe in PROBES for hook in probe.hooks())
 class Baseline:
     """What was there before: one mark per checked probe, and the counts.
 
-    Built on every test, hence a plain class with slots.
+    Built on every test: what most baselines never change is a class default,
+    so that a test's baseline stores four attributes.
     """
 
-    __slots__ = (
-        "settings", "clock", "expected", "own_loop", "_own_marks", "_marks", "_eager", "_counts",
-        "released", "waited", "owner", "excused", "leaked", "warned", "cleaned", "tests",
-    )
+    own_loop: Any = None  # the event loop the test framework made for the test (`adopt_loop`)
+    excused: frozenset[str] | None = None  # the kinds a test's own settings do not check
+    _marks: list[tuple[Probe[Any, Any], Any]] | None = None
+    _eager = False  # marks every probe now (`excuse_from`)
+    _counts: dict[str, int] | None = None
+    released = False
+    waited = 0.0  # seconds spent waiting in the grace period (runner diagnostics)
+    leaked = False  # the check found leaks (failed, warned or expected)
+    warned = 0  # leaks reported as warnings (warn mode)
+    cleaned: tuple[str, ...] = ()  # what cleanup_leaks did, one line per probe
+    #: A fixture's baseline: the clock windows of the tests run under it (`test_ended`).
+    tests: list[tuple[int, int]] | None = None
 
     def __init__(
-        self, settings: Settings, everything: bool = False, excuse_from: Settings | None = None, counts: bool = False
+        self,
+        settings: Settings,
+        everything: bool = False,
+        excuse_from: Settings | None = None,
+        counts: bool = False,
+        owner: object = "a no_leaks block",
     ) -> None:
         """`excuse_from`: the class's settings, when `settings` are a test's own. What the
         class checks and the test does not, and what the test's rules ignore, is then
         claimed at the check, so that no class or module check reports it later.
-        `counts`: take the counts now (for a diagnostics line)."""
+        `counts`: take the counts now (for a diagnostics line). `owner`: who leaked
+        (a test, a class), for warn mode."""
         self.settings = settings
+        self.owner = owner
         # Read before the marks, so nothing slips in between; -1 never matches.
-        self.clock = -1 if everything else clock.now
-        self.expected = self.clock  # the clock's number if only the test framework acted since
-        self.own_loop: Any = None  # the event loop the test framework made for the test (`adopt_loop`)
-        self.excused: frozenset[str] | None = None
-        self._marks: list[tuple[Probe[Any, Any], Any]] | None = None
-        self._eager = excuse_from is not None
+        self.clock = self.expected = -1 if everything else clock.now
         if excuse_from is None:
             # Only the probes whose mark is more than the clock's number are asked now.
-            self._own_marks = [probe.mark(everything) for probe in settings.marked]
+            self._own_marks = [mark(everything) for mark in settings.markers]
         else:
             probes = [probe for probe, _ in settings.checked]
             off = [probe for probe, _ in excuse_from.checked if probe not in probes]
             self.excused = frozenset(probe.kind for probe in off)
+            self._eager = True
             self._own_marks = []
             self._marks = [(probe, probe.mark(everything)) for probe in probes + off]
-        # Counts cost a look at everything alive: taken now only when asked for (-v).
-        self._counts = counts_now(self.kinds()) if counts else None
-        self.released = False
-        self.waited = 0.0  # seconds spent waiting in the grace period (runner diagnostics)
-        self.owner: object = "a no_leaks block"  # who leaked (a test, a class), for warn mode
-        self.leaked = False  # the check found leaks (failed, warned or expected)
-        self.warned = 0  # leaks reported as warnings (warn mode)
-        self.cleaned: list[str] = []  # what cleanup_leaks did, one line per probe
-        #: A fixture's baseline: the clock windows of the tests run under it (`test_ended`).
-        self.tests: list[tuple[int, int]] | None = None
+        if counts:  # they cost a look at everything alive: else taken at first use
+            self._counts = counts_now(self.kinds())
 
     @property
     def marks(self) -> list[tuple[Probe[Any, Any], Any]]:
@@ -122,9 +126,12 @@ class Baseline:
 
     def _own_loop_busy(self) -> bool:
         loop = self.own_loop
-        return not loop.is_closed() and any(
-            probe.pending_on(loop) for probe, _ in self.settings.checked if probe.checked_in_loop
-        )
+        if loop.is_closed():
+            return False
+        for probe in self.settings.in_loop:
+            if probe.pending_on(loop):
+                return True
+        return False
 
     def release(self) -> None:
         """Undo what the marks installed, last first; safe to call more than once."""
@@ -154,11 +161,9 @@ def take_baseline(
     is theirs.
     """
     settings = mode.applied(settings)
-    if settings.leak_mode == "off":
+    if settings.off:
         return None
-    baseline = Baseline(settings, everything, counts=counts)
-    if owner is not None:
-        baseline.owner = owner
+    baseline = Baseline(settings, everything, None, counts, "a no_leaks block" if owner is None else owner)
     if fixture:
         baseline.tests = []
         _open_fixtures.append(baseline)
@@ -279,7 +284,7 @@ def _steps(
                 if baseline.settings.cleanup_leaks:
                     done = probe.cleanup(items)
                     if done:
-                        baseline.cleaned.append(done)
+                        baseline.cleaned += (done,)
         if probe.errors_switch is None or baseline.settings.get(probe.errors_switch):
             leaks.extend(leak for leak in probe.errors(mark) if not _a_tests(baseline, leak.started))
     return leaks

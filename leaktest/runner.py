@@ -2,7 +2,7 @@
 
 The suite is not changed: after loading, each test instance that is not already
 a leak-checked one gets instance-level `run`/`doCleanups` wrappers calling the
-same hooks as the base classes (`case.run_with_baseline`, `case.check_after_cleanups`),
+same hooks as the base classes (`case.begin_test`, `case.end_test`, `case.check_after_cleanups`),
 and each suite gets a subclass that checks class and module fixtures. Fixture
 baselines live on the result, because a class set up by one suite may be torn
 down by the next.
@@ -92,21 +92,30 @@ def _check_function(test: unittest.TestCase) -> Callable[[check.Baseline], None]
 
 
 def _wrap_test(test: unittest.TestCase, settings: Settings) -> None:
-    """Instance-level `run`/`doCleanups` doing what `_LeakChecked` does in its methods."""
-    run = test.run
+    """Instance-level steps doing what `_LeakChecked` does in its methods: `run` (for an
+    IsolatedAsyncioTestCase, its loop steps) and `doCleanups`."""
     do_cleanups = test.doCleanups
     check_leaks = _check_function(test)
-
-    def run_checked(result: unittest.TestResult | None = None) -> unittest.TestResult | None:
-        return case.run_with_baseline(test, settings, run, result, counts_attribute=True)
 
     def do_cleanups_checked() -> bool:
         return case.check_after_cleanups(test, bool(do_cleanups()), check_leaks)
 
-    test.run = run_checked  # type: ignore[method-assign]
     test.doCleanups = do_cleanups_checked  # type: ignore[method-assign, assignment]
     if isinstance(test, unittest.IsolatedAsyncioTestCase):
-        _compat.after_runner_setup(test, functools.partial(case.adopt_test_loop, test))
+        _compat.hook_loop_steps(
+            test, functools.partial(case.begin_async_test, test, settings, True), functools.partial(case.adopt_test_loop, test)
+        )
+    else:
+        run = test.run
+
+        def run_checked(result: unittest.TestResult | None = None) -> unittest.TestResult | None:
+            case.begin_test(test, settings, True)
+            try:
+                return run(result)
+            finally:
+                case.end_test(test)
+
+        test.run = run_checked  # type: ignore[method-assign]
     test._leaktest_wrapped = True  # type: ignore[attr-defined]
 
 

@@ -80,7 +80,7 @@ class Settings:
     Built once per class, `no_leaks` call or run, never during a check.
     """
 
-    __slots__ = ("values", "checked", "marked", "releasing", "watching")
+    __slots__ = ("values", "off", "checked", "in_loop", "marked", "markers", "releasing", "watching")
 
     def __init__(self, values: Mapping[str, object] | None = None) -> None:
         options = all_options()
@@ -95,8 +95,14 @@ class Settings:
         self.checked: tuple[tuple[Probe[Any, Any], Rules], ...] = tuple(
             (probe, self._rules(probe, *functions)) for probe in PROBES if self.values[probe.switch.name]
         )
-        #: The checked probes whose mark is more than the clock's number, and those to release.
+        #: The checked probes an async test checks on its own loop.
+        self.in_loop = tuple(probe for probe, _ in self.checked if probe.checked_in_loop)
+        #: Whether the mode turns the check off.
+        self.off = self.values[LEAK_MODE.name] == "off"
+        #: The checked probes whose mark is more than the clock's number, their `mark`
+        #: methods, and the indexes of those to release.
         self.marked = tuple(probe for probe, _ in self.checked if not probe.marks_clock)
+        self.markers = tuple(probe.mark for probe in self.marked)
         self.releasing = tuple(index for index, probe in enumerate(self.marked) if probe.installs)
         #: The marked probes whose `changed` the clean path asks (indexes into `marked`).
         self.watching = tuple(index for index, probe in enumerate(self.marked) if probe.looks_without_clock)

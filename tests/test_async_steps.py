@@ -1,0 +1,155 @@
+"""Where an IsolatedAsyncioTestCase is hooked: its loop set-up, not around its run.
+
+In the debug mode IsolatedAsyncioTestCase turns on, every task and future records
+the whole stack: a frame of leaktest's around the test would be paid for by
+every task the test makes. So no leaktest frame may be on the stack while the
+test runs, and what begins in the loop set-up must end without a `finally`
+around the run: at the check, for a skipped test never, after `debug()` too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import traceback
+import unittest
+
+import leaktest
+from leaktest import runner
+from leaktest.probes import threads
+from leaktest.settings import Settings
+from support import run_tests, verdict
+
+LEAKTEST_DIR = os.path.dirname(leaktest.__file__)
+SUITE_FILE = unittest.suite.__file__
+
+
+def leaktest_frames() -> list[str]:
+    """leaktest's frames on the stack of the inner test, as "file:function": those
+    inside its suite's `run` (the outer test is a leak-checked one too)."""
+    stack = traceback.extract_stack()
+    suite_runs = [i for i, frame in enumerate(stack) if frame.filename == SUITE_FILE and frame.name == "run"]
+    return [
+        f"{os.path.basename(frame.filename)}:{frame.name}"
+        for frame in stack[suite_runs[-1]:]
+        if frame.filename.startswith(LEAKTEST_DIR)
+    ]
+
+
+class StackSeen(unittest.IsolatedAsyncioTestCase):
+    """Notes leaktest's frames at each step, and in a task the test creates."""
+
+    seen: dict[str, list[str]] = {}
+
+    async def asyncSetUp(self) -> None:
+        self.seen["asyncSetUp"] = leaktest_frames()
+
+    async def test(self) -> None:
+        self.seen["test"] = leaktest_frames()
+        self.seen["task"] = await asyncio.get_running_loop().create_task(self.in_task())
+
+    async def in_task(self) -> list[str]:
+        return leaktest_frames()
+
+    async def asyncTearDown(self) -> None:
+        self.seen["asyncTearDown"] = leaktest_frames()
+
+
+class CheckedStackSeen(StackSeen, leaktest.LeakCheckedAsyncTestCase):
+    seen: dict[str, list[str]] = {}
+
+
+class PlainStackSeen(StackSeen):
+    seen: dict[str, list[str]] = {}
+
+
+class NoFramesWhileTheTestRuns(leaktest.LeakCheckedTestCase):
+    def test_base_class(self) -> None:
+        result = run_tests(CheckedStackSeen, "test")
+        self.assertEqual(verdict(result), "ok")
+        self.assertEqual(
+            CheckedStackSeen.seen, {"asyncSetUp": [], "test": [], "task": [], "asyncTearDown": []}
+        )
+
+    def test_runner(self) -> None:
+        suite = unittest.TestSuite([PlainStackSeen("test")])
+        runner.prepare(suite, Settings())
+        result = unittest.TestResult()
+        suite.run(result)
+        self.assertEqual(verdict(result), "ok")
+        self.assertEqual(PlainStackSeen.seen, {"asyncSetUp": [], "test": [], "task": [], "asyncTearDown": []})
+
+    def test_a_leak_is_still_the_tests_failure(self) -> None:
+        class Leaky(leaktest.LeakCheckedAsyncTestCase):
+            grace_period = 0
+
+            async def test(self) -> None:
+                asyncio.get_running_loop().create_task(asyncio.Event().wait(), name="left-waiting")
+
+        result = run_tests(Leaky, "test")
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertIn("left-waiting", result.failures[0][1])
+
+
+class BaselinesEnd(leaktest.LeakCheckedTestCase):
+    """A baseline holds a token of the thread probe until it ends: none may stay behind."""
+
+    def assertNoBaselineLeft(self, run: object) -> None:
+        before = dict(threads._alive)
+        assert callable(run)
+        run()
+        self.assertEqual(threads._alive, before)
+
+    def test_clean_and_failing_tests(self) -> None:
+        class Tests(leaktest.LeakCheckedAsyncTestCase):
+            grace_period = 0
+
+            async def test_clean(self) -> None:
+                pass
+
+            async def test_failing(self) -> None:
+                self.fail("its own failure")
+
+        self.assertNoBaselineLeft(lambda: self.assertEqual(len(run_tests(Tests).failures), 1))
+
+    def test_skipped_test(self) -> None:
+        class Skipped(leaktest.LeakCheckedAsyncTestCase):
+            @unittest.skip("not today")
+            async def test(self) -> None:
+                pass
+
+        self.assertNoBaselineLeft(lambda: self.assertEqual(len(run_tests(Skipped, "test").skipped), 1))
+
+    def test_skipped_class(self) -> None:
+        @unittest.skip("not today")
+        class Skipped(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                pass
+
+        self.assertNoBaselineLeft(lambda: self.assertEqual(len(run_tests(Skipped, "test").skipped), 1))
+
+    def test_skipped_test_under_the_runner(self) -> None:
+        class Skipped(unittest.IsolatedAsyncioTestCase):
+            @unittest.skip("not today")
+            async def test(self) -> None:
+                pass
+
+        def run() -> None:
+            suite = unittest.TestSuite([Skipped("test")])
+            runner.prepare(suite, Settings())
+            result = unittest.TestResult()
+            suite.run(result)
+            self.assertEqual(len(result.skipped), 1)
+
+        self.assertNoBaselineLeft(run)
+
+    def test_debug_checks_nothing_and_ends_its_baseline(self) -> None:
+        class Debugged(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                pass
+
+        self.assertNoBaselineLeft(Debugged("test").debug)
+
+
+if __name__ == "__main__":
+    unittest.main()
