@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import install
 
-_lock = install.Lock()
+_lock = install.new_lock()
 now = 0  # the number of the latest event; read as `clock.now` (no call on the clean path)
 
 

@@ -103,9 +103,9 @@ class Pending(NamedTuple):
     before: frozenset[asyncio.Handle]
 
 
-class HandleMark(NamedTuple):
-    seq: int  # the handles of loops numbered above this are all new
-    old: dict[asyncio.AbstractEventLoop, Queues] | None  # the queues of the open older loops
+#: (seq, old): the handles of loops numbered above `seq` are all new; `old` holds the
+#: queues of the open older loops, if any. A plain tuple: made on every test.
+HandleMark = tuple[int, "dict[asyncio.AbstractEventLoop, Queues] | None"]
 
 
 _NOTHING: frozenset[asyncio.Handle] = frozenset()
@@ -123,24 +123,25 @@ class HandleProbe(Probe[HandleMark, Pending]):
 
     def mark(self, everything: bool = False) -> HandleMark:
         if everything:
-            return HandleMark(-1, None)
+            return (-1, None)
         old = None
         if any_loop():
             old = {loop: _queues(loop) for loop in live_loops() if not loop.is_closed()} or None
-        # tuple.__new__ skips NamedTuple's Python-level __new__: this runs on every test.
-        return tuple.__new__(HandleMark, (clock.now, old))
+        return (clock.now, old)
 
     def changed(self, mark: HandleMark) -> bool:
         """Whether the queues of an older loop open at the mark changed since."""
-        if not mark.old:
+        _, old = mark
+        if not old:
             return False
-        for loop, queues in mark.old.items():
+        for loop, queues in old.items():
             if loop.is_closed() or _queues(loop) != queues:
                 return True
         return False
 
     def pending_on(self, loop: Any) -> bool:
-        return bool(_reportable(loop, _NOTHING))
+        ready, scheduled = _queues(loop)
+        return bool((ready or scheduled) and _reportable(loop, _NOTHING))
 
     def count(self) -> int:
         if not any_loop():
@@ -154,16 +155,17 @@ class HandleProbe(Probe[HandleMark, Pending]):
         )
 
     def new_since(self, mark: HandleMark) -> list[Pending]:
-        if clock.now == mark.seq and not mark.old:
+        seq, old = mark
+        if clock.now == seq and not old:
             return []
         found = []
         for loop in live_loops():
             if loop.is_closed():
                 continue
-            if seq_of(loop) > mark.seq:
+            if seq_of(loop) > seq:
                 before = _NOTHING
-            elif mark.old and loop in mark.old:
-                ready, scheduled = mark.old[loop]
+            elif old and loop in old:
+                ready, scheduled = old[loop]
                 before = frozenset(ready + scheduled)
             else:
                 continue

@@ -20,8 +20,9 @@ function is called from a frame placed at its caller's line (`_in_place`: os.for
 that forked). What is left: a Python function hooked here that warns at stack level
 3 or more counts the wrapper (none of the hooked ones is known to).
 
-Locks made by `Lock()` are replaced in a forked child, where a lock held by
-another thread of the parent would stay held forever; `after_fork` runs other
+Locks made by `new_lock()` are made free again in a forked child, where a lock
+held by another thread of the parent would stay held forever (with the one
+private method this needs, `_at_fork_reinit`, 3.9+); `after_fork` runs other
 resets there.
 """
 
@@ -33,8 +34,8 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from types import BuiltinFunctionType, CodeType, FrameType
-from typing import Any
+from types import BuiltinFunctionType, CodeType, FrameType, TracebackType
+from typing import Any, Protocol
 
 #: A listener: (result, caller frame, args, kwargs); `result` is None before the call.
 Listener = Callable[[Any, FrameType | None, tuple[Any, ...], dict[str, Any]], None]
@@ -219,27 +220,32 @@ def _heard(
 # -- locks and forks ----------------------------------------------------------
 
 
-class Lock:
-    """A `threading.Lock` (or `RLock`) that a forked child gets afresh."""
+class Lock(Protocol):
+    """What leaktest uses of a lock; `new_lock` makes one that survives a fork."""
 
-    __slots__ = ("_lock", "_new")
+    def __enter__(self) -> bool: ...
 
-    def __init__(self, reentrant: bool = False) -> None:
-        self._new: Callable[[], Any] = threading.RLock if reentrant else threading.Lock
-        self._lock = self._new()
-        _locks.append(self)
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None: ...
 
-    def __enter__(self) -> bool:
-        return self._lock.acquire()
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._lock.release()
+    def release(self) -> None: ...
 
-    def acquire(self, timeout: float = -1) -> bool:
-        return self._lock.acquire(timeout=timeout)
 
-    def release(self) -> None:
-        self._lock.release()
+def new_lock(reentrant: bool = False) -> Lock:
+    """A `threading.Lock` (or `RLock`) that a forked child gets free: the lock itself,
+    with no wrapper, since some are taken on every event a probe records."""
+    lock: Lock = threading.RLock() if reentrant else threading.Lock()
+    _locks.append(lock)
+    return lock
+
+
+def _reinit(lock: Lock) -> None:
+    """Make a lock free again in a forked child: `_at_fork_reinit` (3.9+ locks and
+    RLocks, what CPython's threading and logging use in a child)."""
+    lock._at_fork_reinit()  # type: ignore[attr-defined]
 
 
 _locks: list[Lock] = []
@@ -258,12 +264,12 @@ def after_fork(reset: Callable[[], None]) -> None:
 
 def _in_forked_child() -> None:
     for lock in _locks:
-        lock._lock = lock._new()
+        _reinit(lock)
     for reset in _after_fork:
         reset()
 
 
-_install_lock = Lock()
+_install_lock = new_lock()
 
 if hasattr(os, "register_at_fork"):  # wherever os.fork exists
     os.register_at_fork(after_in_child=_in_forked_child)

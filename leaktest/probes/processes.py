@@ -69,7 +69,7 @@ class Child:
     reported: bool = field(default=False, repr=False)
 
 
-_lock = install.Lock()
+_lock = install.new_lock()
 _children: dict[int, Child] = {}  # pid -> the latest child recorded with that pid
 _prune_at = _MIN_PRUNE_AT
 

@@ -48,7 +48,7 @@ from ..options import Flag, Patterns
 from . import clock, install
 from .base import Probe
 
-_lock = install.Lock()
+_lock = install.new_lock()
 
 
 class SocketRecord:

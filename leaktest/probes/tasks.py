@@ -53,7 +53,7 @@ from .base import Probe
 # and the finalizer reports an unretrieved exception through `_on_exception_handler`,
 # in the same thread. It also guards the WeakSets below, whose Python-level iteration
 # another thread's add would break (with the GIL as well as without).
-_lock = install.Lock(reentrant=True)
+_lock = install.new_lock(reentrant=True)
 _SEQ = install.PREFIX + "seq"  # the creation number, on each loop
 _ORIGIN = install.PREFIX + "origin"  # where it was created
 _SITE = install.PREFIX + "site"  # on each task: where it was created (stacks.StartSite)

@@ -19,7 +19,7 @@ import concurrent.futures.thread
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import stacks
 from ..report import Leak, entry
@@ -28,7 +28,7 @@ from ..options import Flag, Patterns
 from . import clock, install
 from .base import Probe
 
-_lock = install.Lock()  # guards the started-thread list, the exception records, the excepthook
+_lock = install.new_lock()  # guards the started-thread list, the exception records, the excepthook
 
 # What this copy of leaktest notes on each thread (and pool): another copy notes its own.
 _SEQ = install.PREFIX + "seq"  # the start number (the pool's creation number for its workers)
@@ -248,22 +248,9 @@ def _install_hook() -> None:
             threading.excepthook = _excepthook
 
 
-def _take_token() -> int:
-    token = next(_tokens)
-    _alive[token] = threading.get_ident()
-    installed = _installed
-    if installed is not None:
-        installed.waiting.add(token)  # the hook in place serves this mark too
-    return token
-
-
-def _release_token(token: int) -> None:
+def _put_back(installed: _Installed, token: int) -> None:
     """Put back the hook an installation replaced once no mark relies on it (unless replaced since)."""
     global _chained_hook, _installed
-    _alive.pop(token, None)
-    installed = _installed
-    if installed is None or token not in installed.waiting:
-        return
     with _lock:
         installed.waiting.discard(token)
         if not installed.waiting and installed is _installed:
@@ -273,10 +260,10 @@ def _release_token(token: int) -> None:
             _installed = installed.outer
 
 
-class ThreadMark(NamedTuple):
-    seq: int  # threads numbered above this started after the mark
-    uncaught_from: int  # the exceptions recorded from this serial on are candidates
-    token: int  # for `_release_token`
+#: (seq, uncaught_from, token): threads numbered above `seq` started after the mark;
+#: the exceptions recorded from serial `uncaught_from` on are candidates; `token` is
+#: for `release`. A plain tuple: a NamedTuple's construction costs 20 times more.
+ThreadMark = tuple[int, int, int]
 
 
 class ThreadProbe(Probe[ThreadMark, threading.Thread]):
@@ -306,26 +293,36 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
             install.Hook(lambda: ThreadPoolExecutor, "__init__", _on_pool_init),
         ]
 
+    # `mark` and `release` run on every test: the token's bookkeeping is written out here.
     def mark(self, everything: bool = False) -> ThreadMark:
-        # tuple.__new__ skips NamedTuple's Python-level __new__: this runs on every test.
-        return tuple.__new__(ThreadMark, (-1 if everything else clock.now, _uncaught_total, _take_token()))
+        token = next(_tokens)
+        _alive[token] = threading.get_ident()
+        installed = _installed
+        if installed is not None:
+            installed.waiting.add(token)  # the hook in place serves this mark too
+        return (-1 if everything else clock.now, _uncaught_total, token)
 
     def release(self, mark: ThreadMark) -> None:
-        _release_token(mark.token)
+        _, _, token = mark
+        _alive.pop(token, None)
+        installed = _installed
+        if installed is not None and token in installed.waiting:
+            _put_back(installed, token)
 
     def count(self) -> int:
         return threading.active_count()
 
     def new_since(self, mark: ThreadMark) -> list[threading.Thread]:
-        if clock.now == mark.seq:
+        seq, _, _ = mark
+        if clock.now == seq:
             return []
         current = threading.current_thread()
         # verify_none (seq -1) wants every thread but the main one, those older than leaktest too.
-        threads = threading.enumerate() if mark.seq < 0 else _started_after(mark.seq)
+        threads = threading.enumerate() if seq < 0 else _started_after(seq)
         return [
             thread
             for thread in threads
-            if seq_of(thread) > mark.seq
+            if seq_of(thread) > seq
             and thread is not current
             and thread is not threading.main_thread()
             and not _reported(thread)
@@ -377,13 +374,14 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         return "; ".join(done)
 
     def errors(self, mark: ThreadMark) -> list[Leak]:
-        if _uncaught_total == mark.uncaught_from:
+        seq, uncaught_from, _ = mark
+        if _uncaught_total == uncaught_from:
             return []
         found = []
         with _lock:
-            records = [record for record in _uncaught if record.serial >= mark.uncaught_from]
+            records = [record for record in _uncaught if record.serial >= uncaught_from]
         for record in records:
-            if record.thread_seq > mark.seq and not record.claimed:
+            if record.thread_seq > seq and not record.claimed:
                 record.claimed = True
                 name = f"Thread {record.thread_name!r}"
                 text = entry(f"{name}:", stacks.where("started", record.site), record.text)
