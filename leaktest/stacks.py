@@ -94,19 +94,22 @@ class Walkable(Protocol):
     def f_back(self) -> Walkable | None: ...
 
 
-_START_DEPTH = 64  # frames kept of a start stack: enough for any framework's nesting
+_START_DEPTH = 64  # frames kept of a start stack, at most (a thread started by a thread has no framework frames)
 
 
 def start_stack(frame: FrameType | None) -> tuple[FrameRecord, ...]:
-    """The stack that is starting something, for `ignore_started_by`: leaktest's own
+    """The stack that is starting something, for `ignore_started_by`: out to the test
+    framework's frames (which run every test: no rule can mean them), leaktest's own
     frames left out, at most `_START_DEPTH`. Runs on every start: records, no formatting."""
     records: list[FrameRecord] = []
     keep = records.append
     new = tuple.__new__  # skips NamedTuple's Python-level __new__
     while frame is not None and len(records) < _START_DEPTH:
-        code = frame.f_code
-        if not code.co_filename.startswith(_LEAKTEST_DIR):
-            keep(new(FrameRecord, (code, frame.f_globals, frame.f_lineno)))
+        kind = _kind(frame)
+        if kind == _FRAMEWORK:
+            break
+        if kind != _LEAKTEST:
+            keep(new(FrameRecord, (frame.f_code, frame.f_globals, frame.f_lineno)))
         frame = frame.f_back
     return tuple(records)
 
