@@ -105,7 +105,9 @@ def start_stack(frame: FrameType | None) -> tuple[FrameRecord, ...]:
     keep = records.append
     new = tuple.__new__  # skips NamedTuple's Python-level __new__
     while frame is not None and len(records) < _START_DEPTH:
-        kind = _kind(frame)
+        kind = _kinds.get(frame.f_code.co_filename)
+        if kind is None:
+            kind = _kind(frame)
         if kind == _FRAMEWORK:
             break
         if kind != _LEAKTEST:
