@@ -98,9 +98,11 @@ _START_DEPTH = 64  # frames kept of a start stack, at most (a thread started by 
 
 
 def start_stack(frame: FrameType | None) -> tuple[FrameRecord, ...]:
-    """The stack that is starting something, for `ignore_started_by`: out to the test
-    framework's frames (which run every test: no rule can mean them), leaktest's own
-    frames left out, at most `_START_DEPTH`. Runs on every start: records, no formatting."""
+    """The stack that is starting something, for `ignore_started_by` and a socket's
+    report: out to the first of the test framework's frames (kept, so that
+    `recorded_site` knows the test was reached; those further out run every test),
+    leaktest's own frames left out, at most `_START_DEPTH`. Runs on every start:
+    records, no formatting."""
     records: list[FrameRecord] = []
     keep = records.append
     new = tuple.__new__  # skips NamedTuple's Python-level __new__
@@ -108,10 +110,10 @@ def start_stack(frame: FrameType | None) -> tuple[FrameRecord, ...]:
         kind = _kinds.get(frame.f_code.co_filename)
         if kind is None:
             kind = _kind(frame)
-        if kind == _FRAMEWORK:
-            break
         if kind != _LEAKTEST:
             keep(new(FrameRecord, (frame.f_code, frame.f_globals, frame.f_lineno)))
+        if kind == _FRAMEWORK:
+            break
         frame = frame.f_back
     return tuple(records)
 
