@@ -213,6 +213,9 @@ def format_frames(frames: Sequence[Frame]) -> str:
     return "\n".join(line[2:] if line.startswith("  ") else line for line in lines)
 
 
+_NAMED_BY_SELF = sys.version_info < (3, 11)  # no `co_qualname`: see `_qualname_3_10`
+
+
 class Origin:
     """One frame's place: its function's qualified name, file and line.
 
@@ -229,7 +232,7 @@ class Origin:
         self._code = code
         self._globals = frame.f_globals
         # 3.10 names a method by its `self`, which only a live frame still has.
-        live = frame if isinstance(frame, FrameType) and sys.version_info < (3, 11) else None
+        live = frame if _NAMED_BY_SELF and isinstance(frame, FrameType) else None
         self._owner = _owner_3_10(code, live) if live is not None else None
         self._function: str | None = None
 

@@ -53,7 +53,8 @@ def _on_start(result: None, frame: FrameType | None, args: tuple[Any, ...], kwar
     starter = threading.current_thread()
     numbered = seq_of(starter) > 0
     site_frame = frame if type(thread).start is threading.Thread.start else _caller_of_start(thread, frame)
-    setattr(thread, _SITE, start_site(site_frame, starter))
+    # `start_site(site_frame, starter)`, with `numbered` known already: this runs on every start.
+    setattr(thread, _SITE, stacks.start_site(site_frame, starter.name if numbered else None, site_of(starter)))
     if numbered:
         setattr(thread, _PARENT, weakref.ref(starter))
     if _alive and threading.excepthook is not _excepthook:
