@@ -157,10 +157,9 @@ def hook_loop_steps(
     setattr(test, _SET_UP, set_up_hooked)
 
 
-def skipped(test: unittest.TestCase) -> bool:
+def skipped(test: object, method: object) -> bool:
     """Whether `TestCase.run` will skip the test before its `setUp` (a skip decorator on
-    the method or the class: their `__unittest_skip__`), so that no `doCleanups` follows."""
-    method = getattr(test, test._testMethodName, None)
+    its method or its class: their `__unittest_skip__`), so that no `doCleanups` follows."""
     return bool(getattr(method, "__unittest_skip__", False) or getattr(type(test), "__unittest_skip__", False))
 
 

@@ -84,7 +84,7 @@ for _option in all_options():
     setattr(_LeakChecked, _option.name, _option.default)
 
 
-def begin_test(test: object, settings: Settings, counts_attribute: bool = False) -> None:
+def begin_test(test: object, settings: Settings, counts_attribute: bool = False, unless_skipped: bool = False) -> None:
     """Take the test's baseline; the check at the end of `doCleanups` ends it (or
     `end_test`, for a run that never reaches it). Shared by the base classes and the runner.
 
@@ -92,9 +92,14 @@ def begin_test(test: object, settings: Settings, counts_attribute: bool = False)
     the mode in force may turn the check off. With `counts_attribute` (a test that
     is not a leak-checked one), the baseline's counts are also readable as
     `test.leaktest_baseline_counts`, as the base classes' property gives them.
+    With `unless_skipped` (a step where no `finally` of leaktest's follows: an
+    IsolatedAsyncioTestCase's loop set-up), a test to be skipped, which reaches no
+    `doCleanups`, takes no baseline.
     """
     # The function, not a bound method: this runs on every test.
     method = getattr(type(test), getattr(test, "_testMethodName", ""), None)
+    if unless_skipped and _compat.skipped(test, method):
+        return
     overrides = expected = None
     class_settings = settings
     if getattr(method, marks.MARKED, False):
@@ -275,7 +280,7 @@ class LeakCheckedAsyncTestCase(_LeakChecked, _compat.LoopSteps):  # type: ignore
         check_async_test(self, baseline)
 
     def leaktest_loop_starting(self) -> None:
-        begin_async_test(self, self._leaktest_settings)
+        begin_test(self, self._leaktest_settings, unless_skipped=True)
 
     def leaktest_loop_ready(self) -> None:
         adopt_test_loop(self)
@@ -286,14 +291,6 @@ class LeakCheckedAsyncTestCase(_LeakChecked, _compat.LoopSteps):  # type: ignore
             super().debug()
         finally:
             end_test(self)
-
-
-def begin_async_test(test: unittest.IsolatedAsyncioTestCase, settings: Settings, counts_attribute: bool = False) -> None:
-    """`begin_test` from the loop set-up that starts an IsolatedAsyncioTestCase's `run()`,
-    where no `finally` of leaktest's follows: a test to be skipped, which reaches
-    no `doCleanups`, takes no baseline."""
-    if not _compat.skipped(test):
-        begin_test(test, settings, counts_attribute)
 
 
 def adopt_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:

@@ -103,7 +103,9 @@ def _wrap_test(test: unittest.TestCase, settings: Settings) -> None:
     test.doCleanups = do_cleanups_checked  # type: ignore[method-assign, assignment]
     if isinstance(test, unittest.IsolatedAsyncioTestCase):
         _compat.hook_loop_steps(
-            test, functools.partial(case.begin_async_test, test, settings, True), functools.partial(case.adopt_test_loop, test)
+            test,
+            functools.partial(case.begin_test, test, settings, True, True),
+            functools.partial(case.adopt_test_loop, test),
         )
     else:
         run = test.run
