@@ -266,7 +266,8 @@ class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc
         try:
             return super().run(result)
         finally:
-            end_test(self)
+            if self._leaktest_baseline is not None:  # its doCleanups was not reached
+                end_test(self)
 
 
 class LeakCheckedAsyncTestCase(_LeakChecked, _compat.LoopSteps):  # type: ignore[misc]
