@@ -90,6 +90,20 @@ class NoFramesWhileTheTestRuns(leaktest.LeakCheckedTestCase):
         self.assertEqual(verdict(result), "FAIL")
         self.assertIn("left-waiting", result.failures[0][1])
 
+    def test_a_task_built_directly_is_seen_on_the_clean_path(self) -> None:
+        # asyncio.Task(...) does not go through loop.create_task: the clock does not
+        # move, and only the look at what is pending on the test's loop sees it.
+        class Direct(leaktest.LeakCheckedAsyncTestCase):
+            grace_period = 0
+
+            async def test(self) -> None:
+                asyncio.Task(asyncio.Event().wait(), name="built-directly")
+                await asyncio.sleep(0)
+
+        result = run_tests(Direct, "test")
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertIn("built-directly", result.failures[0][1])
+
 
 class BaselinesEnd(leaktest.LeakCheckedTestCase):
     """A baseline holds a token of the thread probe until it ends: none may stay behind."""
