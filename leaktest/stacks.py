@@ -264,6 +264,9 @@ _FRAMEWORK_MODULES = frozenset(
 #: pytest-asyncio runs each async test (and fixture) through its own wrapper: the test is
 #: what that called, not the wrapper (anyio's runner is left alone: anyio is a library too).
 _FRAMEWORK_PACKAGES = ("_pytest.", "pluggy.", "pytest_asyncio.")
+#: Copies of stdlib modules for older Pythons count as the stdlib (pytest-asyncio runs
+#: 3.10's tests through `backports.asyncio.runner`, 3.11's `asyncio.Runner`).
+_STDLIB_BACKPORTS = "backports."
 
 _USER, _STDLIB, _LEAKTEST, _FRAMEWORK = range(4)
 _kinds: dict[str, int] = {}  # filename -> one of the four kinds above
@@ -281,8 +284,10 @@ def _kind(frame: Walkable) -> int:
             module in _FRAMEWORK_MODULES or module.startswith(_FRAMEWORK_PACKAGES)
         ):
             kind = _FRAMEWORK
+        elif is_stdlib(filename) or (isinstance(module, str) and module.startswith(_STDLIB_BACKPORTS)):
+            kind = _STDLIB
         else:
-            kind = _STDLIB if is_stdlib(filename) else _USER
+            kind = _USER
         _kinds[filename] = kind
     return kind
 
