@@ -276,6 +276,15 @@ def _steps(
                             continue
                     break
                 items = again
+            starters = _starters(probe, survivors)
+            if starters:
+                # A link that started its successor just before the deadline may still
+                # be inside that start: a moment more, so that a chain is reported by
+                # its newest link alone (a parent that lives on is reported as well).
+                ended = set(map(probe.identity, starters)) - set(
+                    map(probe.identity, (yield probe, starters, time.monotonic() + _STARTER_SETTLE))
+                )
+                survivors = [item for item in survivors if probe.identity(item) not in ended]
             # Stacks change while waiting: the rules are applied again.
             items = _unignored(probe, survivors, rules) if survivors else survivors
             if items:
@@ -288,6 +297,17 @@ def _steps(
         if probe.errors_switch is None or baseline.settings.get(probe.errors_switch):
             leaks.extend(leak for leak in probe.errors(mark) if not _a_tests(baseline, leak.started))
     return leaks
+
+
+#: How long, at most, a survivor that started another survivor gets to finish that start.
+_STARTER_SETTLE = 0.05
+
+
+def _starters(probe: Probe[Any, Any], survivors: list[object]) -> list[object]:
+    """The survivors that are the parent of another survivor."""
+    alive = {probe.identity(item): item for item in survivors}
+    parents = {probe.identity(parent) for item in survivors if (parent := probe.parent(item)) is not None}
+    return [item for key, item in alive.items() if key in parents]
 
 
 class _Seen:
