@@ -54,13 +54,13 @@ class Baseline:
         everything: bool = False,
         excuse_from: Settings | None = None,
         counts: bool = False,
-        owner: object = "a no_leaks block",
+        owner: object = None,
     ) -> None:
         """`excuse_from`: the class's settings, when `settings` are a test's own. What the
         class checks and the test does not, and what the test's rules ignore, is then
         claimed at the check, so that no class or module check reports it later.
         `counts`: take the counts now (for a diagnostics line). `owner`: who leaked
-        (a test, a class), for warn mode."""
+        (a test, a class; None: a no_leaks block), for warn mode."""
         self.settings = settings
         self.owner = owner
         # Read before the marks, so nothing slips in between; -1 never matches.
@@ -163,7 +163,7 @@ def take_baseline(
     settings = mode.applied(settings)
     if settings.off:
         return None
-    baseline = Baseline(settings, everything, None, counts, "a no_leaks block" if owner is None else owner)
+    baseline = Baseline(settings, everything, None, counts, owner)
     if fixture:
         baseline.tests = []
         _open_fixtures.append(baseline)
@@ -281,9 +281,8 @@ def _steps(
                 # A link that started its successor just before the deadline may still
                 # be inside that start: a moment more, so that a chain is reported by
                 # its newest link alone (a parent that lives on is reported as well).
-                ended = set(map(probe.identity, starters)) - set(
-                    map(probe.identity, (yield probe, starters, time.monotonic() + _STARTER_SETTLE))
-                )
+                still = yield probe, starters, time.monotonic() + _STARTER_SETTLE
+                ended = {probe.identity(item) for item in starters} - {probe.identity(item) for item in still}
                 survivors = [item for item in survivors if probe.identity(item) not in ended]
             # Stacks change while waiting: the rules are applied again.
             items = _unignored(probe, survivors, rules) if survivors else survivors
@@ -305,9 +304,8 @@ _STARTER_SETTLE = 0.05
 
 def _starters(probe: Probe[Any, Any], survivors: list[object]) -> list[object]:
     """The survivors that are the parent of another survivor."""
-    alive = {probe.identity(item): item for item in survivors}
     parents = {probe.identity(parent) for item in survivors if (parent := probe.parent(item)) is not None}
-    return [item for key, item in alive.items() if key in parents]
+    return [item for item in survivors if probe.identity(item) in parents]
 
 
 class _Seen:
@@ -483,7 +481,9 @@ def conclude(baseline: Baseline, leaks: list[Leak], after: dict[str, int] | None
 
 
 def _name_of(owner: object) -> str:
-    """A test's id, a class's qualified name, or the text given."""
+    """A test's id, a class's qualified name, the text given, or a no_leaks block's."""
+    if owner is None:
+        return "a no_leaks block"
     if isinstance(owner, type):
         return f"{owner.__module__}.{owner.__qualname__} (class fixtures)"
     test_id = getattr(owner, "id", None)

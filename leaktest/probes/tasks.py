@@ -285,15 +285,21 @@ def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyn
     return [task for task in found if task.get_loop() in loops]
 
 
+#: asyncio's registries of tasks: 3.10-3.11 `tasks._all_tasks`; 3.12-3.13
+#: `tasks._scheduled_tasks` and `_eager_tasks`; 3.14+ keeps its tasks in C lists (none).
+if sys.version_info < (3, 12):
+    _REGISTRIES: tuple[str, ...] = ("_all_tasks",)
+elif sys.version_info < (3, 14):
+    _REGISTRIES = ("_scheduled_tasks", "_eager_tasks")
+else:
+    _REGISTRIES = ()
+
+
 def _registry_empty() -> bool:
     """Whether asyncio's registry of tasks is empty: a look that costs a length, where
     `asyncio.all_tasks(loop)` iterates a WeakSet (3 us on every async test's clean path).
-    3.10-3.11 `tasks._all_tasks`; 3.12-3.13 `tasks._scheduled_tasks` and `_eager_tasks`;
-    3.14+ keeps its tasks in C lists, so it cannot tell (False)."""
-    if sys.version_info >= (3, 14):
-        return False
-    registries = ("_all_tasks",) if sys.version_info < (3, 12) else ("_scheduled_tasks", "_eager_tasks")
-    return not any(getattr(asyncio.tasks, name, True) for name in registries)
+    False where there is no registry to look at (3.14+)."""
+    return bool(_REGISTRIES) and not any(getattr(asyncio.tasks, name, True) for name in _REGISTRIES)
 
 
 def _unretrieved(task: asyncio.Task[Any]) -> bool:
