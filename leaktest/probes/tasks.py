@@ -287,8 +287,9 @@ def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyn
 
 #: asyncio's registries of tasks: 3.10-3.11 `tasks._all_tasks`; 3.12-3.13
 #: `tasks._scheduled_tasks` and `_eager_tasks`; 3.14+ keeps its tasks in C lists (none).
+_REGISTRIES: tuple[str, ...]
 if sys.version_info < (3, 12):
-    _REGISTRIES: tuple[str, ...] = ("_all_tasks",)
+    _REGISTRIES = ("_all_tasks",)
 elif sys.version_info < (3, 14):
     _REGISTRIES = ("_scheduled_tasks", "_eager_tasks")
 else:
