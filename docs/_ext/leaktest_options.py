@@ -22,7 +22,6 @@ import re
 from typing import Any
 
 from docutils import nodes
-from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
@@ -121,7 +120,6 @@ class OptionEntry(SphinxDirective):
 
     required_arguments = 1
     has_content = True
-    option_spec = {"noindex": directives.flag}
 
     def run(self) -> list[nodes.Node]:
         name = self.arguments[0]
@@ -143,7 +141,7 @@ class OptionEntry(SphinxDirective):
         self.state.nested_parse(self.content, self.content_offset, definition)
         item = nodes.definition_list_item("", term, definition)
         target = nodes.target("", "", ids=[label])
-        self.env.get_domain("std").note_hyperlink_target(label, self.env.docname, label, name)  # type: ignore[attr-defined]
+        self.env.get_domain("std").note_hyperlink_target(label, self.env.docname, label, name)
         return [target, nodes.definition_list("", item)]
 
 
