@@ -165,8 +165,8 @@ def check_every_option_documented(app: Sphinx, env: BuildEnvironment) -> None:
 
 #: Literals that name a setting, a runner flag or a pytest option: each must exist
 #: (a wildcard, ``--check-*`` or ``check_*``, names a family and is left alone).
-SETTING = re.compile(r"(?<![\w.-])((?:check|ignore)_[a-z_]*[a-z]|grace_period|cleanup_leaks|leak_mode)(?![\w*])")
-PYTEST_INI = re.compile(r"(?<![\w.-])leaktest_([a-z_]*[a-z])\b")
+SETTING = re.compile(r"(?<![\w./-])((?:check|ignore)_[a-z_]*[a-z]|grace_period|cleanup_leaks|leak_mode)(?![\w*])")
+PYTEST_INI = re.compile(r"(?<![\w./-])leaktest_([a-z_]*[a-z])\b")
 FLAG = re.compile(r"(?<![\w-])(--(?:no-)?(?:leaktest-)?(?:check|ignore|grace|cleanup|mode)(?:[a-z-]*[a-z])?)(?![\w*-])")
 
 
