@@ -20,7 +20,7 @@ __tracebackhide__ = True  # and from pytest ones
 
 T = TypeVar("T")
 
-#: 1.0 s: see README.rst, "A grace period that holds under load".
+#: 1.0 s: see docs/grace.rst, "A grace period that holds under load".
 GRACE_PERIOD = Seconds(
     "grace_period", 1.0, "how long to wait, at most, for what a test started to end"
 )

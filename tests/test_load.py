@@ -60,7 +60,7 @@ class LoadExtension(leaktest.LeakCheckedTestCase):
             self.assertEqual(load.extension(0.5), 0.5)
 
     def test_the_default_grace_period_covers_the_measured_stragglers(self) -> None:
-        # The slowest straggler measured under load was 0.22 s (README.rst,
+        # The slowest straggler measured under load was 0.22 s (docs/grace.rst,
         # "A grace period that holds under load"); the default keeps a wide margin.
         self.assertEqual(leaktest.LeakCheckedTestCase.grace_period, 1.0)
 

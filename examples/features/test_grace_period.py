@@ -4,7 +4,7 @@ A thread asked to stop but not joined ends a moment after the cleanups; the
 check waits for it and returns the moment it has ended, so a longer grace costs
 nothing on a clean test. Only a real leak waits the whole grace period. The
 default, 1 s, covers the slowest stdlib stragglers measured on a loaded machine
-(README.rst), and stretches by itself while the machine is overloaded.
+(docs/grace.rst), and stretches by itself while the machine is overloaded.
 """
 
 from __future__ import annotations
