@@ -12,12 +12,15 @@ lists them all. From those objects this extension writes:
 
 And it checks the pages against the objects (a warning each, an error under
 ``sphinx-build -W``): an option without a ``leaktest-option`` entry, an entry
-for no option, and any literal in any page naming a setting, a runner flag or
-a pytest option that does not exist (``check_thread``, ``--ignore-threads``).
+for no option, any literal in any page naming a setting, a runner flag or a
+pytest option that does not exist (``check_thread``, ``--ignore-threads``), and
+any pytest name the table derives that the plugin's ``pytest_addoption`` does
+not register, or the reverse.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 from typing import Any
 
@@ -163,6 +166,39 @@ def check_every_option_documented(app: Sphinx, env: BuildEnvironment) -> None:
             logger.warning("option %s has no '.. leaktest-option:: %s' entry in the docs", option.name, option.name)
 
 
+class PluginOptions:
+    """Stands for pytest's parser: what the plugin's `pytest_addoption` registers."""
+
+    def __init__(self) -> None:
+        self.flags: set[str] = set()
+        self.ini: set[str] = set()
+
+    def getgroup(self, name: str, description: str = "") -> PluginOptions:
+        return self
+
+    def addoption(self, *names: str, **attributes: Any) -> None:
+        self.flags.update(names)
+        if attributes.get("action") is argparse.BooleanOptionalAction:
+            self.flags.update("--no-" + name[2:] for name in names)
+
+    def addini(self, name: str, *args: Any, **kwargs: Any) -> None:
+        self.ini.add(name)
+
+
+def check_pytest_names(app: Sphinx, env: BuildEnvironment) -> None:
+    """The pytest names this page derives are exactly those the plugin registers."""
+    import leaktest.pytest_plugin
+
+    registered = PluginOptions()
+    leaktest.pytest_plugin.pytest_addoption(registered)  # type: ignore[arg-type]
+    options = all_options()
+    derived = {flag.split()[0] for option in options for flag in pytest_flags(option)} | {"--leaktest"}
+    ini = {pytest_ini(option) for option in options} | {"leaktest"}
+    for name in sorted(derived ^ registered.flags) + sorted(ini ^ registered.ini):
+        where = "registered by the plugin, not" if name in registered.flags | registered.ini else "not registered, but"
+        logger.warning("pytest option %s: %s named in the settings table", name, where)
+
+
 #: Literals that name a setting, a runner flag or a pytest option: each must exist
 #: (a wildcard, ``--check-*`` or ``check_*``, names a family and is left alone).
 SETTING = re.compile(r"(?<![\w./-])((?:check|ignore)_[a-z_]*[a-z]|grace_period|cleanup_leaks|leak_mode)(?![\w*])")
@@ -190,5 +226,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("leaktest-option", OptionEntry)
     app.connect("env-purge-doc", purge)
     app.connect("env-check-consistency", check_every_option_documented)
+    app.connect("env-check-consistency", check_pytest_names)
     app.connect("doctree-read", check_names)
     return {"version": "1", "parallel_read_safe": False, "env_version": 1}
