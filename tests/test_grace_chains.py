@@ -7,9 +7,13 @@ import threading
 import unittest
 
 import leaktest
-from support import report, run_tests, verdict
+from support import INNER_GRACE_PERIOD, report, run_tests, verdict
 
 LONG_GRACE = 1.0  # a grace long enough for many links: must not hide the chain
+
+#: Inner results by (kind, grace period): the default grace is the long one, and a
+#: chain runs its whole grace period, so the tests of one grace share one run.
+RESULTS: dict[tuple[str, float], unittest.TestResult] = {}
 
 
 class Heartbeat:
@@ -47,6 +51,11 @@ async def retry(stop: asyncio.Event) -> None:
 
 class ThreadChains(leaktest.LeakCheckedTestCase):
     def run_heartbeat(self, grace: float) -> unittest.TestResult:
+        if ("threads", grace) not in RESULTS:
+            RESULTS["threads", grace] = self.run_new_heartbeat(grace)
+        return RESULTS["threads", grace]
+
+    def run_new_heartbeat(self, grace: float) -> unittest.TestResult:
         heartbeat = Heartbeat()
         self.addCleanup(heartbeat.stop)
 
@@ -56,7 +65,7 @@ class ThreadChains(leaktest.LeakCheckedTestCase):
             def test(self) -> None:
                 heartbeat.start()
 
-        return run_tests(Inner, "test")
+        return run_tests(Inner, "test", load_stretch=True)
 
     def test_timer_heartbeat_fails_with_the_default_grace(self) -> None:
         result = self.run_heartbeat(leaktest.LeakCheckedTestCase.grace_period)
@@ -92,19 +101,24 @@ class ThreadChains(leaktest.LeakCheckedTestCase):
         heartbeat = Heartbeat()
         self.addCleanup(heartbeat.stop)
         with self.assertRaises(leaktest.LeakError):
-            with leaktest.no_leaks():
+            with leaktest.no_leaks(grace_period=INNER_GRACE_PERIOD):
                 heartbeat.start()
 
 
 class TaskChains(leaktest.LeakCheckedTestCase):
     def run_retries(self, grace: float) -> unittest.TestResult:
+        if ("tasks", grace) not in RESULTS:
+            RESULTS["tasks", grace] = self.run_new_retries(grace)
+        return RESULTS["tasks", grace]
+
+    def run_new_retries(self, grace: float) -> unittest.TestResult:
         class Inner(leaktest.LeakCheckedAsyncTestCase):
             grace_period = grace
 
             async def test(self) -> None:
                 asyncio.get_running_loop().create_task(retry(asyncio.Event()), name="retry")
 
-        return run_tests(Inner, "test")
+        return run_tests(Inner, "test", load_stretch=True)
 
     def test_task_creating_its_successor_fails_with_the_default_grace(self) -> None:
         result = self.run_retries(leaktest.LeakCheckedTestCase.grace_period)

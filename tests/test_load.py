@@ -45,7 +45,7 @@ class LoadExtension(leaktest.LeakCheckedTestCase):
                 straggler.start()
 
         with mock.patch.object(load, "_load_per_cpu", return_value=load_per_cpu):
-            return verdict(run_tests(Inner, "test"))
+            return verdict(run_tests(Inner, "test", load_stretch=True))
 
     def test_overloaded_machine_gives_stragglers_more_time(self) -> None:
         self.assertEqual(self.run_straggler(2.5), "ok")

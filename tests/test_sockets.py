@@ -265,11 +265,11 @@ class Settings(SocketCase):
     def test_verify_none_reports_every_open_socket(self) -> None:
         open_listener()
         with self.assertRaisesRegex(leaktest.LeakError, r"listening on 127\.0\.0\.1:\d+\) still open"):
-            leaktest.verify_none(ignore_threads=["*"])
+            leaktest.verify_none(ignore_threads=["*"], grace_period=0)
 
     def test_no_leaks_and_its_switch(self) -> None:
         with self.assertRaisesRegex(leaktest.LeakError, "listening on 127.0.0.1:"):
-            with leaktest.no_leaks():
+            with leaktest.no_leaks(grace_period=0):
                 open_listener()
         with leaktest.no_leaks(check_sockets=False):
             open_listener()

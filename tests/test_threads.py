@@ -167,7 +167,7 @@ class Verdicts(leaktest.LeakCheckedTestCase):
 
             def serve(self) -> socketserver.TCPServer:
                 server = socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler)
-                thread = threading.Thread(target=server.serve_forever, name="serve-forever")
+                thread = threading.Thread(target=server.serve_forever, args=(0.01,), name="serve-forever")
                 thread.start()
                 servers.append(server)
                 return server
