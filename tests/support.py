@@ -10,12 +10,27 @@ cleanup, never by the grace alone.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import functools
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
 import unittest
-from collections.abc import Iterator
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TypeVar
 from unittest import mock
 
 from leaktest import load
+
+T = TypeVar("T")
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
 
 #: The grace period of an inner test case that sets none (the default is 1.0 s).
 INNER_GRACE_PERIOD = 0.05
@@ -55,6 +70,38 @@ def no_load_stretch() -> Iterator[None]:
         yield
 
 
+# -- subprocesses ----------------------------------------------------------------
+
+#: The runner's option for a short grace period.
+FAST = ("--grace-period", "0.05")
+
+
+def run_module(module: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m module args` in tests/, where the samples import as `suites.*`."""
+    environment = {k: v for k, v in os.environ.items() if k != "LEAKTEST_VERBOSE"}
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(TESTS)])
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=TESTS,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def leaktest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m leaktest args` in tests/."""
+    return run_module("leaktest", *args, **env)
+
+
+def concurrently(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """The results of `calls`, two at a time (each mostly waits for a subprocess)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
 def verdict(result: unittest.TestResult) -> str:
     """'ok', 'FAIL' or 'ERROR' for a result holding one test."""
     if result.errors:
@@ -67,3 +114,72 @@ def verdict(result: unittest.TestResult) -> str:
 def report(result: unittest.TestResult) -> str:
     """Every failure and error text of `result`, joined."""
     return "\n".join(text for _, text in result.failures + result.errors)
+
+
+# -- pytest in a subprocess ---------------------------------------------------
+
+#: The python that runs pytest (a venv with pytest and its plugins); else this one.
+PYTHON_ENV = "LEAKTEST_PYTEST_PYTHON"
+
+#: The third-party plugins a pytest run loads only when it needs them: importing
+#: them (anyio imports trio) is half the time of a small run.
+OTHER_PLUGINS = ("asyncio", "anyio", "xdist", "xdist.looponfail")
+
+
+def pytest_python() -> str:
+    return os.environ.get(PYTHON_ENV) or sys.executable
+
+
+@functools.lru_cache(maxsize=None)
+def importable(module: str) -> bool:
+    """Whether `module` imports in the python that runs pytest."""
+    if not os.environ.get(PYTHON_ENV):
+        return importlib.util.find_spec(module) is not None
+    check = subprocess.run([pytest_python(), "-c", f"import {module}"], capture_output=True)
+    return check.returncode == 0
+
+
+#: Per test, (outcome, report text): see `junit_outcomes`.
+Outcomes = dict[str, tuple[str, str]]
+
+
+def run_pytest(
+    args: Sequence[str], cwd: Path, paths: Sequence[str], needs: Sequence[str] = ()
+) -> tuple[subprocess.CompletedProcess[str], Outcomes]:
+    """Run pytest in `cwd` with `paths` importable and, of `OTHER_PLUGINS`, only those
+    it `needs`; return the process and, per test, (outcome, report text)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_"))}
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
+    environment["COLUMNS"] = "400"  # -rA lines are cut to the terminal width
+    blocked = [arg for name in OTHER_PLUGINS if not name.startswith(tuple(needs)) for arg in ("-p", f"no:{name}")]
+    with tempfile.TemporaryDirectory() as scratch:
+        junit = os.path.join(scratch, "junit.xml")
+        process = subprocess.run(
+            [pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", *blocked, "-rA", f"--junitxml={junit}", *args],
+            cwd=cwd,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        return process, junit_outcomes(junit) if os.path.exists(junit) else {}
+
+
+def junit_outcomes(junit: str) -> Outcomes:
+    """Per test "Class.name" or "module.name", its outcome and report text.
+
+    An outcome joins the phases that reported something, in order: "passed",
+    "failed", "error" (at teardown), "failed+error" (a failing test that also
+    leaked): pytest writes one <testcase> per phase that reported something.
+    """
+    kinds: dict[str, list[str]] = {}
+    texts: dict[str, list[str]] = {}
+    for case in ET.parse(junit).iter("testcase"):
+        name = f"{case.get('classname', '').rpartition('.')[2]}.{case.get('name')}"
+        kinds.setdefault(name, [])
+        texts.setdefault(name, [])
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                kinds[name].append({"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag])
+                texts[name].append(f"{child.get('message', '')}\n{child.text or ''}")
+    return {name: ("+".join(kinds[name]) or "passed", "\n".join(texts[name])) for name in kinds}

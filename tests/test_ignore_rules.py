@@ -11,8 +11,7 @@ import unittest
 
 import leaktest
 from hubs import Hub
-from support import report, run_tests, verdict
-from test_runner import FAST, leaktest_run
+from support import FAST, leaktest_run, report, run_tests, verdict
 
 # Reads stdin until it closes: released by closing its stdin, no sleep involved.
 READS_STDIN = [sys.executable, "-c", "import sys; sys.stdin.read()  # leaktest-helper"]

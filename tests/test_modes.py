@@ -9,8 +9,8 @@ import warnings
 
 import leaktest
 from hubs import Hub
-from support import report, run_tests, verdict
-from test_runner import FAST, leaking, leaktest_run, run_module, summary_line
+from support import FAST, leaktest_run, report, run_module, run_tests, verdict
+from test_runner import leaking, summary_line
 
 MODES = "suites.sample_modes"
 

@@ -7,8 +7,8 @@ import unittest
 
 import leaktest
 from hubs import Hub
-from support import report, run_tests, verdict
-from test_runner import FAST, leaking, leaktest_run, summary_line
+from support import FAST, leaktest_run, report, run_tests, verdict
+from test_runner import leaking, summary_line
 
 
 class LeakSettings(leaktest.LeakCheckedTestCase):

@@ -7,33 +7,14 @@ python, and are skipped when pytest (or xdist) cannot be imported there.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import os
 import subprocess
-import sys
-import tempfile
 import unittest
-import xml.etree.ElementTree as ET
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+import support
+from support import PYTHON_ENV, ROOT, TESTS, importable
+
 SAMPLE = "suites/pytest_sample.py"
-PYTHON_ENV = "LEAKTEST_PYTEST_PYTHON"
-
-
-def pytest_python() -> str:
-    return os.environ.get(PYTHON_ENV) or sys.executable
-
-
-@functools.lru_cache(maxsize=None)
-def importable(module: str) -> bool:
-    """Whether `module` imports in the python that runs pytest."""
-    if not os.environ.get(PYTHON_ENV):
-        return importlib.util.find_spec(module) is not None
-    check = subprocess.run([pytest_python(), "-c", f"import {module}"], capture_output=True)
-    return check.returncode == 0
 
 
 HAVE_PYTEST = importable("pytest")
@@ -53,56 +34,22 @@ EXPECTED = {
 }
 
 
-def run_pytest(*args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, tuple[str, str]]]:
+def run_pytest(*args: str, needs: tuple[str, ...] = ()) -> tuple[subprocess.CompletedProcess[str], support.Outcomes]:
     """Run pytest on the sample; return the process and, per test, (outcome, report text)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_"))}
-    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE)])
-    environment["COLUMNS"] = "400"  # -rA lines are cut to the terminal width
-    with tempfile.TemporaryDirectory() as scratch:
-        junit = os.path.join(scratch, "junit.xml")
-        process = subprocess.run(
-            [
-                pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=",
-                "-rA", f"--junitxml={junit}", *args, SAMPLE,
-            ],
-            cwd=HERE,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        # One <testcase> per phase that reported something (an error at teardown
-        # is a second element of the same name): merged per test, in phase order.
-        kinds: dict[str, list[str]] = {}
-        texts: dict[str, list[str]] = {}
-        if os.path.exists(junit):
-            for case in ET.parse(junit).iter("testcase"):
-                name = f"{case.get('classname', '').rpartition('.')[2]}.{case.get('name')}"
-                kinds.setdefault(name, [])
-                texts.setdefault(name, [])
-                for child in case:
-                    if child.tag in ("failure", "error", "skipped"):
-                        kinds[name].append(child.tag)
-                    if child.tag in ("failure", "error"):
-                        texts[name].append(f"{child.get('message', '')}\n{child.text or ''}")
-        names = {"failure": "failed", "error": "error", "skipped": "skipped"}
-        outcomes = {
-            name: ("+".join(names[k] for k in kinds[name]) or "passed", "\n".join(texts[name]))
-            for name in kinds
-        }
-    return process, outcomes
+    return support.run_pytest(["-o", "addopts=", *args, SAMPLE], TESTS, [str(ROOT), str(TESTS)], needs)
 
 
 class PytestChecks:
     """Shared by the pytest and the pytest-xdist runs."""
 
     args: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
     process: subprocess.CompletedProcess[str]
-    outcomes: dict[str, tuple[str, str]]
+    outcomes: support.Outcomes
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.process, cls.outcomes = run_pytest(*cls.args)
+        cls.process, cls.outcomes = run_pytest(*cls.args, needs=cls.needs)
 
     def test_each_test_has_its_outcome(self: unittest.TestCase | PytestChecks) -> None:
         assert isinstance(self, unittest.TestCase) and isinstance(self, PytestChecks)
@@ -154,6 +101,7 @@ class PytestXdistTest(PytestChecks, unittest.TestCase):
     """Two worker processes, each checking the tests it runs."""
 
     args = ("-n", "2", "-v")
+    needs = ("xdist",)
 
     def test_both_workers_ran_tests(self) -> None:
         output = self.process.stdout

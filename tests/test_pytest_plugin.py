@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import configparser
 import os
-import subprocess
 import tempfile
 import unittest
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from test_pytest import PYTHON_ENV, importable, pytest_python
+from support import PYTHON_ENV, ROOT, TESTS, importable, run_pytest
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-SUITES = HERE / "pytest_suites"
+SUITES = TESTS / "pytest_suites"
 HAVE_PYTEST = importable("pytest")
 HAVE_XDIST = HAVE_PYTEST and importable("xdist")
 HAVE_ASYNCIO_PLUGIN = HAVE_PYTEST and importable("pytest_asyncio")
@@ -28,30 +24,17 @@ NEEDS_PYTEST = f"pytest is not importable (set {PYTHON_ENV} to a python that has
 
 
 class Run:
-    """One pytest run: its process, and per test (outcome, report text) from its JUnit XML.
+    """One pytest run on the suites: its process, and per test (outcome, report text)
+    from its JUnit XML (`support.junit_outcomes`)."""
 
-    An outcome joins the phases that reported something: "passed", "failed",
-    "error" (at teardown), "failed+error" (a failing test that also leaked).
-    """
-
-    def __init__(self, *args: str, plugin: tuple[str, ...] = ("-p", "leaktest.pytest_plugin"), path: str = "") -> None:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_"))}
-        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [path, str(ROOT)]))
-        environment["COLUMNS"] = "400"  # -rA lines are cut to the terminal width
-        with tempfile.TemporaryDirectory() as scratch:
-            junit = os.path.join(scratch, "junit.xml")
-            self.process = subprocess.run(
-                [
-                    pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", *plugin,
-                    "-rA", f"--junitxml={junit}", *args,
-                ],
-                cwd=SUITES,
-                env=environment,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            self.outcomes = _outcomes(junit) if os.path.exists(junit) else {}
+    def __init__(
+        self,
+        *args: str,
+        plugin: tuple[str, ...] = ("-p", "leaktest.pytest_plugin"),
+        path: str = "",
+        needs: tuple[str, ...] = (),
+    ) -> None:
+        self.process, self.outcomes = run_pytest([*plugin, *args], SUITES, [path, str(ROOT)], needs)
         self.output = self.process.stdout + self.process.stderr
 
     def outcome(self, test: str) -> str:
@@ -59,20 +42,6 @@ class Run:
 
     def report(self, test: str) -> str:
         return self.outcomes.get(test, ("", ""))[1]
-
-
-def _outcomes(junit: str) -> dict[str, tuple[str, str]]:
-    kinds: dict[str, list[str]] = {}
-    texts: dict[str, list[str]] = {}
-    for case in ET.parse(junit).iter("testcase"):
-        name = f"{case.get('classname', '').rpartition('.')[2]}.{case.get('name')}"
-        kinds.setdefault(name, [])
-        texts.setdefault(name, [])
-        for child in case:
-            if child.tag in ("failure", "error", "skipped"):
-                kinds[name].append({"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag])
-                texts[name].append(f"{child.get('message', '')}\n{child.text or ''}")
-    return {name: ("+".join(kinds[name]) or "passed", "\n".join(texts[name])) for name in kinds}
 
 
 VERDICTS = {
@@ -96,11 +65,12 @@ class VerdictsTest(unittest.TestCase):
     """Plain test functions, fixtures and markers under `pytest --leaktest`."""
 
     args: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
     pytest: Run
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.pytest = Run("--leaktest", *cls.args, "pytest_verdicts.py")
+        cls.pytest = Run("--leaktest", *cls.args, "pytest_verdicts.py", needs=cls.needs)
 
     def test_each_test_has_its_verdict(self) -> None:
         self.assertEqual({name: self.pytest.outcome(name) for name in VERDICTS}, VERDICTS, self.pytest.output)
@@ -136,6 +106,7 @@ class XdistVerdictsTest(VerdictsTest):
     """Two workers, each checking the tests it runs: nothing to configure."""
 
     args = ("-n", "2", "-v")
+    needs = ("xdist",)
 
     def test_both_workers_ran_tests(self) -> None:
         self.assertRegex(self.pytest.process.stdout, r"\[gw0\] .*(PASSED|FAILED|ERROR)")
@@ -260,10 +231,11 @@ class BadMarkerChecks:
     """Every bad marker is named at collection; no test runs."""
 
     args: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
     def test_bad_markers_are_collection_errors_naming_each(self) -> None:
         assert isinstance(self, unittest.TestCase)
-        run = Run("--leaktest", *self.args, "pytest_bad_marker.py")
+        run = Run("--leaktest", *self.args, "pytest_bad_marker.py", needs=self.needs)
         self.assertNotEqual(run.process.returncode, 0, run.output)
         self.assertIn("ERROR collecting", run.output)
         self.assertNotIn("INTERNALERROR", run.output)
@@ -287,6 +259,7 @@ class BadMarkerTest(BadMarkerChecks, unittest.TestCase):
 @unittest.skipUnless(HAVE_XDIST, f"pytest-xdist is not importable (set {PYTHON_ENV} to a python that has it)")
 class XdistBadMarkerTest(BadMarkerChecks, unittest.TestCase):
     args = ("-n", "2")
+    needs = ("xdist",)
 
 
 @unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
@@ -372,7 +345,7 @@ class AsyncioTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.pytest = Run("--leaktest", "pytest_asyncio_tasks.py")
+        cls.pytest = Run("--leaktest", "pytest_asyncio_tasks.py", needs=("asyncio",))
 
     def test_each_test_has_its_verdict(self) -> None:
         outcomes = {name: outcome for name, (outcome, _) in self.pytest.outcomes.items()}
@@ -407,7 +380,7 @@ class AnyioTest(unittest.TestCase):
     """Tasks left pending under anyio's plugin, found before anyio closes its loop."""
 
     def test_each_test_has_its_verdict(self) -> None:
-        run = Run("--leaktest", "pytest_anyio_tasks.py")
+        run = Run("--leaktest", "pytest_anyio_tasks.py", needs=("anyio",))
         outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
         self.assertEqual(
             outcomes,

@@ -7,40 +7,17 @@ for good: they end with that subprocess.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
 import sys
 import threading
 import unittest
-from pathlib import Path
 
 import leaktest
 from leaktest import runner
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-FAST = ("--grace-period", "0.05")
-
-
-def run_module(module: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`python -m module args` in tests/, where the samples import as `suites.*`."""
-    environment = {k: v for k, v in os.environ.items() if k != "LEAKTEST_VERBOSE"}
-    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE)])
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=HERE,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def leaktest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_module("leaktest", *args, **env)
-
+from support import FAST, ROOT, concurrently, leaktest_run, run_module
 
 def tests_ran(output: str) -> int:
     found = re.search(r"^Ran (\d+) tests? in ", output, re.MULTILINE)
@@ -99,10 +76,9 @@ class ArgumentFormsTest(unittest.TestCase):
         FORMS.append((("--durations", "2", "suites.sample_clean"), 5))
 
     def test_same_tests_and_status_as_unittest(self) -> None:
-        for args, count in self.FORMS:
+        runs = concurrently([functools.partial(run_module, module, *args) for args, _ in self.FORMS for module in ("unittest", "leaktest")])
+        for (args, count), plain, checked in zip(self.FORMS, runs[::2], runs[1::2]):
             with self.subTest(args=args):
-                plain = run_module("unittest", *args)
-                checked = leaktest_run(*args)
                 self.assertEqual(tests_ran(plain.stderr), count, plain.stderr)
                 self.assertEqual(tests_ran(checked.stderr), count, checked.stderr)
                 self.assertEqual(checked.returncode, plain.returncode, checked.stderr)

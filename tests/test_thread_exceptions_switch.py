@@ -9,8 +9,7 @@ import unittest
 from collections.abc import Iterator
 
 import leaktest
-from support import report, run_tests, verdict
-from test_runner import leaktest_run
+from support import leaktest_run, report, run_tests, verdict
 
 
 def fail() -> None:
