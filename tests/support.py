@@ -143,26 +143,61 @@ def importable(module: str) -> bool:
 Outcomes = dict[str, tuple[str, str]]
 
 
-def run_pytest(
-    args: Sequence[str], cwd: Path, paths: Sequence[str], needs: Sequence[str] = ()
-) -> tuple[subprocess.CompletedProcess[str], Outcomes]:
-    """Run pytest in `cwd` with `paths` importable and, of `OTHER_PLUGINS`, only those
-    it `needs`; return the process and, per test, (outcome, report text)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_"))}
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
-    environment["COLUMNS"] = "400"  # -rA lines are cut to the terminal width
-    blocked = [arg for name in OTHER_PLUGINS if not name.startswith(tuple(needs)) for arg in ("-p", f"no:{name}")]
-    with tempfile.TemporaryDirectory() as scratch:
-        junit = os.path.join(scratch, "junit.xml")
-        process = subprocess.run(
-            [pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", *blocked, "-rA", f"--junitxml={junit}", *args],
+class PytestRun:
+    """One pytest run in a subprocess, started at once: reading its results waits for
+    it, so that runs started together overlap.
+
+    Started in `cwd` with `paths` importable and, of `OTHER_PLUGINS`, only those it
+    `needs`; `process` is the finished process, `outcomes` per test (outcome, report text).
+    """
+
+    def __init__(self, args: Sequence[str], cwd: Path, paths: Sequence[str], needs: Sequence[str] = ()) -> None:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_"))}
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
+        environment["COLUMNS"] = "400"  # -rA lines are cut to the terminal width
+        blocked = [arg for name in OTHER_PLUGINS if not name.startswith(tuple(needs)) for arg in ("-p", f"no:{name}")]
+        self._scratch = tempfile.TemporaryDirectory()
+        self._junit = os.path.join(self._scratch.name, "junit.xml")
+        # Files, not pipes: a run nobody reads yet never blocks on a full pipe.
+        self._stdout = open(os.path.join(self._scratch.name, "stdout"), "w+")
+        self._stderr = open(os.path.join(self._scratch.name, "stderr"), "w+")
+        command = [pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", *blocked]
+        self._child = subprocess.Popen(
+            [*command, "-rA", f"--junitxml={self._junit}", *args],
             cwd=cwd,
             env=environment,
-            capture_output=True,
+            stdout=self._stdout,
+            stderr=self._stderr,
             text=True,
-            timeout=300,
         )
-        return process, junit_outcomes(junit) if os.path.exists(junit) else {}
+        self._result: tuple[subprocess.CompletedProcess[str], Outcomes] | None = None
+
+    @property
+    def process(self) -> subprocess.CompletedProcess[str]:
+        return self._finished()[0]
+
+    @property
+    def outcomes(self) -> Outcomes:
+        return self._finished()[1]
+
+    def _finished(self) -> tuple[subprocess.CompletedProcess[str], Outcomes]:
+        if self._result is None:
+            try:
+                self._child.wait(timeout=300)
+            finally:
+                if self._child.returncode is None:
+                    self._child.kill()
+                    self._child.wait()
+            outputs = []
+            for file in (self._stdout, self._stderr):
+                file.seek(0)
+                outputs.append(file.read())
+                file.close()
+            outcomes = junit_outcomes(self._junit) if os.path.exists(self._junit) else {}
+            self._scratch.cleanup()
+            completed = subprocess.CompletedProcess(self._child.args, self._child.returncode, *outputs)
+            self._result = (completed, outcomes)
+        return self._result
 
 
 def junit_outcomes(junit: str) -> Outcomes:

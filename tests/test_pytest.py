@@ -12,7 +12,7 @@ import subprocess
 import unittest
 
 import support
-from support import PYTHON_ENV, ROOT, TESTS, importable
+from support import PYTHON_ENV, ROOT, TESTS, PytestRun, importable
 
 SAMPLE = "suites/pytest_sample.py"
 
@@ -34,9 +34,23 @@ EXPECTED = {
 }
 
 
-def run_pytest(*args: str, needs: tuple[str, ...] = ()) -> tuple[subprocess.CompletedProcess[str], support.Outcomes]:
-    """Run pytest on the sample; return the process and, per test, (outcome, report text)."""
-    return support.run_pytest(["-o", "addopts=", *args, SAMPLE], TESTS, [str(ROOT), str(TESTS)], needs)
+def run_pytest(*args: str, needs: tuple[str, ...] = ()) -> PytestRun:
+    """Start pytest on the sample."""
+    return PytestRun(["-o", "addopts=", *args, SAMPLE], TESTS, [str(ROOT), str(TESTS)], needs)
+
+
+def setUpModule() -> None:
+    """Both runs start at once: each class waits for its own."""
+    for case in (PytestTest, PytestXdistTest):
+        if not getattr(case, "__unittest_skip__", False):
+            case.pytest_run = run_pytest(*case.args, needs=case.needs)
+
+
+def tearDownModule() -> None:
+    """Wait for a run no test selected read."""
+    for case in (PytestTest, PytestXdistTest):
+        if "pytest_run" in vars(case):
+            case.pytest_run.process
 
 
 class PytestChecks:
@@ -44,12 +58,13 @@ class PytestChecks:
 
     args: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
+    pytest_run: PytestRun
     process: subprocess.CompletedProcess[str]
     outcomes: support.Outcomes
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.process, cls.outcomes = run_pytest(*cls.args, needs=cls.needs)
+        cls.process, cls.outcomes = cls.pytest_run.process, cls.pytest_run.outcomes
 
     def test_each_test_has_its_outcome(self: unittest.TestCase | PytestChecks) -> None:
         assert isinstance(self, unittest.TestCase) and isinstance(self, PytestChecks)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import configparser
 import os
+import subprocess
 import tempfile
 import unittest
 from pathlib import Path
 
-from support import PYTHON_ENV, ROOT, TESTS, importable, run_pytest
+from support import PYTHON_ENV, ROOT, TESTS, Outcomes, PytestRun, importable
 
 SUITES = TESTS / "pytest_suites"
 HAVE_PYTEST = importable("pytest")
@@ -24,8 +25,8 @@ NEEDS_PYTEST = f"pytest is not importable (set {PYTHON_ENV} to a python that has
 
 
 class Run:
-    """One pytest run on the suites: its process, and per test (outcome, report text)
-    from its JUnit XML (`support.junit_outcomes`)."""
+    """One pytest run on the suites, started at once: its process, and per test
+    (outcome, report text) from its JUnit XML (`support.junit_outcomes`)."""
 
     def __init__(
         self,
@@ -34,8 +35,19 @@ class Run:
         path: str = "",
         needs: tuple[str, ...] = (),
     ) -> None:
-        self.process, self.outcomes = run_pytest([*plugin, *args], SUITES, [path, str(ROOT)], needs)
-        self.output = self.process.stdout + self.process.stderr
+        self._run = PytestRun([*plugin, *args], SUITES, [path, str(ROOT)], needs)
+
+    @property
+    def process(self) -> subprocess.CompletedProcess[str]:
+        return self._run.process
+
+    @property
+    def outcomes(self) -> Outcomes:
+        return self._run.outcomes
+
+    @property
+    def output(self) -> str:
+        return self.process.stdout + self.process.stderr
 
     def outcome(self, test: str) -> str:
         return self.outcomes.get(test, ("not run", ""))[0]
@@ -43,6 +55,29 @@ class Run:
     def report(self, test: str) -> str:
         return self.outcomes.get(test, ("", ""))[1]
 
+
+#: The runs whole classes share, by arguments: `setUpModule` starts them all at once.
+_SHARED: dict[tuple[tuple[str, ...], tuple[str, ...]], Run] = {}
+
+
+def shared_run(*args: str, needs: tuple[str, ...] = ()) -> Run:
+    """The run of these arguments, started once."""
+    if (args, needs) not in _SHARED:
+        _SHARED[args, needs] = Run(*args, needs=needs)
+    return _SHARED[args, needs]
+
+
+def setUpModule() -> None:
+    """Start the runs of the classes that share one, so that they overlap."""
+    for case in (VerdictsTest, XdistVerdictsTest, FixtureScopeTest, UnittestCasesTest, AsyncioTest):
+        if not getattr(case, "__unittest_skip__", False):
+            case.setUpClass()
+
+
+def tearDownModule() -> None:
+    """Wait for the runs no test selected read."""
+    for run in _SHARED.values():
+        run.process
 
 VERDICTS = {
     "pytest_verdicts.test_clean": "passed",
@@ -70,7 +105,7 @@ class VerdictsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.pytest = Run("--leaktest", *cls.args, "pytest_verdicts.py", needs=cls.needs)
+        cls.pytest = shared_run("--leaktest", *cls.args, "pytest_verdicts.py", needs=cls.needs)
 
     def test_each_test_has_its_verdict(self) -> None:
         self.assertEqual({name: self.pytest.outcome(name) for name in VERDICTS}, VERDICTS, self.pytest.output)
@@ -121,7 +156,7 @@ class FixtureScopeTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.pytest = Run("--leaktest", "pytest_fixtures.py")
+        cls.pytest = shared_run("--leaktest", "pytest_fixtures.py")
 
     def test_the_tests_pass_and_the_module_fixture_leak_is_a_teardown_error(self) -> None:
         outcomes = {name: outcome for name, (outcome, _) in self.pytest.outcomes.items()}
@@ -313,7 +348,7 @@ class UnittestCasesTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.pytest = Run("--leaktest", "pytest_unittest_cases.py")
+        cls.pytest = shared_run("--leaktest", "pytest_unittest_cases.py")
 
     def test_each_test_has_its_verdict(self) -> None:
         outcomes = {name: outcome for name, (outcome, _) in self.pytest.outcomes.items()}
@@ -345,7 +380,7 @@ class AsyncioTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.pytest = Run("--leaktest", "pytest_asyncio_tasks.py", needs=("asyncio",))
+        cls.pytest = shared_run("--leaktest", "pytest_asyncio_tasks.py", needs=("asyncio",))
 
     def test_each_test_has_its_verdict(self) -> None:
         outcomes = {name: outcome for name, (outcome, _) in self.pytest.outcomes.items()}

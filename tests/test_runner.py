@@ -76,7 +76,8 @@ class ArgumentFormsTest(unittest.TestCase):
         FORMS.append((("--durations", "2", "suites.sample_clean"), 5))
 
     def test_same_tests_and_status_as_unittest(self) -> None:
-        runs = concurrently([functools.partial(run_module, module, *args) for args, _ in self.FORMS for module in ("unittest", "leaktest")])
+        modules = ("unittest", "leaktest")
+        runs = concurrently([functools.partial(run_module, module, *args) for args, _ in self.FORMS for module in modules])
         for (args, count), plain, checked in zip(self.FORMS, runs[::2], runs[1::2]):
             with self.subTest(args=args):
                 self.assertEqual(tests_ran(plain.stderr), count, plain.stderr)
@@ -285,7 +286,7 @@ class OptionsTest(unittest.TestCase):
         self.assertNotIn("slowest straggler", checked.stderr)
 
     def test_bad_options_are_usage_errors(self) -> None:
-        for args in (
+        bad = [
             ("--grace-period", "-1"),
             ("--grace-period", "nan"),
             ("--grace-period", "inf"),
@@ -293,9 +294,10 @@ class OptionsTest(unittest.TestCase):
             ("--grace-period",),
             ("--ignore-thread", ""),
             ("--grace-period=-1", "discover", "-s", "suites"),
-        ):
+        ]
+        runs = concurrently([functools.partial(leaktest_run, *args, "suites.sample_clean") for args in bad])
+        for args, checked in zip(bad, runs):
             with self.subTest(args=args):
-                checked = leaktest_run(*args, "suites.sample_clean")
                 self.assertEqual(checked.returncode, 2, checked.stderr)
                 self.assertRegex(checked.stderr, r"(?m)^usage: ")
                 self.assertRegex(checked.stderr, r"--grace-period|--ignore-thread")
