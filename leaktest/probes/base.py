@@ -79,6 +79,12 @@ class Probe(Generic[Mark, Item]):
         """Whether `count` includes `item`, a live item being reported."""
         return True
 
+    def made_by(self, item: Item) -> object | None:
+        """What made `item` on its own while serving someone (a server's listener, the
+        thread whose loop runs it), when that is another probe's item: whoever owns
+        that maker owns `item` too. None: whoever started it."""
+        return None
+
     def new_since(self, mark: Mark) -> list[Item]:
         """Live items started after `mark` (cheap when nothing was started)."""
         raise NotImplementedError

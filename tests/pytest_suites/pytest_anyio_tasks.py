@@ -35,3 +35,10 @@ async def test_task_stopped_by_its_fixture(background_task):
 @pytest.mark.anyio
 async def test_leaves_a_task_pending():
     _tasks.append(asyncio.get_running_loop().create_task(asyncio.Event().wait(), name="anyio-pending-task"))
+
+
+def test_sync_with_the_backend_runs_its_own_loop(anyio_backend):
+    """A sync test that only requests `anyio_backend`: anyio's runner is not its to hold."""
+    import anyio
+
+    anyio.run(asyncio.sleep, 0, backend=anyio_backend)

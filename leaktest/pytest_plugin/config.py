@@ -1,0 +1,99 @@
+"""The plugin's settings: ini options and flags (one of each per runner option), and
+`leaktest` markers, over the defaults."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from ..options import Option
+    from ..settings import Settings
+
+__unittest = True  # hide these frames from unittest tracebacks
+__tracebackhide__ = True  # and from pytest ones
+
+MARKER = "leaktest"
+
+
+def flag(option: Option[Any]) -> str:
+    """The pytest flag of an option: the runner's, prefixed (`--leaktest-grace-period`)."""
+    return "--leaktest-" + option.flag[2:]
+
+
+def key(option: Option[Any]) -> str:
+    """The option's ini name and its dest on the command line (`leaktest_grace_period`)."""
+    return "leaktest_" + option.name
+
+
+def suite_settings(config: pytest.Config) -> Settings:
+    """The settings of every test: the defaults, changed by the ini options, then the command line's."""
+    from ..settings import Settings, all_options
+
+    from_ini: dict[str, object] = {}
+    from_command_line: dict[str, object] = {}
+    for option in all_options():
+        text = config.getini(key(option))
+        if text:
+            try:
+                from_ini[option.name] = _from_ini(option, text)
+            except (argparse.ArgumentTypeError, ValueError) as error:
+                raise pytest.UsageError(f"ini option {key(option)}: {error}") from None
+        given = config.getoption(key(option))
+        if given is not None:
+            from_command_line[option.name] = option.from_flag(given)
+    try:
+        return (
+            Settings()
+            .updated("leaktest's ini options", from_ini)
+            .updated("leaktest's command-line options", from_command_line)
+        )
+    except (TypeError, ValueError) as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def _from_ini(option: Option[Any], value: str | list[str]) -> object:
+    """An ini value as its command-line flag would give it (lines for a list option)."""
+    convert: Callable[[str], object] = option.flag_arguments().get("type", str)
+    if isinstance(value, list):
+        return option.from_flag([convert(line) for line in value])
+    text = value.strip()
+    if not option.takes_value:
+        if text.lower() not in _BOOLEANS:
+            raise ValueError(f"expected true or false, not {text!r}")
+        return _BOOLEANS[text.lower()]
+    return option.from_flag(convert(text))
+
+
+def marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> Settings | None:
+    """The settings for `node` under its `leaktest` markers, farthest first; None: disabled.
+
+    Raises `BadMarker` naming the marker and where it is.
+    """
+    from ..options import Flag
+
+    enabled_option = Flag("enabled", True, "check the test")
+    settings, enabled = suite, True
+    marks = list(node.iter_markers_with_node(MARKER))
+    for owner_node, mark in reversed(marks):
+        owner = f"@pytest.mark.{MARKER} on {owner_node.nodeid or 'the session'}"
+        options = dict(mark.kwargs)
+        try:
+            if mark.args:
+                raise TypeError(f"{owner}: takes keyword arguments only, not {mark.args!r}")
+            if "enabled" in options:
+                enabled = enabled_option.validate(owner, options.pop("enabled"))
+            settings = settings.updated(owner, options)
+        except (TypeError, ValueError) as error:
+            raise BadMarker(str(error)) from None
+    return settings if enabled else None
+
+
+class BadMarker(Exception):
+    """A `leaktest` marker with a bad value: reported as a collection error."""

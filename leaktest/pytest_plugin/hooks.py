@@ -1,0 +1,279 @@
+"""The checker's hooks: one item from its baseline to its check.
+
+One item: baseline before its setup phase, check after its teardown phase, so
+function-scoped fixture finalizers count as cleanups; a leak is an error at
+teardown. What a class, module, package or session fixture starts belongs to
+that fixture (ownership.py): the tests do not see it, and it is checked when the
+fixture is finalized. unittest tests keep their own check: a
+`LeakCheckedTestCase` its own settings, a plain `TestCase` the runner's per-test
+wrapping.
+
+Tasks pending on a test's loop are looked for while the loop is still open:
+pytest-asyncio's loops just before their fixture closes them, anyio's through a
+lease on its runner, taken for the tests anyio runs in it (never for a sync test
+that only requests `anyio_backend`: the lease would mark the thread as running
+asyncio). pytest 8-9's `FixtureDef.addfinalizer` runs finalizers last-in first-out,
+so one added before the fixture runs comes after its teardown, and one added
+after it, before (`pytest_fixture_setup`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import time
+import unittest
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import pytest
+
+from . import _compat
+from .config import BadMarker, marked_settings
+from .ownership import Owner, Ownership
+
+if TYPE_CHECKING:
+    from ..check import Baseline
+    from ..report import Leak
+    from ..settings import Settings
+
+__unittest = True  # hide these frames from unittest tracebacks
+__tracebackhide__ = True  # and from pytest ones
+
+
+@dataclasses.dataclass(slots=True)
+class _Plan:
+    """How one collected item is checked."""
+
+    settings: Settings | None  # None: not checked by the plugin
+    wrap_unittest: bool = False  # a plain TestCase: the runner's per-test wrapping
+
+
+class _RunnerLike(Protocol):
+    """pytest-asyncio's `asyncio.Runner` (or its backport on 3.10)."""
+
+    def run(self, coro: Any) -> Any: ...
+
+    def get_loop(self) -> Any: ...
+
+
+_PLAN = pytest.StashKey[_Plan]()
+
+
+@dataclasses.dataclass(slots=True)
+class _ItemState:
+    """One item between its baseline and its check."""
+
+    item: pytest.Item
+    baseline: Baseline
+    deadline: float | None = None
+    leaks: list[Leak] = dataclasses.field(default_factory=list)  # found on the test's loop
+    anyio_lease: tuple[contextlib.AbstractContextManager[Any], Any] | None = None  # (lease, anyio's runner)
+
+
+class LeakCheck:
+    """The checker, registered as a plugin when the suite asks for leaktest."""
+
+    def __init__(self, settings: Settings) -> None:
+        from .. import check
+
+        self._check = check
+        self._settings = settings
+        self._ownership = Ownership()
+        self._current: _ItemState | None = None  # the item between its setup and its check
+        self._open_runners: list[_RunnerLike] = []  # pytest-asyncio loops of wider scope
+
+    # -- collection: every item's settings; a bad marker is a collection error --
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+        """Plan each item as its parent collects it (in every xdist worker alike)."""
+        report: pytest.CollectReport = yield
+        if report.passed:
+            errors = []
+            for node in report.result:
+                if isinstance(node, pytest.Item):
+                    try:
+                        node.stash[_PLAN] = self._plan(node)
+                    except BadMarker as error:
+                        errors.append(str(error))
+            if errors:
+                report.outcome = "failed"
+                report.longrepr = "\n".join(dict.fromkeys(errors))
+                report.result = []
+        return report
+
+    def _plan(self, item: pytest.Item) -> _Plan:
+        from ..case import _LeakChecked
+
+        settings = marked_settings(self._settings, item)
+        cls = getattr(item, "cls", None)
+        if isinstance(cls, type) and issubclass(cls, unittest.TestCase):
+            if issubclass(cls, _LeakChecked):
+                return _Plan(None)  # a leak-checked class keeps its own settings
+            return _Plan(settings, wrap_unittest=True)
+        return _Plan(settings)
+
+    # -- one item -------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        plan = item.stash.get(_PLAN, None)
+        if plan is not None and plan.settings is not None and not plan.wrap_unittest:
+            baseline = self._check.take_baseline(plan.settings, owner=item.nodeid)
+            if baseline is not None:  # None: the mode in force is off
+                self._current = _ItemState(item, baseline)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        state = self._current
+        if state is not None and state.item is item:
+            backend = _compat.runs_in_anyio(item)
+            if backend is not None:
+                state.anyio_lease = _compat.anyio_runner_lease(backend)
+            return
+        plan = item.stash.get(_PLAN, None)
+        if plan is not None and plan.wrap_unittest and plan.settings is not None:
+            from ..runner import prepare  # the TestCase instance exists once setup is done
+
+            prepare(getattr(item, "instance"), plan.settings)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
+        state = self._current
+        if state is None or state.item is not item:
+            return (yield)
+        try:
+            return (yield)
+        finally:
+            self._current = None
+            self._check_item(state)
+
+    def _check_item(self, state: _ItemState) -> None:
+        baseline = state.baseline
+        if baseline.unchanged() and not state.leaks:
+            baseline.release()  # the clean path: nothing was started or raised
+            if state.anyio_lease is not None:
+                state.anyio_lease[0].__exit__(None, None, None)
+            return
+        try:
+            self._ownership.exclude_owned(baseline)
+            for runner in self._open_runners:  # loops of wider scope: still open, not running
+                self._check_tasks_on(state, runner)
+            if state.anyio_lease is not None:
+                self._check_tasks_on_anyio(state, *state.anyio_lease)
+            deadline = state.deadline or time.monotonic() + baseline.settings.grace_period
+            leaks = [*state.leaks, *self._check.find_leaks(baseline, deadline)]
+        finally:
+            baseline.release()
+        if leaks:
+            self._check.conclude(baseline, leaks)
+
+    # -- asyncio: pending tasks, before the loop's owner cancels them ------------
+
+    def _check_tasks_on(self, state: _ItemState, runner: _RunnerLike) -> None:
+        """The tasks part of the check, awaited on the test's loop (still open, not running)."""
+        try:
+            loop = runner.get_loop()
+        except RuntimeError:  # the runner is closed
+            return
+        if loop.is_closed() or loop.is_running() or state.baseline.unchanged():
+            return
+        if state.deadline is None:
+            state.deadline = time.monotonic() + state.baseline.settings.grace_period
+        self._ownership.exclude_owned(state.baseline)
+        state.leaks.extend(
+            runner.run(self._check.find_leaks_async(state.baseline, state.deadline, in_loop=True))
+        )
+
+    def _loop_closing(self, runner: _RunnerLike) -> None:
+        """Before pytest-asyncio closes a loop (cancelling what is pending on it)."""
+        if runner in self._open_runners:
+            self._open_runners.remove(runner)
+        if self._current is not None:
+            self._check_tasks_on(self._current, runner)
+
+    def _check_tasks_on_anyio(self, state: _ItemState, lease: contextlib.AbstractContextManager[Any], runner: Any) -> None:
+        """The tasks part of the check on anyio's loop; then the lease ends, and the loop with it."""
+        state.anyio_lease = None
+        try:
+            if state.deadline is None:
+                state.deadline = time.monotonic() + state.baseline.settings.grace_period
+            baseline, deadline = state.baseline, state.deadline
+
+            async def tasks_phase() -> list[Leak]:
+                _compat.hide_anyio_call_tasks()
+                leaks: list[Leak] = await self._check.find_leaks_async(baseline, deadline, in_loop=True)
+                return leaks
+
+            state.leaks.extend(runner.run_fixture(tasks_phase, {}))
+        finally:
+            lease.__exit__(None, None, None)
+
+    # -- fixtures of wider scope: what they start is theirs --------------------
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Generator[None, object, object]:
+        owner = None
+        if fixturedef.scope != "function":
+            settings = self._fixture_settings(fixturedef, request)
+            if settings is not None:
+                name = _fixture_name(fixturedef, request)
+                baseline = self._check.take_baseline(settings, owner=name)
+                if baseline is not None:  # None: the mode in force is off
+                    owner = Owner(name, baseline)
+                    # Added before the fixture runs: finalizers run last-in first-out, so
+                    # this check comes after the fixture's own teardown.
+                    fixturedef.addfinalizer(functools.partial(self._check_fixture, owner))
+        try:
+            value = yield
+        finally:
+            if owner is not None:
+                self._ownership.own(owner)  # a loop of wider scope, too, is its fixture's
+        if _compat.is_asyncio_loop_fixture(fixturedef.argname):
+            runner = cast(_RunnerLike, value)
+            if fixturedef.scope != "function":
+                self._open_runners.append(runner)
+            # Added after the fixture's own teardown was registered: runs before it.
+            fixturedef.addfinalizer(functools.partial(self._loop_closing, runner))
+        return value
+
+    def _fixture_settings(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Settings | None:
+        from ..case import _LeakChecked
+
+        cls = getattr(request, "cls", None)
+        if _compat.unittest_class_fixture(fixturedef.argname) and isinstance(cls, type) and issubclass(cls, _LeakChecked):
+            return None  # a leak-checked class checks its own class fixture
+        return marked_settings(self._settings, request.node)
+
+    def _check_fixture(self, owner: Owner) -> None:
+        """At the fixture's finalization: what it started and is still running."""
+        self._ownership.release(owner)
+        baseline = owner.baseline
+        try:
+            leaks = self._check.find_leaks(baseline)
+        finally:
+            baseline.release()
+        if leaks:
+            from ..report import LeakError
+
+            try:
+                self._check.conclude(baseline, leaks)
+            except LeakError as error:
+                raise type(error)(f"leaked by {owner.name}:\n{error}", error.leaks) from None
+
+
+def _fixture_name(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> str:
+    name = fixturedef.argname
+    cls = getattr(request, "cls", None)
+    if _compat.unittest_class_fixture(name) and isinstance(cls, type):
+        return f"setUpClass/tearDownClass of {cls.__qualname__} ({request.node.nodeid})"
+    where = request.node.nodeid or "the session"
+    return f"fixture {name!r} ({fixturedef.scope} scope, {where})"
