@@ -463,8 +463,10 @@ def leak_error(
 def conclude(baseline: Baseline, leaks: list[Leak], after: dict[str, int] | None = None) -> None:
     """Raise `LeakError` for `leaks` or, in warn mode, report them to stderr and warn.
 
-    A `LeakWarning` turned into an error (``-W error::leaktest.LeakWarning``)
-    raises the `LeakError` of fail mode instead.
+    A `LeakWarning` turned into an error by name (``-W error::leaktest.LeakWarning``)
+    raises the `LeakError` of fail mode instead; an error filter for every warning
+    (``-W error``, a suite's ``filterwarnings = error``) does not: warn mode is
+    there to adopt leaktest without failing anything.
     """
     error = leak_error(baseline, leaks, after)
     baseline.leaked = True
@@ -472,12 +474,28 @@ def conclude(baseline: Baseline, leaks: list[Leak], after: dict[str, int] | None
         raise error
     owner = _name_of(baseline.owner)
     try:
-        warnings.warn(LeakWarning(f"{owner} leaked: {', '.join(leak.name for leak in leaks)}"), stacklevel=2)
+        message = f"{owner} leaked: {', '.join(leak.name for leak in leaks)}"
+        with warnings.catch_warnings():
+            if _made_error_by_a_wider_filter(message):
+                warnings.simplefilter("always", LeakWarning)  # shown, or recorded by pytest
+            warnings.warn(LeakWarning(message), stacklevel=2)
     except LeakWarning:
         raise error from None
     baseline.warned = len(leaks)
     sys.stderr.write(f"leaktest: {owner} leaked (warn mode: not a failure):\n{error}\n")
     sys.stderr.flush()
+
+
+def _made_error_by_a_wider_filter(message: str) -> bool:
+    """Whether the warnings filter that applies to a `LeakWarning` with `message` makes
+    it an error without naming it (``-W error``, ``filterwarnings = error``): one
+    for `LeakWarning` or a subclass of it is the user's word. Filters are read as
+    `warnings.filters` lists them, first match wins: (action, message, category,
+    module, line); the module is not matched."""
+    for action, text, category, _, _ in warnings.filters:
+        if issubclass(LeakWarning, category) and (text is None or text.match(message)):
+            return action == "error" and not (isinstance(category, type) and issubclass(category, LeakWarning))
+    return False
 
 
 def _name_of(owner: object) -> str:

@@ -58,6 +58,16 @@ class ClassAttribute(leaktest.LeakCheckedTestCase):
         self.assertIn("leaktest.report.LeakError: found unexpected threads:", report(result))
         self.assertEqual(stderr.getvalue(), "")
 
+    def test_every_warning_made_an_error_still_passes_and_warns(self) -> None:
+        """`-W error` (a suite's `filterwarnings = error`) does not name LeakWarning: warn mode stays warn."""
+        stderr = io.StringIO()
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(stderr):
+            warnings.simplefilter("error")
+            result = run_tests(self.leaking_case("warn"), "test")
+        self.assertEqual(verdict(result), "ok", report(result))
+        self.assertEqual([w.category for w in caught], [leaktest.LeakWarning])
+        self.assertIn("(warn mode: not a failure)", stderr.getvalue())
+
     def test_off_checks_nothing(self) -> None:
         result, caught, stderr = self.run_capturing(self.leaking_case("off"))
         self.assertEqual(verdict(result), "ok")

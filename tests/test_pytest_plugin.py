@@ -410,6 +410,40 @@ class AsyncioTest(unittest.TestCase):
 
 
 
+@unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
+class UnderWarningsErrorTest(unittest.TestCase):
+    """`-W error` (a suite's `filterwarnings = error`): leaktest's own doings change no outcome."""
+
+    def run_suite(self, *args: str) -> Run:
+        return Run("--leaktest", "-W", "error", *args, "pytest_under_warnings_error.py")
+
+    def test_what_the_checks_collection_finalizes_stays_with_the_test_checked(self) -> None:
+        run = self.run_suite()
+        self.assertEqual(run.outcome("pytest_under_warnings_error.test_drops_a_socket_in_a_cycle"), "error", run.output)
+        self.assertEqual(run.outcome("pytest_under_warnings_error.test_after_the_check_collected_it"), "passed", run.output)
+        self.assertNotIn("PytestUnraisableExceptionWarning", run.output)
+
+    def test_a_socket_closed_by_the_checks_collection_is_reported_as_such(self) -> None:
+        report = self.run_suite().report("pytest_under_warnings_error.test_drops_a_socket_in_a_cycle")
+        self.assertRegex(
+            report,
+            r"\[Socket fd=\d+ \(AF_INET, SOCK_STREAM, not bound, not connected\) never closed: "
+            r"dropped, then closed by the garbage collection leaktest ran",
+        )
+        self.assertNotIn("ResourceWarning", report)  # none was shown
+
+    def test_warn_mode_passes_and_the_warning_is_in_the_summary(self) -> None:
+        run = self.run_suite("--leaktest-mode=warn")
+        outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
+        self.assertEqual(set(outcomes.values()), {"passed"}, run.output)
+        self.assertEqual(run.process.returncode, 0, run.output)
+        self.assertRegex(run.process.stdout, r"warnings summary(.|\n)*LeakWarning: \S+test_leaks_thread leaked: Thread 'leak-under-warnings-error'")
+
+    def test_warn_mode_fails_when_leak_warnings_are_made_errors_by_name(self) -> None:
+        run = self.run_suite("--leaktest-mode=warn", "-W", "error::leaktest.LeakWarning")
+        self.assertEqual(run.outcome("pytest_under_warnings_error.test_leaks_thread"), "error", run.output)
+
+
 @unittest.skipUnless(HAVE_ANYIO, f"anyio is not importable (set {PYTHON_ENV} to a python that has it)")
 class AnyioTest(unittest.TestCase):
     """Tasks left pending under anyio's plugin, found before anyio closes its loop."""

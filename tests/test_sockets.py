@@ -108,7 +108,7 @@ class Verdicts(SocketCase):
         text = report(result)
         self.assertEqual(len(result.failures), 1, text)
         self.assertIn("test_1_drops", str(result.failures[0][0]))
-        self.assertIn("the garbage collector closed it", text)
+        self.assertIn("never closed: dropped, then closed by the garbage collection leaktest ran", text)
 
     def test_a_socket_dropped_after_the_check_is_not_a_later_tests_leak(self) -> None:
         class Inner(leaktest.LeakCheckedTestCase):

@@ -15,7 +15,11 @@ the moment Python warns "ResourceWarning: unclosed <socket...>": the record, and
 with it the leak, stays the creating test's, whichever test runs when it is
 collected. A check that finds a socket still open collects garbage once (the
 failure path only), so that a socket the test dropped is told apart from one
-still held.
+still held. What that collection makes happen belongs to the test being checked:
+the warnings its finalizers issue are recorded and dropped (under
+`filterwarnings = error` each would be an exception inside a finalizer, which
+pytest then raises in the next test), and a socket it closes is reported as
+closed by leaktest's collection, not as a ResourceWarning nobody saw.
 
 What this relies on, per Python version (each in one function below):
 - 3.10+: `socket.socket` is a Python class over `_socket.socket` whose
@@ -36,6 +40,7 @@ import bisect
 import gc
 import socket
 import time
+import warnings
 import weakref
 from collections.abc import Sequence
 from types import FrameType
@@ -54,7 +59,7 @@ _lock = install.new_lock()
 class SocketRecord:
     """One socket made through `socket.socket`, from its creation on."""
 
-    __slots__ = ("seq", "ref", "stack", "fd", "gone_open", "gone_addresses", "claimed")
+    __slots__ = ("seq", "ref", "stack", "fd", "gone_open", "gone_addresses", "by_check", "claimed")
 
     def __init__(self, sock: socket.socket, stack: tuple[stacks.FrameRecord, ...]) -> None:
         self.seq = 0
@@ -63,6 +68,7 @@ class SocketRecord:
         self.fd = sock.fileno()
         self.gone_open: str | None = None  # what it was, when the GC destroyed it open
         self.gone_addresses: tuple[str, ...] = ()
+        self.by_check = False  # destroyed by the check's own garbage collection
         self.claimed = False
 
     def live(self) -> socket.socket | None:
@@ -145,15 +151,31 @@ def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs
         try:
             record.gone_addresses = tuple(a for a in addresses(self) if a)
             record.gone_open = _what(self)
+            record.by_check = _check_collecting
             _collected.append(record)
             del _collected[:-_KEEP_COLLECTED]
         except Exception:  # never break a finalizer
             pass
 
 
+_check_collecting = False  # while `_collect_garbage` runs
 _KEEP_COLLECTED = 1000  # records kept for the checks still to come; older ones are dropped
 _collected: list[SocketRecord] = []  # sockets the GC destroyed open, in that order
 
+
+def _collect_garbage() -> None:
+    """`gc.collect()` for a check, its finalizers' warnings recorded and dropped (the
+    sockets it closes are reported; no `filterwarnings = error` turns one into an
+    unraisable exception for the next test). Failure path only: it also drops the
+    warnings other threads issue meanwhile."""
+    global _check_collecting
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        _check_collecting = True
+        try:
+            gc.collect()
+        finally:
+            _check_collecting = False
 
 
 def _created_after(seq: int) -> list[SocketRecord]:
@@ -250,6 +272,9 @@ def _describe(record: SocketRecord) -> Leak:
     if sock is not None:
         what = _what(sock)
         head = f"{what} still open"
+    elif record.by_check:
+        what = record.gone_open or f"Socket fd={record.fd}"
+        head = f"{what} never closed: dropped, then closed by the garbage collection leaktest ran"
     else:
         what = record.gone_open or f"Socket fd={record.fd}"
         head = (
@@ -318,7 +343,7 @@ class SocketProbe(Probe[int, SocketRecord]):
         """Collect garbage once first, if a socket is still open: one the test dropped
         without closing is then reported as such, not as still held."""
         if any(record.gone_open is None for record in items):
-            gc.collect()
+            _collect_garbage()
         return [_describe(record) for record in items]
 
     def claim(self, items: Sequence[SocketRecord]) -> None:
