@@ -194,6 +194,16 @@ class FixtureScopeTest(unittest.TestCase):
         self.assertNotIn("package-hub", run.output)
 
 
+    def test_what_a_fixtures_server_makes_while_serving_a_test_is_the_fixtures(self) -> None:
+        """The accepted connection, the handler task and the keep-alive timer of a module
+        fixture's server (its loop in its thread) are not the first test's."""
+        run = Run("--leaktest", "pytest_served.py")
+        outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
+        self.assertEqual(
+            outcomes, {"pytest_served.test_first_request": "passed", "pytest_served.test_second_request": "passed"}, run.output
+        )
+
+
 @unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
 class SettingsTest(unittest.TestCase):
     """The ini options and the command-line options."""

@@ -36,7 +36,7 @@ from ..rules import Candidate
 from ..options import Flag
 from . import clock
 from .base import Probe
-from .tasks import any_loop, live_loops, seq_of
+from .tasks import any_loop, live_loops, loop_thread, seq_of
 
 _claimed: weakref.WeakSet[asyncio.Handle] = weakref.WeakSet()
 
@@ -171,6 +171,10 @@ class HandleProbe(Probe[HandleMark, Pending]):
                 continue
             found += [Pending(handle, before) for handle in _reportable(loop, before)]
         return found
+
+    def made_by(self, item: Pending) -> object | None:
+        """The thread running the callback's loop: a fixture's server thread owns what its loop runs."""
+        return loop_thread(_loop_of(item.handle))
 
     def candidates(self, items: Sequence[Pending], with_frames: bool) -> list[Candidate]:
         return [Candidate((callback_name(_callback_of(item.handle)[0]),)) for item in items]

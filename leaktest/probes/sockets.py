@@ -8,7 +8,7 @@ the Python class (directly, `accept()`, `socketpair()`, `fromfd()`, `dup()`,
 creation stack. A test that creates no socket compares two integers. A
 connection accepted by a listening socket takes the listener's number: it is
 the server's owner's (a class whose `setUpClass` started the server), not the
-test's that connected to it.
+test's that connected to it, and whoever owns the listener owns it (`made_by`).
 
 `socket.socket.__del__` is hooked too, to see a socket destroyed while still open,
 the moment Python warns "ResourceWarning: unclosed <socket...>": the record, and
@@ -27,7 +27,7 @@ What this relies on, per Python version (each in one function below):
   calls it too); `_socket.socket.__del__` is the C finalizer that warns and
   closes (`_finalizer`).
 - 3.10+: `socket.socket.accept` makes the connection through `socket(...)` with the
-  listener as `self` (`_listener_seq`).
+  listener as `self` (`_listener_of`).
 - 3.10+: an event loop's self-pipe is made by `_make_self_pipe` (selector and
   proactor loops) through `socket.socketpair` (`_is_self_pipe`): not the test's
   socket; a loop left open is reported by the loops probe.
@@ -59,13 +59,14 @@ _lock = install.new_lock()
 class SocketRecord:
     """One socket made through `socket.socket`, from its creation on."""
 
-    __slots__ = ("seq", "ref", "stack", "fd", "gone_open", "gone_addresses", "by_check", "claimed")
+    __slots__ = ("seq", "ref", "stack", "fd", "listener", "gone_open", "gone_addresses", "by_check", "claimed")
 
     def __init__(self, sock: socket.socket, stack: tuple[stacks.FrameRecord, ...]) -> None:
         self.seq = 0
         self.ref = weakref.ref(sock)
         self.stack = stack  # innermost first, from the caller of socket.socket(), leaktest's left out
         self.fd = sock.fileno()
+        self.listener: SocketRecord | None = None  # for an accepted connection, the listener's record
         self.gone_open: str | None = None  # what it was, when the GC destroyed it open
         self.gone_addresses: tuple[str, ...] = ()
         self.by_check = False  # destroyed by the check's own garbage collection
@@ -102,27 +103,28 @@ def _is_self_pipe(frame: FrameType | None) -> bool:
 _ACCEPT = socket.socket.accept.__code__
 
 
-def _listener_seq(frame: FrameType | None) -> int | None:
+def _listener_of(frame: FrameType | None) -> SocketRecord | None | bool:
     """For a connection made by `socket.socket.accept` (3.10+: its `self` is the
-    listener), the listener's number: a server made in `setUpClass` owns the
-    connections it accepts during a test (0 for a listener leaktest did not see)."""
+    listener), the listener's record, or True for a listener leaktest did not see;
+    False for any other socket."""
     if frame is None or frame.f_code is not _ACCEPT:
-        return None
+        return False
     listener = frame.f_locals.get("self")
     record = _by_id.get(id(listener))
-    return record.seq if record is not None and record.ref() is listener else 0
+    return record if record is not None and record.ref() is listener else True
 
 
 def _record(sock: socket.socket, frame: FrameType | None) -> None:
     global _prune_at
     record = SocketRecord(sock, stacks.start_stack(frame))
-    owner = _listener_seq(frame)
+    listener = _listener_of(frame)
     with _lock:
-        if owner is None:
+        if listener is False:
             record.seq = clock.tick()
             _created.append(record)
-        else:
-            record.seq = owner
+        else:  # accepted: the listener's number (0 for one leaktest did not see)
+            record.listener = listener if isinstance(listener, SocketRecord) else None
+            record.seq = record.listener.seq if record.listener is not None else 0
             bisect.insort(_created, record, key=lambda r: r.seq)
         _by_id[id(sock)] = record
         if len(_created) >= _prune_at:
@@ -320,6 +322,10 @@ class SocketProbe(Probe[int, SocketRecord]):
         found = [r for r in _created_after(mark) if not r.claimed and r.live() is not None]
         found += [r for r in list(_collected) if r.seq > mark and not r.claimed]
         return found
+
+    def made_by(self, item: SocketRecord) -> object | None:
+        """An accepted connection is its server's: the listener's record."""
+        return item.listener
 
     def candidates(self, items: Sequence[SocketRecord], with_frames: bool) -> list[Candidate]:
         return [

@@ -16,6 +16,8 @@ What this relies on, per Python version (each in one function below):
   retrieved yet" flag both the C and the Python implementation keep
   (`_unretrieved`); `Task._fut_waiter`, the future a task waits on (`_awaited`);
   `Task._source_traceback`, set in debug mode (`_creation`).
+- 3.10+: `BaseEventLoop._thread_id`, the ident of the thread running the loop, or
+  None (`loop_thread`).
 - 3.12.0-3.12.4: `Task._coro` instead of `Task.get_coro()`, which crashes on
   an eager task that finished inside `create_task` (`_coro_of`).
 - 3.10-3.11 `tasks._all_tasks`, 3.12-3.13 `tasks._scheduled_tasks` and
@@ -320,6 +322,15 @@ def _creation(task: asyncio.Task[Any]) -> str:
     return stacks.where("created", site, unseen=stacks.UNSEEN_WITHOUT_DEBUG)
 
 
+def loop_thread(loop: asyncio.AbstractEventLoop) -> threading.Thread | None:
+    """The thread running `loop` (3.10+: `BaseEventLoop._thread_id`), None while it is
+    not running. Failure path only: it lists the threads."""
+    ident = getattr(loop, "_thread_id", None)
+    if ident is None:
+        return None
+    return next((thread for thread in threading.enumerate() if thread.ident == ident), None)
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
@@ -420,6 +431,10 @@ class TaskProbe(Probe[int, Item]):
 
     def _record_watched(self, mark: int, record: _Record) -> bool:
         return record.loop_seq > mark or record.task_seq > mark
+
+    def made_by(self, item: Item) -> object | None:
+        """The thread running the task's loop: a fixture's server thread owns what its loop runs."""
+        return loop_thread(item.get_loop()) if isinstance(item, asyncio.Task) else None
 
     def candidates(self, items: Sequence[Item], with_frames: bool) -> list[Candidate]:
         return [
