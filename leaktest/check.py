@@ -47,6 +47,9 @@ class Baseline:
     cleaned: tuple[str, ...] = ()  # what cleanup_leaks did, one line per probe
     #: A fixture's baseline: the clock windows of the tests run under it (`test_ended`).
     tests: list[tuple[int, int]] | None = None
+    #: A fixture's baseline: the clock number of the first check begun under it (the
+    #: end of its own setup, as far as the clock tells).
+    first_test: int | None = None
 
     def __init__(
         self,
@@ -65,6 +68,9 @@ class Baseline:
         self.owner = owner
         # Read before the marks, so nothing slips in between; -1 never matches.
         self.clock = self.expected = -1 if everything else clock.now
+        for fixture in _open_fixtures:
+            if fixture.first_test is None and not everything:
+                fixture.first_test = self.clock
         if excuse_from is None:
             # Only the probes whose mark is more than the clock's number are asked now.
             self._own_marks = [mark(everything) for mark in settings.markers]
@@ -188,6 +194,16 @@ def _a_tests(baseline: Baseline, started: int | None) -> bool:
     return tests is not None and started is not None and any(first < started <= last for first, last in tests)
 
 
+def _served_by_a_fixture(baseline: Baseline, probe: Probe[Any, Any], item: object) -> bool:
+    """Whether `item` was made, while serving the test, by something a fixture still
+    open started in its own setup (a class's server thread running the loop of a task
+    or timer): then it is that fixture's, not the test's."""
+    maker = probe.made_by(item)
+    return maker is not None and any(
+        fixture.clock < maker.started <= (fixture.first_test or baseline.clock) for fixture in _open_fixtures
+    )
+
+
 def adopt_loop(baseline: Baseline, create: Callable[[], Any]) -> None:
     """Let the test framework `create` the test's event loop now, right after the baseline.
 
@@ -259,6 +275,8 @@ def _steps(
         rules = rules_of[probe.kind]
         if items and baseline.tests:
             items = [item for item in items if not _a_tests(baseline, probe.started(item))]
+        if items and _open_fixtures and baseline.tests is None:
+            items = [item for item in items if not _served_by_a_fixture(baseline, probe, item)]
         if items:
             items = _unignored(probe, items, rules, claim_ignored=excused is not None)
         if items:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
 from ..options import Flag, Patterns
 from ..report import Leak
@@ -13,6 +13,13 @@ from .install import Hook
 
 Item = TypeVar("Item")
 Mark = TypeVar("Mark")
+
+
+class Maker(NamedTuple):
+    """What made an item while serving a test (`Probe.made_by`), and its clock number."""
+
+    thing: object
+    started: int
 
 
 class Probe(Generic[Mark, Item]):
@@ -79,7 +86,7 @@ class Probe(Generic[Mark, Item]):
         """Whether `count` includes `item`, a live item being reported."""
         return True
 
-    def made_by(self, item: Item) -> object | None:
+    def made_by(self, item: Item) -> Maker | None:
         """What made `item` on its own while serving someone (a server's listener, the
         thread whose loop runs it), when that is another probe's item: whoever owns
         that maker owns `item` too. None: whoever started it."""

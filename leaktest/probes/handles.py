@@ -35,7 +35,7 @@ from ..report import Leak, entry
 from ..rules import Candidate
 from ..options import Flag
 from . import clock
-from .base import Probe
+from .base import Maker, Probe
 from .tasks import any_loop, live_loops, loop_thread, seq_of
 
 _claimed: weakref.WeakSet[asyncio.Handle] = weakref.WeakSet()
@@ -172,7 +172,7 @@ class HandleProbe(Probe[HandleMark, Pending]):
             found += [Pending(handle, before) for handle in _reportable(loop, before)]
         return found
 
-    def made_by(self, item: Pending) -> object | None:
+    def made_by(self, item: Pending) -> Maker | None:
         """The thread running the callback's loop: a fixture's server thread owns what its loop runs."""
         return loop_thread(_loop_of(item.handle))
 

@@ -51,7 +51,7 @@ from ..report import Leak, entry
 from ..rules import Candidate
 from ..options import Flag, Patterns
 from . import clock, install
-from .base import Probe
+from .base import Maker, Probe
 
 _lock = install.new_lock()
 
@@ -323,9 +323,9 @@ class SocketProbe(Probe[int, SocketRecord]):
         found += [r for r in list(_collected) if r.seq > mark and not r.claimed]
         return found
 
-    def made_by(self, item: SocketRecord) -> object | None:
+    def made_by(self, item: SocketRecord) -> Maker | None:
         """An accepted connection is its server's: the listener's record."""
-        return item.listener
+        return Maker(item.listener, item.listener.seq) if item.listener is not None else None
 
     def candidates(self, items: Sequence[SocketRecord], with_frames: bool) -> list[Candidate]:
         return [

@@ -51,8 +51,8 @@ from .. import stacks
 from ..report import Leak, entry
 from ..rules import Candidate
 from ..options import Flag, Patterns
-from . import clock, install
-from .base import Probe
+from . import clock, install, threads
+from .base import Maker, Probe
 
 # Reentrant: the garbage collector may finalize a task inside any `with _lock:` block,
 # and the finalizer reports an unretrieved exception through `_on_exception_handler`,
@@ -322,13 +322,12 @@ def _creation(task: asyncio.Task[Any]) -> str:
     return stacks.where("created", site, unseen=stacks.UNSEEN_WITHOUT_DEBUG)
 
 
-def loop_thread(loop: asyncio.AbstractEventLoop) -> threading.Thread | None:
+def loop_thread(loop: asyncio.AbstractEventLoop) -> Maker | None:
     """The thread running `loop` (3.10+: `BaseEventLoop._thread_id`), None while it is
     not running. Failure path only: it lists the threads."""
     ident = getattr(loop, "_thread_id", None)
-    if ident is None:
-        return None
-    return next((thread for thread in threading.enumerate() if thread.ident == ident), None)
+    thread = next((thread for thread in threading.enumerate() if thread.ident == ident), None)
+    return None if ident is None or thread is None else Maker(thread, threads.seq_of(thread))
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -432,7 +431,7 @@ class TaskProbe(Probe[int, Item]):
     def _record_watched(self, mark: int, record: _Record) -> bool:
         return record.loop_seq > mark or record.task_seq > mark
 
-    def made_by(self, item: Item) -> object | None:
+    def made_by(self, item: Item) -> Maker | None:
         """The thread running the task's loop: a fixture's server thread owns what its loop runs."""
         return loop_thread(item.get_loop()) if isinstance(item, asyncio.Task) else None
 

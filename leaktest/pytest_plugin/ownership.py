@@ -70,7 +70,7 @@ class Ownership:
         if owner is None:
             maker = probe.made_by(item)
             if maker is not None:
-                owner = self._owned.get(id(maker))
+                owner = self._owned.get(id(maker.thing))
         return owner
 
 
