@@ -200,7 +200,8 @@ def _served_by_a_fixture(baseline: Baseline, probe: Probe[Any, Any], item: objec
     or timer): then it is that fixture's, not the test's."""
     maker = probe.made_by(item)
     return maker is not None and any(
-        fixture.clock < maker.started <= (fixture.first_test or baseline.clock) for fixture in _open_fixtures
+        fixture.clock < maker.started <= (baseline.clock if fixture.first_test is None else fixture.first_test)
+        for fixture in _open_fixtures
     )
 
 

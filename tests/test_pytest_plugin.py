@@ -196,11 +196,19 @@ class FixtureScopeTest(unittest.TestCase):
 
     def test_what_a_fixtures_server_makes_while_serving_a_test_is_the_fixtures(self) -> None:
         """The accepted connection, the handler task and the keep-alive timer of a module
-        fixture's server (its loop in its thread) are not the first test's."""
+        fixture's server (its loop in its thread) are not the first test's; nor is the
+        worker thread a class fixture's thread cache starts for a test."""
         run = Run("--leaktest", "pytest_served.py")
         outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
         self.assertEqual(
-            outcomes, {"pytest_served.test_first_request": "passed", "pytest_served.test_second_request": "passed"}, run.output
+            outcomes,
+            {
+                "pytest_served.test_first_request": "passed",
+                "pytest_served.test_second_request": "passed",
+                "TestThreadCache.test_first_needs_a_worker": "passed",
+                "TestThreadCache.test_second_reuses_it": "passed",
+            },
+            run.output,
         )
 
 

@@ -2,12 +2,15 @@
 
 The server runs its own asyncio loop in a thread started by `setUpClass`, as an
 HTTP or ASGI test server does; each request leaves a keep-alive behind: the
-accepted connection open, its handler task pending, a timer scheduled.
+accepted connection open, its handler task pending, a timer scheduled. A
+thread cache started by `setUpClass` starts a worker thread for the first test
+and keeps it idle for the next.
 """
 
 from __future__ import annotations
 
 import asyncio
+import queue
 import socket
 import threading
 
@@ -55,6 +58,47 @@ class Server:
             assert client.makefile("rb").readline() == b"ok\n"
 
 
+class ThreadCache:
+    """A dispatcher thread that starts a worker per job when none is idle, and keeps
+    idle workers until it stops (as trio's thread cache does)."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.Queue[threading.Event | None] = queue.Queue()
+        self.idle: queue.Queue[queue.Queue[threading.Event | None]] = queue.Queue()
+        self.workers: list[threading.Thread] = []
+        self.thread = threading.Thread(target=self.dispatch, name="thread-cache")
+        self.thread.start()
+
+    def dispatch(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            try:
+                inbox = self.idle.get_nowait()
+            except queue.Empty:
+                inbox = queue.Queue()
+                worker = threading.Thread(target=self.work, args=(inbox,), name="cache-worker")
+                self.workers.append(worker)
+                worker.start()
+            inbox.put(job)
+        for _ in self.workers:
+            self.idle.get().put(None)
+        for worker in self.workers:
+            worker.join()
+
+    def work(self, inbox: queue.Queue[threading.Event | None]) -> None:
+        while (job := inbox.get()) is not None:
+            job.set()
+            self.idle.put(inbox)
+
+    def run(self) -> None:
+        done = threading.Event()
+        self.jobs.put(done)
+        done.wait()
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+
+
 class ClassServer(leaktest.LeakCheckedTestCase):
     def test_keep_alives_of_a_class_server_are_the_classs(self) -> None:
         class Inner(leaktest.LeakCheckedTestCase):
@@ -73,6 +117,27 @@ class ClassServer(leaktest.LeakCheckedTestCase):
 
             def test_2(self) -> None:
                 self.server.request()
+
+        result = run_tests(Inner)
+        self.assertEqual((result.testsRun, result.failures, result.errors), (2, [], []), report(result))
+
+    def test_workers_a_class_thread_cache_starts_are_the_classs(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            cache: ThreadCache
+
+            @classmethod
+            def setUpClass(cls) -> None:
+                cls.cache = ThreadCache()
+
+            @classmethod
+            def tearDownClass(cls) -> None:
+                cls.cache.stop()
+
+            def test_1_needs_a_worker(self) -> None:
+                self.cache.run()
+
+            def test_2_reuses_it(self) -> None:
+                self.cache.run()
 
         result = run_tests(Inner)
         self.assertEqual((result.testsRun, result.failures, result.errors), (2, [], []), report(result))

@@ -26,7 +26,7 @@ from ..report import Leak, entry
 from ..rules import Candidate
 from ..options import Flag, Patterns
 from . import clock, install
-from .base import Probe
+from .base import Maker, Probe
 
 _lock = install.new_lock()  # guards the started-thread list, the exception records, the excepthook
 
@@ -351,6 +351,11 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
 
     def started(self, item: threading.Thread) -> int | None:
         return seq_of(item)
+
+    def made_by(self, item: threading.Thread) -> Maker | None:
+        """The thread it was started from: a fixture's dispatcher owns the workers it starts."""
+        parent = _parent(item)
+        return Maker(parent, seq_of(parent)) if parent is not None else None
 
     def parent(self, item: threading.Thread) -> threading.Thread | None:
         return _parent(item)

@@ -2,6 +2,7 @@
 own, not the test's (see tests/test_pytest_plugin.py)."""
 
 import asyncio
+import queue
 import socket
 import threading
 
@@ -67,3 +68,59 @@ def test_first_request(server):
 
 def test_second_request(server):
     request(server)
+
+
+class ThreadCache:
+    """A dispatcher thread that starts a worker thread per job when none is idle, and
+    keeps idle workers until it stops (as trio's thread cache, or a portal's, does)."""
+
+    def __init__(self) -> None:
+        self.jobs: "queue.Queue[object]" = queue.Queue()
+        self.idle: "queue.Queue[queue.Queue[object]]" = queue.Queue()
+        self.workers: list[threading.Thread] = []
+        self.thread = threading.Thread(target=self.dispatch, name="thread-cache", daemon=True)
+        self.thread.start()
+
+    def dispatch(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            try:
+                inbox = self.idle.get_nowait()
+            except queue.Empty:
+                inbox = queue.Queue()
+                worker = threading.Thread(target=self.work, args=(inbox,), name="cache-worker", daemon=True)
+                self.workers.append(worker)
+                worker.start()
+            inbox.put(job)
+        for _ in self.workers:
+            self.idle.get().put(None)
+        for worker in self.workers:
+            worker.join()
+
+    def work(self, inbox: "queue.Queue[object]") -> None:
+        while (job := inbox.get()) is not None:
+            job.set()
+            self.idle.put(inbox)
+
+    def run(self) -> None:
+        done = threading.Event()
+        self.jobs.put(done)
+        done.wait()
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+
+
+@pytest.fixture(scope="class")
+def thread_cache():
+    cache = ThreadCache()
+    yield cache
+    cache.stop()
+
+
+class TestThreadCache:
+    def test_first_needs_a_worker(self, thread_cache):
+        thread_cache.run()
+
+    def test_second_reuses_it(self, thread_cache):
+        thread_cache.run()
