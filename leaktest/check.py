@@ -66,6 +66,7 @@ class Baseline:
         (a test, a class; None: a no_leaks block), for warn mode."""
         self.settings = settings
         self.owner = owner
+        install.install_imported()  # hooks on a library imported since (uvloop)
         # Read before the marks, so nothing slips in between; -1 never matches.
         self.clock = self.expected = -1 if everything else clock.now
         for fixture in _open_fixtures:

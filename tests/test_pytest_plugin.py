@@ -21,6 +21,7 @@ HAVE_PYTEST = importable("pytest")
 HAVE_XDIST = HAVE_PYTEST and importable("xdist")
 HAVE_ASYNCIO_PLUGIN = HAVE_PYTEST and importable("pytest_asyncio")
 HAVE_ANYIO = HAVE_PYTEST and importable("anyio")
+HAVE_UVLOOP = HAVE_ANYIO and importable("uvloop")
 NEEDS_PYTEST = f"pytest is not importable (set {PYTHON_ENV} to a python that has it)"
 
 
@@ -482,6 +483,26 @@ class AnyioTest(unittest.TestCase):
         report = run.report("pytest_anyio_tasks.test_leaves_a_task_pending")
         self.assertIn("[Task 'anyio-pending-task'", report)
         self.assertNotIn("_call_in_runner_task", report)  # anyio's own machinery
+
+
+@unittest.skipUnless(HAVE_UVLOOP, f"uvloop or anyio is not importable (set {PYTHON_ENV} to a python that has it)")
+class UvloopTest(unittest.TestCase):
+    """uvloop's loops, hooked once the suite imports uvloop (leaktest never does)."""
+
+    def test_each_test_has_its_verdict(self) -> None:
+        run = Run("--leaktest", "-p", "anyio", "pytest_uvloop.py")
+        outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
+        self.assertEqual(
+            outcomes,
+            {
+                "pytest_uvloop.test_clean_on_uvloop": "passed",
+                "pytest_uvloop.test_leaves_a_task_pending_on_uvloop": "error",
+                "pytest_uvloop.test_leaves_a_uvloop_loop_open": "error",
+            },
+            run.output,
+        )
+        self.assertIn("[Task 'uvloop-pending-task'", run.report("pytest_uvloop.test_leaves_a_task_pending_on_uvloop"))
+        self.assertIn("found asyncio event loops never closed:\n[Event loop #", run.report("pytest_uvloop.test_leaves_a_uvloop_loop_open"))
 
 
 if __name__ == "__main__":

@@ -55,9 +55,13 @@ class Hook:
     name: str
     listener: Listener
     after: bool = False
+    #: A module leaktest never imports (uvloop): while it is not imported, the hook
+    #: waits, and `install_imported` puts it in place once it is.
+    module: str | None = None
 
 
 _installed: list[Hook] = []  # what this copy installed, for `uninstall`
+_waiting: list[Hook] = []  # hooks on a module not imported yet
 
 
 def install(hooks: Iterable[Hook]) -> None:
@@ -66,6 +70,10 @@ def install(hooks: Iterable[Hook]) -> None:
         if hook.after and hook.name == "__del__":
             raise ValueError(f"{hook.listener!r}: a finalizer's hook runs before it only")
         owner = hook.owner()
+        if owner is None and hook.module is not None and hook.module not in sys.modules:
+            if hook not in _waiting:
+                _waiting.append(hook)
+            continue
         if owner is None or not hasattr(owner, hook.name):
             continue  # not on this platform, or not imported yet
         with _install_lock:
@@ -77,6 +85,16 @@ def install(hooks: Iterable[Hook]) -> None:
                 shared[key] = (*shared[key], hook.listener)
             if hook not in _installed:
                 _installed.append(hook)
+
+
+def install_imported() -> None:
+    """Put in place the waiting hooks whose module has been imported since (cheap: called
+    by every baseline)."""
+    if _waiting:
+        ready = [hook for hook in _waiting if hook.module in sys.modules]
+        if ready:
+            _waiting[:] = [hook for hook in _waiting if hook not in ready]
+            install(ready)
 
 
 def uninstall() -> None:
@@ -93,6 +111,7 @@ def uninstall() -> None:
             if ours and not shared["before"] and not shared["after"]:
                 setattr(owner, hook.name, shared["original"])
         _installed.clear()
+        _waiting.clear()
 
 
 def _remove(shared: dict[str, Any], listener: Listener) -> None:

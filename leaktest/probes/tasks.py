@@ -11,8 +11,8 @@ messages asyncio logs when a task is garbage-collected: "Task exception was
 never retrieved" and "Task was destroyed but it is pending!".
 
 What this relies on, per Python version (each in one function below):
-- every version: the loop classes derive from `asyncio.BaseEventLoop` (uvloop's
-  do not: its loops are not seen); `Task._log_traceback`, the "exception not
+- every version: the loop classes derive from `asyncio.BaseEventLoop`; uvloop's
+  do not, and are hooked once uvloop is imported (`_uvloop_loop`); `Task._log_traceback`, the "exception not
   retrieved yet" flag both the C and the Python implementation keep
   (`_unretrieved`); `Task._fut_waiter`, the future a task waits on (`_awaited`);
   `Task._source_traceback`, set in debug mode (`_creation`).
@@ -91,6 +91,15 @@ def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
     setattr(loop, _SEQ, clock.tick())
     with _lock:
         _loop_refs.add(weakref.ref(loop, _loop_refs.discard))
+
+
+def _uvloop_loop() -> type | None:
+    """uvloop's loop class, once uvloop is imported (never by leaktest): `uvloop.Loop`, a
+    Python subclass of its compiled loop, whose methods can be hooked as
+    `BaseEventLoop`'s are (uvloop 0.15+)."""
+    uvloop = sys.modules.get("uvloop")
+    loop = getattr(uvloop, "Loop", None)
+    return loop if isinstance(loop, type) else None
 
 
 def seq_of(loop: asyncio.AbstractEventLoop) -> int:
@@ -386,6 +395,9 @@ class TaskProbe(Probe[int, Item]):
             install.Hook(lambda: asyncio.BaseEventLoop, "__init__", _on_loop_init, after=True),
             install.Hook(lambda: asyncio.BaseEventLoop, "call_exception_handler", _on_exception_handler),
             install.Hook(lambda: asyncio.BaseEventLoop, "create_task", _on_create_task, after=True),
+            install.Hook(_uvloop_loop, "__init__", _on_loop_init, after=True, module="uvloop"),
+            install.Hook(_uvloop_loop, "call_exception_handler", _on_exception_handler, module="uvloop"),
+            install.Hook(_uvloop_loop, "create_task", _on_create_task, after=True, module="uvloop"),
         ]
 
 
