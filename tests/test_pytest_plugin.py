@@ -442,6 +442,12 @@ class UnderWarningsErrorTest(unittest.TestCase):
         self.assertEqual(run.outcome("pytest_under_warnings_error.test_after_the_check_collected_it"), "passed", run.output)
         self.assertNotIn("PytestUnraisableExceptionWarning", run.output)
 
+    def test_an_exception_raised_during_the_check_is_the_checked_tests(self) -> None:
+        run = self.run_suite()
+        report = run.report("pytest_under_warnings_error.test_drops_a_socket_and_a_broken_finalizer_in_a_cycle")
+        self.assertIn("raised by a finalizer the check's collection ran", report)
+        self.assertEqual(run.outcome("pytest_under_warnings_error.test_after_the_broken_finalizer_ran"), "passed", run.output)
+
     def test_a_socket_closed_by_the_checks_collection_is_reported_as_such(self) -> None:
         report = self.run_suite().report("pytest_under_warnings_error.test_drops_a_socket_in_a_cycle")
         self.assertRegex(
@@ -454,8 +460,10 @@ class UnderWarningsErrorTest(unittest.TestCase):
     def test_warn_mode_passes_and_the_warning_is_in_the_summary(self) -> None:
         run = self.run_suite("--leaktest-mode=warn")
         outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
+        broken = "pytest_under_warnings_error.test_drops_a_socket_and_a_broken_finalizer_in_a_cycle"
+        self.assertEqual(outcomes.pop(broken), "error", run.output)  # its finalizer raised, under -W error
+        self.assertIn("raised by a finalizer the check's collection ran", run.report(broken))
         self.assertEqual(set(outcomes.values()), {"passed"}, run.output)
-        self.assertEqual(run.process.returncode, 0, run.output)
         self.assertRegex(run.process.stdout, r"warnings summary(.|\n)*LeakWarning: \S+test_leaks_thread leaked: Thread 'leak-under-warnings-error'")
 
     def test_warn_mode_fails_when_leak_warnings_are_made_errors_by_name(self) -> None:

@@ -22,8 +22,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import sys
 import time
+import traceback
 import unittest
+import warnings
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -31,6 +34,7 @@ import pytest
 
 from . import _compat
 from .config import BadMarker, marked_settings
+from ..report import LeakError
 from .ownership import Owner, Ownership
 
 if TYPE_CHECKING:
@@ -150,7 +154,8 @@ class LeakCheck:
             return (yield)
         finally:
             self._current = None
-            self._check_item(state)
+            with _unraisable_as_the_tests():
+                self._check_item(state)
 
     def _check_item(self, state: _ItemState) -> None:
         baseline = state.baseline
@@ -262,12 +267,38 @@ class LeakCheck:
         finally:
             baseline.release()
         if leaks:
-            from ..report import LeakError
-
             try:
                 self._check.conclude(baseline, leaks)
             except LeakError as error:
                 raise type(error)(f"leaked by {owner.name}:\n{error}", error.leaks) from None
+
+
+@contextlib.contextmanager
+def _unraisable_as_the_tests() -> Generator[None, None, None]:
+    """What the check makes happen is the checked test's: an exception raised where
+    Python cannot raise it (a finalizer the check's collection runs) is reported in
+    this test's teardown as pytest reports one, a `PytestUnraisableExceptionWarning`
+    (an error under `filterwarnings = error`), or appended to the leak report; pytest's
+    own hook would report it in the next test, once this one's teardown is over."""
+    caught: list[str] = []
+    hook = sys.unraisablehook
+
+    def note(unraisable: Any) -> None:
+        lines = traceback.format_exception(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback)
+        where = f"{unraisable.err_msg or 'Exception ignored in'}: {unraisable.object!r}"
+        caught.append(f"{where}\n\n{''.join(lines).rstrip()}")
+
+    sys.unraisablehook = note
+    try:
+        yield
+    except LeakError as error:
+        if caught:
+            raise type(error)("\n\n".join([str(error), *caught]), error.leaks) from None
+        raise
+    finally:
+        sys.unraisablehook = hook
+    for message in caught:
+        warnings.warn(pytest.PytestUnraisableExceptionWarning(message))
 
 
 def _fixture_name(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> str:

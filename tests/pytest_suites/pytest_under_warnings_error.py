@@ -28,3 +28,18 @@ def test_after_the_check_collected_it():
 @pytest.mark.leaktest(grace_period=0)
 def test_leaks_thread():
     leak("leak-under-warnings-error")
+
+
+class BrokenFinalizer:
+    def __del__(self):
+        raise RuntimeError("raised by a finalizer the check's collection ran")
+
+
+@pytest.mark.leaktest(grace_period=0)
+def test_drops_a_socket_and_a_broken_finalizer_in_a_cycle():
+    cycle = [socket.socket(), BrokenFinalizer()]
+    cycle.append(cycle)
+
+
+def test_after_the_broken_finalizer_ran():
+    pass
