@@ -125,7 +125,7 @@ class HubLoop(leaktest.LeakCheckedTestCase):
         text = report(result)
         self.assertEqual(verdict(result), "FAIL", text)
         self.assertEqual(text.count("[Timer "), 1, text)  # not the hub's own, older timer
-        self.assertIn("on running loop #", text)
+        self.assertRegex(text, r"on running loop #\d+ in thread 'hub-loop'\)")  # whose loop it is
 
     def test_a_timer_cancelled_on_an_older_loop_passes(self) -> None:
         def schedule_and_cancel() -> asyncio.Handle:

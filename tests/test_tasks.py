@@ -290,7 +290,7 @@ class OtherLoops(leaktest.LeakCheckedTestCase):
         for hub in hubs:
             hub.close()
         self.assertEqual(verdict(result), "FAIL")
-        self.assertIn("test_tasks.serve_forever, pending, on running loop #", report(result))
+        self.assertRegex(report(result), r"test_tasks\.serve_forever, pending, on running loop #\d+ in thread 'loop-hub'\)")
 
     def test_task_of_a_running_background_loop_ending_in_the_grace_passes(self) -> None:
         hubs: list[LoopHub] = []

@@ -36,7 +36,7 @@ from ..rules import Candidate
 from ..options import Flag
 from . import clock
 from .base import Maker, Probe
-from .tasks import any_loop, live_loops, loop_thread, seq_of
+from .tasks import any_loop, live_loops, loop_label, loop_thread, seq_of
 
 _claimed: weakref.WeakSet[asyncio.Handle] = weakref.WeakSet()
 
@@ -255,15 +255,11 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _loop_state(loop: asyncio.AbstractEventLoop) -> str:
-    return "closed" if loop.is_closed() else "running" if loop.is_running() else "stopped"
-
-
 def _describe(handle: asyncio.Handle) -> Leak:
     callback, args = _callback_of(handle)
     name = callback_name(callback)
     loop = _loop_of(handle)
-    on = f"on {_loop_state(loop)} loop #{seq_of(loop)}"
+    on = f"on {loop_label(loop)}"
     if isinstance(handle, asyncio.TimerHandle):
         due = handle.when() - loop.time()
         when = f"due in {due:.3f}s" if due >= 0 else f"overdue by {-due:.3f}s"

@@ -339,6 +339,16 @@ def loop_thread(loop: asyncio.AbstractEventLoop) -> Maker | None:
     return None if ident is None or thread is None else Maker(thread, threads.seq_of(thread))
 
 
+def loop_label(loop: asyncio.AbstractEventLoop) -> str:
+    """"running loop #2 in thread 'server'": which loop, and whose, when another thread runs it."""
+    state = "closed" if loop.is_closed() else "running" if loop.is_running() else "stopped"
+    maker = loop_thread(loop)
+    thread = maker.thing if maker is not None else None
+    if isinstance(thread, threading.Thread) and thread is not threading.current_thread():
+        return f"{state} loop #{seq_of(loop)} in thread {thread.name!r}"
+    return f"{state} loop #{seq_of(loop)}"
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
@@ -695,8 +705,7 @@ def _state(task: asyncio.Task[Any]) -> str:
     cancelling = getattr(task, "cancelling", None)  # 3.11+
     if cancelling is not None and cancelling():
         state += ", cancelling"
-    where = "closed" if loop.is_closed() else "running" if loop.is_running() else "stopped"
-    return f"{state}, on {where} loop #{seq_of(loop)}"
+    return f"{state}, on {loop_label(loop)}"
 
 
 def _format_chain(task: asyncio.Task[Any], depth: int = 0) -> str:
