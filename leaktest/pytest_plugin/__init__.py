@@ -45,7 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from ..settings import all_options
 
     names = ", ".join(f"{option.name}=..." for option in all_options())
-    config.addinivalue_line("markers", f"{MARKER}(enabled=True, {names}): leaktest's settings for a test, class or module")
+    config.addinivalue_line(
+        "markers", f"{MARKER}(enabled=True, {names}): leaktest's settings for a test, class or module"
+    )
     mode = config.getoption("leaktest_leak_mode")
     if mode is not None:  # --leaktest-mode: over LEAKTEST_MODE, for leak-checked unittest classes too
         from ..mode import set_command_line_mode

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pytest
 
+from ..report import LeakError
 from . import _compat
 from .config import BadMarker, marked_settings
-from ..report import LeakError
 from .ownership import Owner, Ownership
 
 if TYPE_CHECKING:
@@ -190,9 +190,7 @@ class LeakCheck:
         if state.deadline is None:
             state.deadline = time.monotonic() + state.baseline.settings.grace_period
         self._ownership.exclude_owned(state.baseline)
-        state.leaks.extend(
-            runner.run(self._check.find_leaks_async(state.baseline, state.deadline, in_loop=True))
-        )
+        state.leaks.extend(runner.run(self._check.find_leaks_async(state.baseline, state.deadline, in_loop=True)))
 
     def _loop_closing(self, runner: _RunnerLike) -> None:
         """Before pytest-asyncio closes a loop (cancelling what is pending on it)."""
@@ -201,7 +199,9 @@ class LeakCheck:
         if self._current is not None:
             self._check_tasks_on(self._current, runner)
 
-    def _check_tasks_on_anyio(self, state: _ItemState, lease: contextlib.AbstractContextManager[Any], runner: Any) -> None:
+    def _check_tasks_on_anyio(
+        self, state: _ItemState, lease: contextlib.AbstractContextManager[Any], runner: Any
+    ) -> None:
         """The tasks part of the check on anyio's loop; then the lease ends, and the loop with it."""
         state.anyio_lease = None
         try:
@@ -248,13 +248,15 @@ class LeakCheck:
             fixturedef.addfinalizer(functools.partial(self._loop_closing, runner))
         return value
 
-    def _fixture_settings(
-        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
-    ) -> Settings | None:
+    def _fixture_settings(self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Settings | None:
         from ..case import _LeakChecked
 
         cls = getattr(request, "cls", None)
-        if _compat.unittest_class_fixture(fixturedef.argname) and isinstance(cls, type) and issubclass(cls, _LeakChecked):
+        if (
+            _compat.unittest_class_fixture(fixturedef.argname)
+            and isinstance(cls, type)
+            and issubclass(cls, _LeakChecked)
+        ):
             return None  # a leak-checked class checks its own class fixture
         return marked_settings(self._settings, request.node)
 
@@ -298,7 +300,7 @@ def _unraisable_as_the_tests() -> Generator[None, None, None]:
     finally:
         sys.unraisablehook = hook
     for message in caught:
-        warnings.warn(pytest.PytestUnraisableExceptionWarning(message))
+        warnings.warn(pytest.PytestUnraisableExceptionWarning(message), stacklevel=1)
 
 
 def _fixture_name(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> str:

@@ -75,8 +75,8 @@ class ThreadCache:
     keeps idle workers until it stops (as trio's thread cache, or a portal's, does)."""
 
     def __init__(self) -> None:
-        self.jobs: "queue.Queue[object]" = queue.Queue()
-        self.idle: "queue.Queue[queue.Queue[object]]" = queue.Queue()
+        self.jobs: queue.Queue[object] = queue.Queue()
+        self.idle: queue.Queue[queue.Queue[object]] = queue.Queue()
         self.workers: list[threading.Thread] = []
         self.thread = threading.Thread(target=self.dispatch, name="thread-cache", daemon=True)
         self.thread.start()

@@ -4,6 +4,7 @@ import gc
 import socket
 
 import pytest
+
 from conftest import leak
 
 
