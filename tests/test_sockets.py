@@ -123,6 +123,23 @@ class Verdicts(SocketCase):
             result = run_tests(Inner)
         self.assertEqual([str(test) for test, _ in result.failures], [str(Inner("test_1_holds"))], report(result))
 
+    def test_a_reported_socket_dropped_later_is_not_reported_again_by_python(self) -> None:
+        """The ResourceWarning of a socket leaktest reported would land in whichever test
+        runs when the socket is collected (an unraisable error under `-W error`)."""
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test_1_holds(self) -> None:
+                HELD.append(socket.socket())
+
+            def test_2_drops_it(self) -> None:
+                HELD.pop()
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            result = run_tests(Inner)
+        self.assertEqual([str(test) for test, _ in result.failures], [str(Inner("test_1_holds"))], report(result))
+        self.assertEqual([str(w.message) for w in caught if issubclass(w.category, ResourceWarning)], [])
+
     def test_asyncio_server_left_open_names_create_server(self) -> None:
         servers: list[asyncio.AbstractServer] = []
 

@@ -13,7 +13,8 @@ test's that connected to it, and whoever owns the listener owns it (`made_by`).
 `socket.socket.__del__` is hooked too, to see a socket destroyed while still open,
 the moment Python warns "ResourceWarning: unclosed <socket...>": the record, and
 with it the leak, stays the creating test's, whichever test runs when it is
-collected. A check that finds a socket still open collects garbage once (the
+collected. A socket reported as still open is closed there without that warning:
+it was reported once, by its test. A check that finds a socket still open collects garbage once (the
 failure path only), so that a socket the test dropped is told apart from one
 still held. What that collection makes happen belongs to the test being checked:
 the warnings its finalizers issue are recorded and dropped (under
@@ -59,7 +60,9 @@ _lock = install.new_lock()
 class SocketRecord:
     """One socket made through `socket.socket`, from its creation on."""
 
-    __slots__ = ("seq", "ref", "stack", "fd", "listener", "gone_open", "gone_addresses", "by_check", "claimed")
+    __slots__ = (
+        "seq", "ref", "stack", "fd", "listener", "gone_open", "gone_addresses", "by_check", "reported", "claimed"
+    )
 
     def __init__(self, sock: socket.socket, stack: tuple[stacks.FrameRecord, ...]) -> None:
         self.seq = 0
@@ -70,6 +73,7 @@ class SocketRecord:
         self.gone_open: str | None = None  # what it was, when the GC destroyed it open
         self.gone_addresses: tuple[str, ...] = ()
         self.by_check = False  # destroyed by the check's own garbage collection
+        self.reported = False  # reported as a leak (still open, then)
         self.claimed = False
 
     def live(self) -> socket.socket | None:
@@ -148,6 +152,11 @@ def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs
     """Before the finalizer: note a socket destroyed while open, for the test that created it."""
     self: socket.socket = args[0]
     record = _by_id.pop(id(self), None)
+    if record is not None and record.reported and self.fileno() != -1:
+        # Reported once, by its test: closed here, quietly, not warned about again in
+        # whichever test runs when it is collected (an error there under `-W error`).
+        _socket.socket.close(self)
+        return
     # The cyclic GC clears weak references before it finalizes: ref() may be None.
     if record is not None and record.ref() in (None, self) and self.fileno() != -1:
         try:
@@ -271,6 +280,7 @@ def _maker(stack: Sequence[stacks.Frame]) -> str | None:
 
 def _describe(record: SocketRecord) -> Leak:
     sock = record.live()
+    record.reported = sock is not None
     if sock is not None:
         what = _what(sock)
         head = f"{what} still open"
