@@ -180,12 +180,8 @@ def idle_threads(count: int) -> Iterator[list[threading.Thread]]:
 def per_test_overhead(options: Options) -> list[Row]:
     plain, checked = trivial_cases()
     n = options.tests
-    checked_us, plain_us = interleaved(
-        lambda: time_suite(checked, n), lambda: time_suite(plain, n), options.repeats
-    )
-    return cost_rows(
-        f"a. {n} trivial tests, LeakCheckedTestCase", checked_us, plain_us, "TestCase", goal=5.0
-    )
+    checked_us, plain_us = interleaved(lambda: time_suite(checked, n), lambda: time_suite(plain, n), options.repeats)
+    return cost_rows(f"a. {n} trivial tests, LeakCheckedTestCase", checked_us, plain_us, "TestCase", goal=5.0)
 
 
 def thread_start_cost(options: Options) -> list[Row]:
@@ -206,12 +202,8 @@ def thread_start_cost(options: Options) -> list[Row]:
             thread.join()
         return (time.perf_counter() - begin) / count * US
 
-    wrapped, bare = interleaved(
-        lambda: measure(threading.Thread.start), lambda: measure(original), options.repeats
-    )
-    return cost_rows(
-        "a. start+join one thread, Thread.start wrapped", wrapped, bare, "unwrapped", None, "us/thread"
-    )
+    wrapped, bare = interleaved(lambda: measure(threading.Thread.start), lambda: measure(original), options.repeats)
+    return cost_rows("a. start+join one thread, Thread.start wrapped", wrapped, bare, "unwrapped", None, "us/thread")
 
 
 # -- b. straggler overshoot -----------------------------------------------------
@@ -340,9 +332,7 @@ def scale_threads(options: Options) -> list[Row]:
             checked_us, plain_us = interleaved(
                 lambda: time_suite(checked, n), lambda: time_suite(plain, n), options.repeats
             )
-        rows += cost_rows(
-            f"c. {count} idle threads, {n} trivial tests", checked_us, plain_us, "TestCase", goal=50.0
-        )
+        rows += cost_rows(f"c. {count} idle threads, {n} trivial tests", checked_us, plain_us, "TestCase", goal=50.0)
     return rows
 
 
@@ -587,7 +577,14 @@ def _async_clean_path(options: Options) -> list[Row]:
         percents = [(c - p) / p * 100 for c, p in zip(checked_us, plain_us)]
         rows += cost_rows(label, checked_us, plain_us, plain_label, goal=None)
         rows.append(
-            Row(f"{label}: overhead in %", median(percents), "%", goal=goal, note="median of paired ratios", samples=percents)
+            Row(
+                f"{label}: overhead in %",
+                median(percents),
+                "%",
+                goal=goal,
+                note="median of paired ratios",
+                samples=percents,
+            )
         )
     return rows
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-_TIMER = '''\
+_TIMER = """\
 import json, os, time
 import pytest
 
@@ -37,7 +37,7 @@ def pytest_runtestloop(session):
     finally:
         with open(os.environ["BENCH_TIMES"], "a") as out:
             out.write(json.dumps(time.process_time() - started) + "\\n")
-'''
+"""
 
 KINDS = {
     "plain pytest": ("-p", "no:leaktest"),

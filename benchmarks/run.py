@@ -135,9 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         payload = {
             "machine": info,
             "options": dataclasses.asdict(options),
-            "rows": [
-                {**dataclasses.asdict(row), "ratio": row.ratio, "met": row.met} for row in rows
-            ],
+            "rows": [{**dataclasses.asdict(row), "ratio": row.ratio, "met": row.met} for row in rows],
         }
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(payload, out, indent=2)

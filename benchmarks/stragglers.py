@@ -87,8 +87,11 @@ def measure(scenario: Callable[[], None]) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.stragglers", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.stragglers",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--rounds", type=int, default=50, help="runs of each scenario (50)")
     parser.add_argument("--busy", type=int, default=os.cpu_count() or 1, help="busy-loop processes (one per CPU)")
     args = parser.parse_args(argv)
@@ -100,13 +103,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 waits[name].append(measure(scenario))
     finally:
         stop_busy(busy)
-    print(f"stragglers: {args.rounds} rounds, {args.busy} busy loops, {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs, load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(
+        f"stragglers: {args.rounds} rounds, {args.busy} busy loops, {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
     for name, values in waits.items():
         values.sort()
         p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-        print(f"  {name}: median {statistics.median(values) * 1000:.1f} ms, "
-              f"p99 {p99 * 1000:.1f} ms, max {values[-1] * 1000:.1f} ms")
+        print(
+            f"  {name}: median {statistics.median(values) * 1000:.1f} ms, "
+            f"p99 {p99 * 1000:.1f} ms, max {values[-1] * 1000:.1f} ms"
+        )
     return 0
 
 

@@ -98,8 +98,9 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.stress", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.stress", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=20, help="how many times to run each suite (20)")
     parser.add_argument(
         "--suites", nargs="+", default=["tests", "examples"], help="directories to discover (tests examples)"
@@ -110,13 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="unittest",
         help="python -m RUNNER discover -s SUITE (default unittest, as the README says)",
     )
-    parser.add_argument(
-        "--busy", type=int, default=os.cpu_count() or 1, help="busy-loop processes (one per CPU)"
-    )
+    parser.add_argument("--busy", type=int, default=os.cpu_count() or 1, help="busy-loop processes (one per CPU)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed for one suite run")
-    parser.add_argument(
-        "--out", default=str(ROOT / "build" / "stress"), help="where failing runs' output is saved"
-    )
+    parser.add_argument("--out", default=str(ROOT / "build" / "stress"), help="where failing runs' output is saved")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")

@@ -72,7 +72,8 @@ def clear_away_leaks() -> None:
 def main() -> int:
     loader = unittest.defaultTestLoader
     suite = unittest.TestSuite(
-        loader.loadTestsFromTestCase(case) for case in (ForgottenServerStop, ForgottenTask, ForgottenTimer, ForgottenChild)
+        loader.loadTestsFromTestCase(case)
+        for case in (ForgottenServerStop, ForgottenTask, ForgottenTimer, ForgottenChild)
     )
     try:
         result = unittest.TextTestRunner(verbosity=2).run(suite)

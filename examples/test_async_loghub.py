@@ -134,7 +134,6 @@ class AsyncLogServerTest(LeakCheckedAsyncTestCase):
             with self.assertRaises(ConnectionClosed):
                 await client.recv_frame(WAIT)
 
-
     async def assert_connection_tasks_end(self) -> None:
         tasks = [t for t in asyncio.all_tasks() if t.get_name().startswith("loghub-client-")]
         if tasks:

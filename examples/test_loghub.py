@@ -130,9 +130,7 @@ class LogServerTest(LeakCheckedTestCase):
         for level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             self.server.publish(level, f"a {level} entry")
         # CRITICAL comes last, so receiving it proves nothing filtered out is still on the way.
-        self.assertEqual(
-            [warning_client.recv_entry(WAIT).level for _ in range(3)], ["WARNING", "ERROR", "CRITICAL"]
-        )
+        self.assertEqual([warning_client.recv_entry(WAIT).level for _ in range(3)], ["WARNING", "ERROR", "CRITICAL"])
         self.assertEqual(
             [info_client.recv_entry(WAIT).level for _ in range(4)], ["INFO", "WARNING", "ERROR", "CRITICAL"]
         )

@@ -78,9 +78,7 @@ def add_class_teardown_error(cls: type, info: Any) -> None:
 # -- IsolatedAsyncioTestCase's loop ----------------------------------------------
 
 
-def run_in_test_loop(
-    test: unittest.IsolatedAsyncioTestCase, func: Callable[[], Coroutine[Any, Any, None]]
-) -> None:
+def run_in_test_loop(test: unittest.IsolatedAsyncioTestCase, func: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run `func()` to completion on the test's loop, as the base class runs `asyncSetUp`.
 
     3.11+: `asyncio.Runner.run` through `_callAsync`, in the test's context; the
@@ -197,9 +195,7 @@ class FixtureSteps(unittest.TestSuite):
     def leaktest_class_setup(self, test: unittest.TestCase, result: unittest.TestResult) -> None:
         super()._handleClassSetUp(test, result)  # type: ignore[misc]
 
-    def leaktest_previous_class_teardown(
-        self, test: unittest.TestCase | None, result: unittest.TestResult
-    ) -> None:
+    def leaktest_previous_class_teardown(self, test: unittest.TestCase | None, result: unittest.TestResult) -> None:
         super()._tearDownPreviousClass(test, result)  # type: ignore[misc]
 
     def leaktest_module_setup(self, test: unittest.TestCase, result: unittest.TestResult) -> None:

@@ -116,7 +116,11 @@ def begin_test(test: object, settings: Settings, counts_attribute: bool = False,
         settings = settings.updated("expected_leak", {"leak_mode": "fail"})
         setattr(test, "_leaktest_expected", expected)
     baseline = check.Baseline(
-        settings, False, class_settings if overrides else None, _VERBOSE or getattr(test, "_leaktest_verbose", False), test
+        settings,
+        False,
+        class_settings if overrides else None,
+        _VERBOSE or getattr(test, "_leaktest_verbose", False),
+        test,
     )
     setattr(test, "_leaktest_baseline", baseline)
     if counts_attribute:
@@ -142,9 +146,7 @@ def _ended(baseline: check.Baseline) -> None:
     check.test_ended(baseline)
 
 
-def check_after_cleanups(
-    test: object, success: bool, check_leaks: Callable[[check.Baseline], None]
-) -> bool:
+def check_after_cleanups(test: object, success: bool, check_leaks: Callable[[check.Baseline], None]) -> bool:
     """At the end of `doCleanups`: the check, inside the test's outcome (a leak is its FAIL).
 
     The clean path stays outside `testPartExecutor`; only an exception goes through

@@ -250,9 +250,7 @@ def counts_now(kinds: Iterable[str]) -> dict[str, int]:
 Wait = tuple[Probe[Any, Any], list[object], float]
 
 
-def _steps(
-    baseline: Baseline, deadline: float, in_loop: bool | None
-) -> Generator[Wait, list[object], list[Leak]]:
+def _steps(baseline: Baseline, deadline: float, in_loop: bool | None) -> Generator[Wait, list[object], list[Leak]]:
     """Per probe: what is new and not ignored, waited for; the survivors, filtered again.
 
     What starts while we wait (a re-armed timer, a successor task) is looked for
@@ -400,9 +398,7 @@ def _anything_new(baseline: Baseline, in_loop: bool) -> bool:
     return False
 
 
-def _unignored(
-    probe: Probe[Any, Any], items: list[object], rules: Rules, claim_ignored: bool = False
-) -> list[object]:
+def _unignored(probe: Probe[Any, Any], items: list[object], rules: Rules, claim_ignored: bool = False) -> list[object]:
     """`items` less those the rules ignore; with `claim_ignored`, those are claimed."""
     candidates = probe.candidates(items, rules.needs_frames())
     ignored = [rules.ignores(candidate) for candidate in candidates]
@@ -415,9 +411,7 @@ def _deadline(baseline: Baseline, deadline: float | None) -> float:
     return time.monotonic() + baseline.settings.grace_period if deadline is None else deadline
 
 
-def find_leaks(
-    baseline: Baseline, deadline: float | None = None, in_loop: bool | None = None
-) -> list[Leak]:
+def find_leaks(baseline: Baseline, deadline: float | None = None, in_loop: bool | None = None) -> list[Leak]:
     """What started since `baseline` and is still alive at `deadline`, less the ignored."""
     if baseline.unchanged():
         return []  # nothing was started, nothing raised: the clean path ends here
@@ -456,9 +450,7 @@ async def find_leaks_async(
 # -- verdicts -------------------------------------------------------------------
 
 
-def leak_error(
-    baseline: Baseline, leaks: list[Leak], after: dict[str, int] | None = None
-) -> LeakError:
+def leak_error(baseline: Baseline, leaks: list[Leak], after: dict[str, int] | None = None) -> LeakError:
     """The error for `leaks`; `after` overrides some of the counts taken now.
 
     What is reported counts, also where a probe's count does not look (a pending

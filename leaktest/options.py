@@ -67,7 +67,10 @@ class Flag(Option[bool]):
     def flag_arguments(self) -> dict[str, Any]:
         import argparse
 
-        return {"action": argparse.BooleanOptionalAction, "help": f"{self.help} (default: {'on' if self.default else 'off'})"}
+        return {
+            "action": argparse.BooleanOptionalAction,
+            "help": f"{self.help} (default: {'on' if self.default else 'off'})",
+        }
 
     def flags(self) -> tuple[str, ...]:
         return (self.flag, "--no-" + self.flag[2:])
@@ -78,9 +81,7 @@ class Seconds(Option[float]):
 
     def validate(self, owner: str, value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(
-                f"{owner}: {self.name} must be a number of seconds, not {type(value).__name__} {value!r}"
-            )
+            raise TypeError(f"{owner}: {self.name} must be a number of seconds, not {type(value).__name__} {value!r}")
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"{owner}: {self.name} must be finite and >= 0, not {value!r}")
         return float(value)
@@ -98,9 +99,7 @@ class Seconds(Option[float]):
         try:
             return self.validate(self.flag, float(text))
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a finite number of seconds >= 0, not {text!r}"
-            ) from None
+            raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, not {text!r}") from None
 
 
 E = TypeVar("E")

@@ -48,9 +48,7 @@ class Functions:
 
     def match(self, frame: stacks.Frame) -> bool:
         code = frame.f_code
-        return code in self.codes or (
-            bool(self.names) and stacks.qualified_name(code, frame) in self.names
-        )
+        return code in self.codes or (bool(self.names) and stacks.qualified_name(code, frame) in self.names)
 
 
 @dataclass(frozen=True)
@@ -66,9 +64,7 @@ class Rules:
         return bool(self.top_functions or self.any_functions)
 
     def ignores_name(self, names: Iterable[str]) -> bool:
-        return any(
-            fnmatch.fnmatchcase(name, pattern) for name in names for pattern in self.name_patterns
-        )
+        return any(fnmatch.fnmatchcase(name, pattern) for name in names for pattern in self.name_patterns)
 
     def ignores(self, candidate: Candidate) -> bool:
         if self.ignores_name(candidate.names):
@@ -80,8 +76,6 @@ class Rules:
             return False
         if self.top_functions:
             top = stacks.top_frame(frames)
-            if self.top_functions.match(frames[0]) or (
-                top is not None and self.top_functions.match(top)
-            ):
+            if self.top_functions.match(frames[0]) or (top is not None and self.top_functions.match(top)):
                 return True
         return bool(self.any_functions) and any(self.any_functions.match(f) for f in frames)

@@ -171,9 +171,7 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
             baseline = state.classes.pop(cls, None)
             self._leaktest_fixture(result, baseline, "setUpClass", _class_name(cls))
 
-    def leaktest_previous_class_teardown(
-        self, test: unittest.TestCase | None, result: unittest.TestResult
-    ) -> None:
+    def leaktest_previous_class_teardown(self, test: unittest.TestCase | None, result: unittest.TestResult) -> None:
         previous = _compat.previous_test_class(result)
         super().leaktest_previous_class_teardown(test, result)
         if previous is None or previous == test.__class__:

@@ -21,9 +21,7 @@ __tracebackhide__ = True  # and from pytest ones
 T = TypeVar("T")
 
 #: 1.0 s: see docs/grace.rst, "A grace period that holds under load".
-GRACE_PERIOD = Seconds(
-    "grace_period", 1.0, "how long to wait, at most, for what a test started to end"
-)
+GRACE_PERIOD = Seconds("grace_period", 1.0, "how long to wait, at most, for what a test started to end")
 IGNORE_TOP_FUNCTIONS = Functions(
     "ignore_top_functions",
     "ignore what has pkg.mod.Class.method on top of its stack (outside the stdlib)",
@@ -107,9 +105,7 @@ class Settings:
         #: The marked probes whose `changed` the clean path asks (indexes into `marked`).
         self.watching = tuple(index for index, probe in enumerate(self.marked) if probe.looks_without_clock)
 
-    def _rules(
-        self, probe: Probe[Any, Any], top: FunctionSet, anywhere: FunctionSet, started_by: FunctionSet
-    ) -> Rules:
+    def _rules(self, probe: Probe[Any, Any], top: FunctionSet, anywhere: FunctionSet, started_by: FunctionSet) -> Rules:
         patterns = probe.default_ignores
         if probe.names is not None:
             patterns += self.get(probe.names)
@@ -202,4 +198,3 @@ def from_options(owner: str, **options: object) -> Settings:
     if unknown:
         raise TypeError(f"{owner}: unknown option(s) {', '.join(sorted(unknown))}")
     return Settings({name: known[name].validate(owner, value) for name, value in options.items()})
-

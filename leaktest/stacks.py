@@ -206,9 +206,7 @@ def top_frame(frames: Sequence[Frame]) -> Frame | None:
 def format_frames(frames: Sequence[Frame]) -> str:
     """Python's traceback layout (most recent call last) for frames given innermost first,
     one indent less: `report.entry` indents every stack alike."""
-    summary = traceback.StackSummary.extract(
-        ((f, f.f_lineno) for f in reversed(frames)), capture_locals=False
-    )
+    summary = traceback.StackSummary.extract(((f, f.f_lineno) for f in reversed(frames)), capture_locals=False)
     lines = "".join(summary.format()).rstrip("\n").splitlines()
     return "\n".join(line[2:] if line.startswith("  ") else line for line in lines)
 
@@ -280,9 +278,7 @@ def _kind(frame: Walkable) -> int:
         module = frame.f_globals.get("__name__")
         if is_leaktest(filename):
             kind = _LEAKTEST
-        elif isinstance(module, str) and (
-            module in _FRAMEWORK_MODULES or module.startswith(_FRAMEWORK_PACKAGES)
-        ):
+        elif isinstance(module, str) and (module in _FRAMEWORK_MODULES or module.startswith(_FRAMEWORK_PACKAGES)):
             kind = _FRAMEWORK
         elif is_stdlib(filename) or (isinstance(module, str) and module.startswith(_STDLIB_BACKPORTS)):
             kind = _STDLIB

@@ -31,7 +31,7 @@ def leaktest_frames() -> list[str]:
     suite_runs = [i for i, frame in enumerate(stack) if frame.filename == SUITE_FILE and frame.name == "run"]
     return [
         f"{os.path.basename(frame.filename)}:{frame.name}"
-        for frame in stack[suite_runs[-1]:]
+        for frame in stack[suite_runs[-1] :]
         if frame.filename.startswith(LEAKTEST_DIR)
     ]
 
@@ -67,9 +67,7 @@ class NoFramesWhileTheTestRuns(leaktest.LeakCheckedTestCase):
     def test_base_class(self) -> None:
         result = run_tests(CheckedStackSeen, "test")
         self.assertEqual(verdict(result), "ok")
-        self.assertEqual(
-            CheckedStackSeen.seen, {"asyncSetUp": [], "test": [], "task": [], "asyncTearDown": []}
-        )
+        self.assertEqual(CheckedStackSeen.seen, {"asyncSetUp": [], "test": [], "task": [], "asyncTearDown": []})
 
     def test_runner(self) -> None:
         suite = unittest.TestSuite([PlainStackSeen("test")])

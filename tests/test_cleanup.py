@@ -24,7 +24,9 @@ class CleanupLeaks(leaktest.LeakCheckedTestCase):
         def test(_: unittest.TestCase) -> None:
             body()
 
-        Inner = type("Inner", (leaktest.LeakCheckedTestCase,), {"cleanup_leaks": cleanup, "grace_period": 0, "test": test})
+        Inner = type(
+            "Inner", (leaktest.LeakCheckedTestCase,), {"cleanup_leaks": cleanup, "grace_period": 0, "test": test}
+        )
         return run_tests(Inner, "test")
 
     def test_timer_is_cancelled_after_the_report(self) -> None:

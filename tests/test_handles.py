@@ -30,7 +30,9 @@ class Handles(leaktest.LeakCheckedTestCase):
         text = report(result)
         self.assertEqual(verdict(result), "FAIL", text)
         self.assertIn("found asyncio callbacks and timers still pending:", text)
-        self.assertRegex(text, rf"\[Timer {__name__}\.reconnect\(\) \(call_later/call_at, due in \d+\.\d+s, on running loop #\d+\)")
+        self.assertRegex(
+            text, rf"\[Timer {__name__}\.reconnect\(\) \(call_later/call_at, due in \d+\.\d+s, on running loop #\d+\)"
+        )
         self.assertIn(f"scheduled by test at {__file__}:", text)
 
     def test_a_cancelled_timer_passes(self) -> None:

@@ -66,9 +66,7 @@ class LeakMatrix(leaktest.LeakCheckedTestCase):
         with self.subTest("leaking"):
             result = run_tests(case, "test_leaking")
             text = report(result)
-            self.assertEqual(
-                (result.testsRun, len(result.failures), len(result.errors)), (1, 1, 0), text
-            )
+            self.assertEqual((result.testsRun, len(result.failures), len(result.errors)), (1, 1, 0), text)
             self.assertIn("LeakError", text)
             for name in names:
                 self.assertIn(name, text)
@@ -261,16 +259,14 @@ class LeakMatrix(leaktest.LeakCheckedTestCase):
             text = report(result)
             # The test itself passes; the class fixture is reported once, against the class.
             self.assertEqual((result.testsRun, len(result.failures) + len(result.errors)), (1, 1), text)
-            (holder, _), = result.failures + result.errors
+            ((holder, _),) = result.failures + result.errors
             self.assertIn("tearDownClass", str(holder))
             self.assertIn("Leaking", str(holder))
             self.assertIn("LeakError", text)
             self.assertIn("Thread 'matrix-class-thread'", text)
         with self.subTest("clean"):
             result = run_tests(Clean)
-            self.assertEqual(
-                (result.testsRun, len(result.failures), len(result.errors)), (1, 0, 0), report(result)
-            )
+            self.assertEqual((result.testsRun, len(result.failures), len(result.errors)), (1, 0, 0), report(result))
 
     # -- asyncio tasks ----------------------------------------------------
 

@@ -29,7 +29,9 @@ class ClassAttribute(leaktest.LeakCheckedTestCase):
 
         return Inner
 
-    def run_capturing(self, case: type[unittest.TestCase]) -> tuple[unittest.TestResult, list[warnings.WarningMessage], str]:
+    def run_capturing(
+        self, case: type[unittest.TestCase]
+    ) -> tuple[unittest.TestResult, list[warnings.WarningMessage], str]:
         stderr = io.StringIO()
         with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(stderr):
             warnings.simplefilter("always")
@@ -105,7 +107,9 @@ class Precedence(unittest.TestCase):
         self.assertEqual(checked.returncode, 1, checked.stderr)
         self.assertEqual(leaking(checked.stderr), [f"{MODES}.PlainLeak.test_leaks"])
         self.assertIn("1 leak warned in 1 test", summary_line(checked.stderr))
-        self.assertIn(f"leaktest: leaking (warn mode, not failed):\n  {MODES}.WarnsByClass.test_leaks\n", checked.stderr)
+        self.assertIn(
+            f"leaktest: leaking (warn mode, not failed):\n  {MODES}.WarnsByClass.test_leaks\n", checked.stderr
+        )
 
     def test_environment_turns_the_suite_to_warn(self) -> None:
         checked = leaktest_run(*FAST, MODES, LEAKTEST_MODE="warn")
@@ -134,9 +138,7 @@ class Precedence(unittest.TestCase):
         self.assertIn("FAIL: test_leaks", checked.stderr)
 
     def test_dash_w_error_turns_warnings_back_into_failures(self) -> None:
-        checked = run_module(
-            "leaktest", "--mode", "warn", *FAST, MODES, PYTHONWARNINGS="error::leaktest.LeakWarning"
-        )
+        checked = run_module("leaktest", "--mode", "warn", *FAST, MODES, PYTHONWARNINGS="error::leaktest.LeakWarning")
         self.assertEqual(checked.returncode, 1, checked.stderr)
         self.assertEqual(len(leaking(checked.stderr)), 2, checked.stderr)
 

@@ -160,7 +160,9 @@ class PopenChildren(ProcessTestCase):
         result = run_tests(Inner)
         self.assertEqual(verdict(result), "FAIL")
         popen = popens[0]
-        self.assertIn(f"[Process {popen.pid} (zombie: exited, its exit status never waited for): sh -c ", report(result))
+        self.assertIn(
+            f"[Process {popen.pid} (zombie: exited, its exit status never waited for): sh -c ", report(result)
+        )
         # Had the check reaped it, Popen.wait() would get ECHILD and say 0.
         self.assertEqual(popen.wait(), 7)
 

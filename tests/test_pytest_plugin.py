@@ -80,6 +80,7 @@ def tearDownModule() -> None:
     for run in _SHARED.values():
         run.process
 
+
 VERDICTS = {
     "pytest_verdicts.test_clean": "passed",
     "pytest_verdicts.test_leaks_thread": "error",
@@ -194,7 +195,6 @@ class FixtureScopeTest(unittest.TestCase):
         self.assertIn("[Thread 'package-fixture-leak' (ident", report)
         self.assertNotIn("package-hub", run.output)
 
-
     def test_what_a_fixtures_server_makes_while_serving_a_test_is_the_fixtures(self) -> None:
         """The accepted connection, the handler task and the keep-alive timer of a module
         fixture's server (its loop in its thread) are not the first test's; nor is the
@@ -219,16 +219,27 @@ class SettingsTest(unittest.TestCase):
 
     def test_the_ini_option_turns_the_check_on_and_adds_ignores(self) -> None:
         run = Run(
-            "-o", "leaktest=true", "-o", "leaktest_ignore_threads=function-*",
-            "-k", "test_leaks_thread or test_fails_and_leaks", "pytest_verdicts.py",
+            "-o",
+            "leaktest=true",
+            "-o",
+            "leaktest_ignore_threads=function-*",
+            "-k",
+            "test_leaks_thread or test_fails_and_leaks",
+            "pytest_verdicts.py",
         )
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
         self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed+error", run.output)
 
     def test_command_line_ignores_add_to_the_ini_ones(self) -> None:
         run = Run(
-            "--leaktest", "-o", "leaktest_ignore_threads=function-*", "--leaktest-ignore-thread=failing-*",
-            "--leaktest-grace-period=0", "-k", "test_leaks_thread or test_fails_and_leaks", "pytest_verdicts.py",
+            "--leaktest",
+            "-o",
+            "leaktest_ignore_threads=function-*",
+            "--leaktest-ignore-thread=failing-*",
+            "--leaktest-grace-period=0",
+            "-k",
+            "test_leaks_thread or test_fails_and_leaks",
+            "pytest_verdicts.py",
         )
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
         self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed", run.output)
@@ -236,12 +247,19 @@ class SettingsTest(unittest.TestCase):
     def test_every_runner_option_is_a_flag_and_an_ini_option(self) -> None:
         by_flag = Run("--leaktest", "--no-leaktest-check-threads", "-k", "test_leaks_thread", "pytest_verdicts.py")
         self.assertEqual(by_flag.outcome("pytest_verdicts.test_leaks_thread"), "passed", by_flag.output)
-        by_ini = Run("--leaktest", "-o", "leaktest_check_threads=false", "-k", "test_leaks_thread", "pytest_verdicts.py")
+        by_ini = Run(
+            "--leaktest", "-o", "leaktest_check_threads=false", "-k", "test_leaks_thread", "pytest_verdicts.py"
+        )
         self.assertEqual(by_ini.outcome("pytest_verdicts.test_leaks_thread"), "passed", by_ini.output)
         # The command line comes after the ini file.
         both = Run(
-            "--leaktest", "-o", "leaktest_check_threads=false", "--leaktest-check-threads",
-            "-k", "test_leaks_thread", "pytest_verdicts.py",
+            "--leaktest",
+            "-o",
+            "leaktest_check_threads=false",
+            "--leaktest-check-threads",
+            "-k",
+            "test_leaks_thread",
+            "pytest_verdicts.py",
         )
         self.assertEqual(both.outcome("pytest_verdicts.test_leaks_thread"), "error", both.output)
 
@@ -252,14 +270,27 @@ class SettingsTest(unittest.TestCase):
         self.assertIn("'sometimes'", run.output)
 
     def test_mode_warn_reports_and_passes(self) -> None:
-        run = Run("--leaktest", "--leaktest-mode=warn", "--leaktest-grace-period=0", "-k", "test_leaks_thread", "pytest_verdicts.py")
+        run = Run(
+            "--leaktest",
+            "--leaktest-mode=warn",
+            "--leaktest-grace-period=0",
+            "-k",
+            "test_leaks_thread",
+            "pytest_verdicts.py",
+        )
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
         self.assertIn("LeakWarning: pytest_verdicts.py::test_leaks_thread leaked: Thread 'function-leak'", run.output)
 
     def test_mode_warn_made_an_error_fails_again(self) -> None:
         run = Run(
-            "--leaktest", "--leaktest-mode=warn", "--leaktest-grace-period=0", "-W", "error::leaktest.LeakWarning",
-            "-k", "test_leaks_thread", "pytest_verdicts.py",
+            "--leaktest",
+            "--leaktest-mode=warn",
+            "--leaktest-grace-period=0",
+            "-W",
+            "error::leaktest.LeakWarning",
+            "-k",
+            "test_leaks_thread",
+            "pytest_verdicts.py",
         )
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "error", run.output)
 
@@ -302,7 +333,9 @@ class BadMarkerChecks:
             "@pytest.mark.leaktest on pytest_bad_marker.py::test_bare_string: ignore_threads must be a list",
             run.output,
         )
-        self.assertIn("@pytest.mark.leaktest on pytest_bad_marker.py::test_unknown_option: unknown option 'grace'", run.output)
+        self.assertIn(
+            "@pytest.mark.leaktest on pytest_bad_marker.py::test_unknown_option: unknown option 'grace'", run.output
+        )
 
 
 @unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
@@ -391,7 +424,9 @@ class UnittestCasesTest(unittest.TestCase):
         self.assertIn("Thread 'checked-case-leak'", self.pytest.report("CheckedCase.test_leaks_once"))
 
 
-@unittest.skipUnless(HAVE_ASYNCIO_PLUGIN, f"pytest-asyncio is not importable (set {PYTHON_ENV} to a python that has it)")
+@unittest.skipUnless(
+    HAVE_ASYNCIO_PLUGIN, f"pytest-asyncio is not importable (set {PYTHON_ENV} to a python that has it)"
+)
 class AsyncioTest(unittest.TestCase):
     """Tasks left pending on pytest-asyncio's loops, found before the loop's fixture cancels them."""
 
@@ -420,13 +455,14 @@ class AsyncioTest(unittest.TestCase):
     def test_the_reports_name_the_tasks(self) -> None:
         self.assertIn("[Task 'pending-task'", self.pytest.report("pytest_asyncio_tasks.test_leaves_a_task_pending"))
         self.assertIn("[Task 'module-loop-task'", self.pytest.report("pytest_asyncio_tasks.test_module_loop_task"))
-        self.assertIn("[Task 'class-loop-task'", self.pytest.report("TestClassLoop.test_last_on_the_loop_leaves_a_task"))
+        self.assertIn(
+            "[Task 'class-loop-task'", self.pytest.report("TestClassLoop.test_last_on_the_loop_leaves_a_task")
+        )
 
     def test_the_start_site_leads_to_the_test_not_to_the_plugin(self) -> None:
         report = self.pytest.report("pytest_asyncio_tasks.test_leaves_a_task_pending")
         self.assertRegex(report, r"created by pytest_asyncio_tasks\.test_leaves_a_task_pending at \S+:\d+\]")
         self.assertNotIn("pytest_asyncio.plugin", report)  # the plugin's runner is the framework
-
 
 
 @unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
@@ -441,14 +477,18 @@ class UnderWarningsErrorTest(unittest.TestCase):
     def test_what_the_checks_collection_finalizes_stays_with_the_test_checked(self) -> None:
         run = self.run_suite()
         self.assertEqual(run.outcome("pytest_under_warnings_error.test_drops_a_socket_in_a_cycle"), "error", run.output)
-        self.assertEqual(run.outcome("pytest_under_warnings_error.test_after_the_check_collected_it"), "passed", run.output)
+        self.assertEqual(
+            run.outcome("pytest_under_warnings_error.test_after_the_check_collected_it"), "passed", run.output
+        )
         self.assertNotIn("PytestUnraisableExceptionWarning", run.output)
 
     def test_an_exception_raised_during_the_check_is_the_checked_tests(self) -> None:
         run = self.run_suite()
         report = run.report("pytest_under_warnings_error.test_drops_a_socket_and_a_broken_finalizer_in_a_cycle")
         self.assertIn("raised by a finalizer the check's collection ran", report)
-        self.assertEqual(run.outcome("pytest_under_warnings_error.test_after_the_broken_finalizer_ran"), "passed", run.output)
+        self.assertEqual(
+            run.outcome("pytest_under_warnings_error.test_after_the_broken_finalizer_ran"), "passed", run.output
+        )
 
     def test_a_socket_closed_by_the_checks_collection_is_reported_as_such(self) -> None:
         report = self.run_suite().report("pytest_under_warnings_error.test_drops_a_socket_in_a_cycle")
@@ -466,7 +506,10 @@ class UnderWarningsErrorTest(unittest.TestCase):
         self.assertEqual(outcomes.pop(broken), "error", run.output)  # its finalizer raised, under -W error
         self.assertIn("raised by a finalizer the check's collection ran", run.report(broken))
         self.assertEqual(set(outcomes.values()), {"passed"}, run.output)
-        self.assertRegex(run.process.stdout, r"warnings summary(.|\n)*LeakWarning: \S+test_leaks_thread leaked: Thread 'leak-under-warnings-error'")
+        self.assertRegex(
+            run.process.stdout,
+            r"warnings summary(.|\n)*LeakWarning: \S+test_leaks_thread leaked: Thread 'leak-under-warnings-error'",
+        )
 
     def test_warn_mode_fails_when_leak_warnings_are_made_errors_by_name(self) -> None:
         run = self.run_suite("--leaktest-mode=warn", "-W", "error::leaktest.LeakWarning")
@@ -512,7 +555,10 @@ class UvloopTest(unittest.TestCase):
             run.output,
         )
         self.assertIn("[Task 'uvloop-pending-task'", run.report("pytest_uvloop.test_leaves_a_task_pending_on_uvloop"))
-        self.assertIn("found asyncio event loops never closed:\n[Event loop #", run.report("pytest_uvloop.test_leaves_a_uvloop_loop_open"))
+        self.assertIn(
+            "found asyncio event loops never closed:\n[Event loop #",
+            run.report("pytest_uvloop.test_leaves_a_uvloop_loop_open"),
+        )
 
 
 if __name__ == "__main__":

@@ -106,13 +106,11 @@ class WhatTheThreadRuns(leaktest.LeakCheckedTestCase):
         result = run_tests(Inner, "test")
         self.assertEqual(verdict(result), "FAIL")
         self.assertIn("Thread 'worker' (ident ", report(result))
-        self.assertIn(
-            "running test_report_lines.Worker.run with test_report_lines.Worker.serve on top", report(result)
-        )
+        self.assertIn("running test_report_lines.Worker.run with test_report_lines.Worker.serve on top", report(result))
 
 
 class WhoStartedIt(leaktest.LeakCheckedTestCase):
-    """"started by" names the code that did it, and the test that led there."""
+    """ "started by" names the code that did it, and the test that led there."""
 
     def test_library_helper_and_the_test_frame(self) -> None:
         workers: list[Worker] = []

@@ -19,6 +19,7 @@ import leaktest
 from leaktest import runner
 from support import FAST, ROOT, concurrently, leaktest_run, run_module
 
+
 def tests_ran(output: str) -> int:
     found = re.search(r"^Ran (\d+) tests? in ", output, re.MULTILINE)
     if found is None:
@@ -77,7 +78,9 @@ class ArgumentFormsTest(unittest.TestCase):
 
     def test_same_tests_and_status_as_unittest(self) -> None:
         modules = ("unittest", "leaktest")
-        runs = concurrently([functools.partial(run_module, module, *args) for args, _ in self.FORMS for module in modules])
+        runs = concurrently(
+            [functools.partial(run_module, module, *args) for args, _ in self.FORMS for module in modules]
+        )
         for (args, count), plain, checked in zip(self.FORMS, runs[::2], runs[1::2]):
             with self.subTest(args=args):
                 self.assertEqual(tests_ran(plain.stderr), count, plain.stderr)
@@ -234,15 +237,11 @@ class OptionsTest(unittest.TestCase):
         self.assertEqual(checked.returncode, 1, checked.stderr)
 
     def test_ignore_top_function(self) -> None:
-        checked = leaktest_run(
-            *FAST, "--ignore-top-function", "suites.sample_leaky.hold", f"{LEAKY}.PlainLeak"
-        )
+        checked = leaktest_run(*FAST, "--ignore-top-function", "suites.sample_leaky.hold", f"{LEAKY}.PlainLeak")
         self.assertEqual(checked.returncode, 0, checked.stderr)
 
     def test_ignore_any_function(self) -> None:
-        checked = leaktest_run(
-            *FAST, "--ignore-any-function=suites.sample_leaky.hold", f"{LEAKY}.PlainLeak"
-        )
+        checked = leaktest_run(*FAST, "--ignore-any-function=suites.sample_leaky.hold", f"{LEAKY}.PlainLeak")
         self.assertEqual(checked.returncode, 0, checked.stderr)
 
     def test_ignore_task(self) -> None:
@@ -258,8 +257,18 @@ class OptionsTest(unittest.TestCase):
 
     def test_options_after_discover(self) -> None:
         checked = leaktest_run(
-            "discover", "-s", "suites", "-p", "sample_leaky.py", "-t", ".",
-            "-k", "PlainLeak", "--ignore-thread", "plain-*", *FAST,
+            "discover",
+            "-s",
+            "suites",
+            "-p",
+            "sample_leaky.py",
+            "-t",
+            ".",
+            "-k",
+            "PlainLeak",
+            "--ignore-thread",
+            "plain-*",
+            *FAST,
         )
         self.assertEqual(checked.returncode, 0, checked.stderr)
 
@@ -350,8 +359,17 @@ class SocketsAndHandlesTest(unittest.TestCase):
 
     def test_ignore_socket_and_switches_before_discover(self) -> None:
         checked = leaktest_run(
-            *FAST, "--ignore-socket", "127.0.0.1:*", "--no-check-handles",
-            "discover", "-s", "suites", "-p", "sample_sockets.py", "-t", ".",
+            *FAST,
+            "--ignore-socket",
+            "127.0.0.1:*",
+            "--no-check-handles",
+            "discover",
+            "-s",
+            "suites",
+            "-p",
+            "sample_sockets.py",
+            "-t",
+            ".",
         )
         self.assertEqual(checked.returncode, 0, checked.stderr)
         self.assertEqual(tests_ran(checked.stderr), 2)
@@ -365,7 +383,9 @@ class DiagnosticsTest(unittest.TestCase):
             r"test_leaks_thread \(suites\.sample_leaky\.PlainLeak[^\n]*\.\.\. FAIL\n"
             r"    counts before -> after: threads (\d+) -> (\d+), ",
         )
-        self.assertRegex(checked.stderr, r"test_clean \(suites\.sample_leaky\.PlainLeak[^\n]*\.\.\. ok\n    counts before")
+        self.assertRegex(
+            checked.stderr, r"test_clean \(suites\.sample_leaky\.PlainLeak[^\n]*\.\.\. ok\n    counts before"
+        )
 
     def test_counts_not_printed_without_verbose(self) -> None:
         checked = leaktest_run(*FAST, f"{LEAKY}.PlainLeak")
@@ -385,7 +405,11 @@ class DiagnosticsTest(unittest.TestCase):
         environment = {**os.environ, "LEAKTEST_VERBOSE": verbose}
         return subprocess.run(
             [sys.executable, "-c", self.INNER_SCRIPT],
-            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     def test_environment_variable_prints_counts_of_base_class_tests(self) -> None:

@@ -231,7 +231,6 @@ class Hooks(leaktest.LeakCheckedTestCase):
         self.assertEqual(os.waitstatus_to_exitcode(status), 0)
 
 
-
 class ExcepthookOrder(unittest.TestCase):
     """A plain TestCase: a leak-checked test's own baseline would keep leaktest's
     excepthook in place (it covers the threads this test starts) past the body."""

@@ -290,7 +290,9 @@ class OtherLoops(leaktest.LeakCheckedTestCase):
         for hub in hubs:
             hub.close()
         self.assertEqual(verdict(result), "FAIL")
-        self.assertRegex(report(result), r"test_tasks\.serve_forever, pending, on running loop #\d+ in thread 'loop-hub'\)")
+        self.assertRegex(
+            report(result), r"test_tasks\.serve_forever, pending, on running loop #\d+ in thread 'loop-hub'\)"
+        )
 
     def test_task_of_a_running_background_loop_ending_in_the_grace_passes(self) -> None:
         hubs: list[LoopHub] = []
@@ -492,7 +494,7 @@ class TaskExceptions(leaktest.LeakCheckedTestCase):
         self.assertEqual(verdict(result), "FAIL")
         self.assertIn("found exceptions raised in tasks and never retrieved:", text)
         self.assertIn("[Task 'exploding' (coroutine ", text)
-        self.assertIn('in explode\n', text)
+        self.assertIn("in explode\n", text)
         self.assertIn("ValueError: kept task blew up", text)
 
     def test_unretrieved_exception_of_a_dropped_task_fails_with_its_traceback(self) -> None:

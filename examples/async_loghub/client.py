@@ -104,4 +104,3 @@ class AsyncLogClient:
                 await self._writer.wait_closed()
             except OSError:
                 pass  # a reset while closing changes nothing
-

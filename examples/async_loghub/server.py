@@ -189,4 +189,3 @@ class AsyncLogServer:
             received = await reader.read(RECV_SIZE)
             if not received:
                 return  # the client vanished, perhaps mid-frame
-

@@ -22,7 +22,6 @@ class IgnoreTasksExample(leaktest.LeakCheckedAsyncTestCase):
         asyncio.create_task(heartbeat(), name="heartbeat-1")  # the test's loop cancels it after the check
 
 
-
 class OtherTasksAreStillChecked(unittest.TestCase):
     def test_a_task_not_matched_fails(self) -> None:
         class Inner(leaktest.LeakCheckedAsyncTestCase):

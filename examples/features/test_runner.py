@@ -21,7 +21,11 @@ def leaktest_run(*args: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LEAKTEST_")}
     return subprocess.run(
         [sys.executable, "-m", "leaktest", *args, SUITE],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

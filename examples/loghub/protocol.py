@@ -155,10 +155,9 @@ def upgrade_response(key: str) -> bytes:
 def error_response(status: HTTPStatus) -> bytes:
     """A complete refusal; the server closes the connection right after it."""
     extra = "WWW-Authenticate: Bearer\r\n" if status is HTTPStatus.UNAUTHORIZED else ""
-    return (
-        f"HTTP/1.1 {status.value} {status.phrase}\r\n{extra}"
-        "Content-Length: 0\r\nConnection: close\r\n\r\n"
-    ).encode("ascii")
+    return (f"HTTP/1.1 {status.value} {status.phrase}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n").encode(
+        "ascii"
+    )
 
 
 def upgrade_request(host: str, port: int, target: str, key: str, token: str | None) -> bytes:
@@ -257,9 +256,7 @@ class FrameDecoder:
                 return None
             length = int.from_bytes(buffer[2:offset], "big")
         if length > self._max_frame_size:
-            raise ProtocolError(
-                CloseCode.MESSAGE_TOO_BIG, f"{length}-byte frame over the {self._max_frame_size} limit"
-            )
+            raise ProtocolError(CloseCode.MESSAGE_TOO_BIG, f"{length}-byte frame over the {self._max_frame_size} limit")
         if opcode >= Opcode.CLOSE and (length > 125 or not fin):
             raise ProtocolError(CloseCode.PROTOCOL_ERROR, "control frames must be short and final")
         mask_size = 4 if self._expect_masked else 0

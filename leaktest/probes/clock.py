@@ -19,4 +19,3 @@ def tick() -> int:
     with _lock:
         now += 1
         return now
-

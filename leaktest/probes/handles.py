@@ -241,11 +241,7 @@ def _still_pending(items: Sequence[Pending]) -> list[Pending]:
 
 
 def _reportable(loop: asyncio.AbstractEventLoop, before: frozenset[asyncio.Handle]) -> list[asyncio.Handle]:
-    return [
-        h
-        for h in _pending(loop)
-        if h not in before and h not in _claimed and not _internal(_callback_of(h)[0])
-    ]
+    return [h for h in _pending(loop) if h not in before and h not in _claimed and not _internal(_callback_of(h)[0])]
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -189,9 +189,7 @@ def _forget_parents_children() -> None:
 install.after_fork(_forget_parents_children)
 
 
-def _on_forkserver_launch(
-    result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> None:
+def _on_forkserver_launch(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """After multiprocessing's forkserver `Popen._launch`: its child is the forkserver's."""
     pid = getattr(args[0], "pid", None)
     if isinstance(pid, int) and pid > 0:
@@ -376,7 +374,8 @@ class ProcessProbe(Probe[int, Child]):
     kind = "processes"
     switch = Flag("check_processes", True, "check child processes (running or never reaped)")
     names = Patterns(
-        "ignore_processes", "ignore child processes whose command line matches (fnmatch; repeatable)",
+        "ignore_processes",
+        "ignore child processes whose command line matches (fnmatch; repeatable)",
         flag="--ignore-process",
     )
     headings = {"processes": "found unexpected processes:"}
@@ -416,11 +415,7 @@ class ProcessProbe(Probe[int, Child]):
                 child.state = state
                 found.append(child)
         if mark < 0:
-            found.extend(
-                child
-                for child in _unrecorded_children(set(_children) | helpers)
-                if not child.reported
-            )
+            found.extend(child for child in _unrecorded_children(set(_children) | helpers) if not child.reported)
         return found
 
     def candidates(self, items: Sequence[Child], with_frames: bool) -> list[Candidate]:
@@ -544,4 +539,3 @@ def _describe(child: Child) -> Leak:
     else:
         started = stacks.where("started", child.origin, child.entry or child.via)
     return Leak("processes", f"Process {child.pid}", entry(head, started, extra=extra), child, child.seq)
-

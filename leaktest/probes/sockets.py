@@ -61,7 +61,16 @@ class SocketRecord:
     """One socket made through `socket.socket`, from its creation on."""
 
     __slots__ = (
-        "seq", "ref", "stack", "fd", "listener", "gone_open", "gone_addresses", "by_check", "reported", "claimed"
+        "seq",
+        "ref",
+        "stack",
+        "fd",
+        "listener",
+        "gone_open",
+        "gone_addresses",
+        "by_check",
+        "reported",
+        "claimed",
     )
 
     def __init__(self, sock: socket.socket, stack: tuple[stacks.FrameRecord, ...]) -> None:
@@ -206,7 +215,7 @@ def open_fds() -> set[int]:
 
 
 def _address(address: object) -> str:
-    """"127.0.0.1:8080", "[::1]:8080", "/tmp/x.sock", or the address as Python gives it."""
+    """ "127.0.0.1:8080", "[::1]:8080", "/tmp/x.sock", or the address as Python gives it."""
     if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[0], str):
         host, port = address[0], address[1]
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -289,10 +298,7 @@ def _describe(record: SocketRecord) -> Leak:
         head = f"{what} never closed: dropped, then closed by the garbage collection leaktest ran"
     else:
         what = record.gone_open or f"Socket fd={record.fd}"
-        head = (
-            f"{what} never closed: the garbage collector closed it"
-            " (ResourceWarning: unclosed socket)"
-        )
+        head = f"{what} never closed: the garbage collector closed it (ResourceWarning: unclosed socket)"
     created = stacks.where("created", stacks.recorded_site(record.stack), _maker(record.stack))
     return Leak("sockets", what.split(" (")[0], entry(head, created), record)
 
@@ -338,9 +344,7 @@ class SocketProbe(Probe[int, SocketRecord]):
         return Maker(item.listener, item.listener.seq) if item.listener is not None else None
 
     def candidates(self, items: Sequence[SocketRecord], with_frames: bool) -> list[Candidate]:
-        return [
-            Candidate(_addresses_of(record), record.stack if with_frames else [], record.stack) for record in items
-        ]
+        return [Candidate(_addresses_of(record), record.stack if with_frames else [], record.stack) for record in items]
 
     def wait(self, items: Sequence[SocketRecord], deadline: float) -> list[SocketRecord]:
         """Until each socket is closed (by its owner, or by another thread) or the deadline."""

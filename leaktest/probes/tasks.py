@@ -77,6 +77,8 @@ def any_loop() -> bool:
 
 def live_loops() -> list[asyncio.AbstractEventLoop]:
     return [loop for ref in list(_loop_refs) if (loop := ref()) is not None]
+
+
 _claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or hidden
 _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waited for them
 
@@ -145,9 +147,7 @@ _GC_MESSAGES = {
 }
 
 
-def _on_exception_handler(
-    result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> None:
+def _on_exception_handler(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Before `BaseEventLoop.call_exception_handler`: record a task asyncio complains about."""
     loop: asyncio.BaseEventLoop = args[0]
     context: dict[str, Any] = args[1] if len(args) > 1 else kwargs.get("context", {})
@@ -161,7 +161,6 @@ def _on_exception_handler(
             record.seq = clock.tick()
             _records.append(record)
             del _records[:-_KEEP_RECORDS]
-
 
 
 # The tasks `loop.create_task` made, by weak reference, with their creation number:
@@ -255,9 +254,7 @@ def _start_of(task: asyncio.Task[Any], finalizing: bool = False) -> tuple[stacks
     return entry[1] if owner is task or (finalizing and owner is None) else ()
 
 
-def _record(
-    loop: asyncio.AbstractEventLoop, kind: str, task: asyncio.Task[Any], exc: object
-) -> _Record:
+def _record(loop: asyncio.AbstractEventLoop, kind: str, task: asyncio.Task[Any], exc: object) -> _Record:
     name = f"Task {task.get_name()!r}"
     if kind == "task exceptions" and isinstance(exc, BaseException):
         head = f"{name} (coroutine {_coro_name(task)}, garbage-collected):"
@@ -266,7 +263,14 @@ def _record(
         head = f"{name} (coroutine {_coro_name(task)}) was garbage-collected while pending"
         text = entry(f"{head} on loop #{seq_of(loop)} (its await chain is gone)", _creation(task))
     return _Record(
-        weakref.ref(loop), seq_of(loop), task_seq(task), kind, name, text, _names(task), _start_of(task, True),
+        weakref.ref(loop),
+        seq_of(loop),
+        task_seq(task),
+        kind,
+        name,
+        text,
+        _names(task),
+        _start_of(task, True),
         _started(task),
     )
 
@@ -340,7 +344,7 @@ def loop_thread(loop: asyncio.AbstractEventLoop) -> Maker | None:
 
 
 def loop_label(loop: asyncio.AbstractEventLoop) -> str:
-    """"running loop #2 in thread 'server'": which loop, and whose, when another thread runs it."""
+    """ "running loop #2 in thread 'server'": which loop, and whose, when another thread runs it."""
     state = "closed" if loop.is_closed() else "running" if loop.is_running() else "stopped"
     maker = loop_thread(loop)
     thread = maker.thing if maker is not None else None
@@ -390,9 +394,7 @@ class TaskProbe(Probe[int, Item]):
 
     kind = "tasks"
     switch = Flag("check_tasks", True, "check asyncio tasks")
-    names = Patterns(
-        "ignore_tasks", "ignore asyncio tasks by name or coroutine qualified name", flag="--ignore-task"
-    )
+    names = Patterns("ignore_tasks", "ignore asyncio tasks by name or coroutine qualified name", flag="--ignore-task")
     headings = {
         "tasks": "found unexpected tasks:",
         "task exceptions": "found exceptions raised in tasks and never retrieved:",
@@ -409,7 +411,6 @@ class TaskProbe(Probe[int, Item]):
             install.Hook(_uvloop_loop, "call_exception_handler", _on_exception_handler, module="uvloop"),
             install.Hook(_uvloop_loop, "create_task", _on_create_task, after=True, module="uvloop"),
         ]
-
 
     def pending_on(self, loop: Any) -> bool:
         return not _registry_empty() and bool(asyncio.all_tasks(loop))

@@ -283,9 +283,7 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         "thread exceptions": "found exceptions raised in threads and not caught:",
     }
     #: Exceptions of tasks nobody retrieved are part of the task check (`check_tasks`).
-    errors_switch = Flag(
-        "check_thread_exceptions", True, "fail a test whose thread died of an uncaught exception"
-    )
+    errors_switch = Flag("check_thread_exceptions", True, "fail a test whose thread died of an uncaught exception")
     installs = True  # a mark's token, for the excepthook
 
     def hooks(self) -> list[install.Hook]:
