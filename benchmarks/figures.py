@@ -418,7 +418,7 @@ def failure_report(options: Options) -> list[Row]:
             except leaktest.LeakError as error:
                 elapsed = time.perf_counter() - begin
                 if len(error.leaks) != count or "bench-leak-99" not in str(error):
-                    raise BenchmarkError(f"expected {count} leaked threads, got {len(error.leaks)}")
+                    raise BenchmarkError(f"expected {count} leaked threads, got {len(error.leaks)}") from error
             else:
                 raise BenchmarkError("no_leaks did not raise LeakError for 100 leaked threads")
         finally:

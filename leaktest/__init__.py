@@ -1,4 +1,4 @@
-"""leaktest: fail the test that leaves threads, asyncio tasks or child processes running.
+"""leaktest: fail the test that leaves threads, tasks, processes, sockets, handles, loops (or fds) behind.
 
 The public names are imported on first use: pytest imports the package when it
 loads the plugin, and a suite that does not ask for leaktest must find the

@@ -261,7 +261,7 @@ def _class_baseline_first(setup: Callable[[type], None]) -> classmethod[Any, [],
 
 
 class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc]  # doCleanups returns its bool, as CPython's does
-    """A `unittest.TestCase` whose tests fail when they leave threads, tasks or processes."""
+    """A `unittest.TestCase` whose tests fail when they leave anything a probe checks behind."""
 
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
         begin_test(self, self._leaktest_settings)
@@ -273,7 +273,7 @@ class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc
 
 
 class LeakCheckedAsyncTestCase(_LeakChecked, _compat.LoopSteps):  # type: ignore[misc]
-    """An `IsolatedAsyncioTestCase` whose tests fail when they leave threads, tasks or processes.
+    """An `IsolatedAsyncioTestCase` whose tests fail when they leave anything a probe checks behind.
 
     Pending tasks are checked on the test's loop, after the async cleanups and
     before the base class would cancel them silently.

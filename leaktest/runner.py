@@ -15,7 +15,7 @@ import dataclasses
 import functools
 import sys
 import unittest
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from . import _compat, case, check, mode
@@ -32,7 +32,8 @@ PROG = "python -m leaktest"
 
 DESCRIPTION = f"""\
 {PROG}: run unittest tests and fail every test that leaves threads, asyncio
-tasks or child processes running after its cleanups, as if each test case
+tasks, child processes, sockets, asyncio handles or event loops (and, with
+--check-fds, file descriptors) behind after its cleanups, as if each test case
 subclassed leaktest.LeakCheckedTestCase (or LeakCheckedAsyncTestCase). Tests
 that already do are checked once, with their own settings. Leaks of setUpClass/
 tearDownClass and setUpModule/tearDownModule are reported against the class or

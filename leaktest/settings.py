@@ -13,7 +13,8 @@ from typing import Any, TypeVar, cast
 
 from .options import Choice, Flag, Functions, Option, Seconds
 from .probes import PROBES, Probe
-from .rules import FunctionRef, Functions as FunctionSet, Rules
+from .rules import FunctionRef, Rules
+from .rules import Functions as FunctionSet
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones

@@ -17,7 +17,7 @@ import threading
 import traceback
 from collections.abc import Sequence
 from types import CodeType, FrameType
-from typing import Any, NamedTuple, Protocol, Union
+from typing import Any, NamedTuple, Protocol
 
 _LEAKTEST_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -78,7 +78,7 @@ class FrameRecord(NamedTuple):
 
 
 #: A live frame, or the record of one.
-Frame = Union[FrameType, FrameRecord]
+Frame = FrameType | FrameRecord
 
 
 class Walkable(Protocol):

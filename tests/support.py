@@ -130,7 +130,7 @@ def pytest_python() -> str:
     return os.environ.get(PYTHON_ENV) or sys.executable
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def importable(module: str) -> bool:
     """Whether `module` imports in the python that runs pytest."""
     if not os.environ.get(PYTHON_ENV):
@@ -174,13 +174,14 @@ class PytestRun:
 
     @property
     def process(self) -> subprocess.CompletedProcess[str]:
-        return self._finished()[0]
+        return self.finished()[0]
 
     @property
     def outcomes(self) -> Outcomes:
-        return self._finished()[1]
+        return self.finished()[1]
 
-    def _finished(self) -> tuple[subprocess.CompletedProcess[str], Outcomes]:
+    def finished(self) -> tuple[subprocess.CompletedProcess[str], Outcomes]:
+        """The process and the outcomes, once it has ended."""
         if self._result is None:
             try:
                 self._child.wait(timeout=300)

@@ -12,7 +12,6 @@ from typing import TypeVar
 import leaktest
 from support import report, run_tests, verdict
 
-
 T = TypeVar("T")
 
 

@@ -27,7 +27,6 @@ from collections.abc import Callable
 import leaktest
 from support import report, run_tests
 
-
 HAS_FORK = hasattr(os, "fork")
 
 

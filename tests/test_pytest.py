@@ -50,7 +50,7 @@ def tearDownModule() -> None:
     """Wait for a run no test selected read."""
     for case in (PytestTest, PytestXdistTest):
         if "pytest_run" in vars(case):
-            case.pytest_run.process
+            case.pytest_run.finished()
 
 
 class PytestChecks:
@@ -64,7 +64,7 @@ class PytestChecks:
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.process, cls.outcomes = cls.pytest_run.process, cls.pytest_run.outcomes
+        cls.process, cls.outcomes = cls.pytest_run.finished()
 
     def test_each_test_has_its_outcome(self: unittest.TestCase | PytestChecks) -> None:
         assert isinstance(self, unittest.TestCase) and isinstance(self, PytestChecks)

@@ -38,6 +38,10 @@ class Run:
     ) -> None:
         self._run = PytestRun([*plugin, *args], SUITES, [path, str(ROOT)], needs)
 
+    def finished(self) -> None:
+        """Wait for the run to end."""
+        self._run.finished()
+
     @property
     def process(self) -> subprocess.CompletedProcess[str]:
         return self._run.process
@@ -78,7 +82,7 @@ def setUpModule() -> None:
 def tearDownModule() -> None:
     """Wait for the runs no test selected read."""
     for run in _SHARED.values():
-        run.process
+        run.finished()
 
 
 VERDICTS = {

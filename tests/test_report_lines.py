@@ -16,8 +16,8 @@ import unittest
 from typing import Any
 
 import leaktest
-from leaktest.report import entry
 from hubs import PreparingThread, TwiceOverriddenThread
+from leaktest.report import entry
 from support import report, run_tests, verdict
 
 

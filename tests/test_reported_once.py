@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import gc
+import io
 import threading
 import unittest
 import weakref

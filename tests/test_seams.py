@@ -19,7 +19,6 @@ from leaktest.options import Flag, Patterns
 from leaktest.probes import PROBES, Probe, clock, install, register
 from leaktest.report import Leak
 from leaktest.rules import Candidate
-
 from support import report, run_tests, verdict
 
 PACKAGE = os.path.dirname(os.path.abspath(leaktest.__file__))

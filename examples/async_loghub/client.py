@@ -20,6 +20,7 @@ from examples.loghub.protocol import (
     upgrade_request,
 )
 from examples.loghub.session import RECV_SIZE, ConnectionClosed, check_response, read_entry
+
 from .streams import read_head
 
 

@@ -22,6 +22,7 @@ from examples.loghub.protocol import (
     upgrade_response,
 )
 from examples.loghub.session import RECV_SIZE, ClientFrames, Close, accept
+
 from .hub import AsyncHub
 from .streams import read_head
 

@@ -21,9 +21,9 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from ..options import Flag
 from ..report import Leak, entry
 from ..rules import Candidate
-from ..options import Flag
 from . import clock
 from .base import Probe
 from .sockets import open_fds as socket_fds

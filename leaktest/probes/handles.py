@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .. import stacks
+from ..options import Flag
 from ..report import Leak, entry
 from ..rules import Candidate
-from ..options import Flag
 from . import clock
 from .base import Maker, Probe
 from .tasks import any_loop, live_loops, loop_label, loop_thread, seq_of

@@ -24,9 +24,9 @@ from types import CodeType, FrameType
 from typing import Any
 
 from .. import stacks
+from ..options import Flag
 from ..report import Leak, entry
 from ..rules import Candidate
-from ..options import Flag
 from . import clock, install
 from .base import Probe
 from .tasks import any_loop, live_loops, origin_of, seq_of

@@ -29,13 +29,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from types import FrameType, ModuleType
+from types import FrameType
 from typing import Any
 
 from .. import stacks
+from ..options import Flag, Patterns
 from ..report import Leak, entry
 from ..rules import Candidate
-from ..options import Flag, Patterns
 from . import clock, install, threads
 from .base import Probe
 

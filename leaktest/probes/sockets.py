@@ -48,9 +48,9 @@ from types import FrameType
 from typing import Any
 
 from .. import stacks
+from ..options import Flag, Patterns
 from ..report import Leak, entry
 from ..rules import Candidate
-from ..options import Flag, Patterns
 from . import clock, install
 from .base import Maker, Probe
 

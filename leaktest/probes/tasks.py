@@ -45,12 +45,12 @@ import weakref
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from types import CodeType, FrameType
-from typing import Any, NamedTuple, Union
+from typing import Any
 
 from .. import stacks
+from ..options import Flag, Patterns
 from ..report import Leak, entry
 from ..rules import Candidate
-from ..options import Flag, Patterns
 from . import clock, install, threads
 from .base import Maker, Probe
 
@@ -136,7 +136,7 @@ class _Record:
 
 
 #: What the task probe reports: a live task, or one asyncio destroyed while pending.
-Item = Union[asyncio.Task[Any], _Record]
+Item = asyncio.Task[Any] | _Record
 
 
 _KEEP_RECORDS = 1000  # records kept for the checks still to come; older ones are dropped

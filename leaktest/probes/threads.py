@@ -8,6 +8,7 @@ started no thread compares two integers.
 from __future__ import annotations
 
 import bisect
+import concurrent.futures.thread
 import itertools
 import sys
 import threading
@@ -15,16 +16,15 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Sequence
-import concurrent.futures.thread
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 from .. import stacks
+from ..options import Flag, Patterns
 from ..report import Leak, entry
 from ..rules import Candidate
-from ..options import Flag, Patterns
 from . import clock, install
 from .base import Maker, Probe
 
@@ -113,13 +113,10 @@ def _on_pool_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
     setattr(args[0], _SEQ, clock.tick())
 
 
-_pool_worker = getattr(concurrent.futures.thread, "_worker", None)
-
-
 def _pool_seq(thread: threading.Thread) -> int | None:
     """The pool's number when `thread` is a ThreadPoolExecutor worker (3.10-3.15:
     target `_worker`, first argument a weak reference to the executor)."""
-    if getattr(thread, "_target", None) is not _pool_worker:
+    if getattr(thread, "_target", None) is not concurrent.futures.thread._worker:
         return None
     args = getattr(thread, "_args", ())
     pool = args[0]() if args and callable(args[0]) else None

@@ -25,7 +25,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """`--leaktest`, ini `leaktest`, and every option of the runner as flag and ini option."""
     from ..settings import all_options
 
-    group = parser.getgroup("leaktest", "leaktest: fail tests that leave threads, tasks or processes running")
+    group = parser.getgroup(
+        "leaktest", "leaktest: fail tests that leave threads, tasks, processes, sockets, handles or loops behind"
+    )
     group.addoption(
         "--leaktest",
         action="store_true",

@@ -21,7 +21,7 @@ class Hub:
     """A worker blocked in `queue.Queue.get` inside `Hub.run` until stopped."""
 
     def __init__(self, name: str) -> None:
-        self._queue: "queue.Queue[object]" = queue.Queue()
+        self._queue: queue.Queue[object] = queue.Queue()
         self.thread = threading.Thread(target=self.run, name=name, daemon=True)
         self.thread.start()
 

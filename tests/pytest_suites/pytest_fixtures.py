@@ -1,6 +1,7 @@
 """Fixtures of wider scope own what they start (see tests/test_pytest_plugin.py)."""
 
 import pytest
+
 from conftest import Hub, leak
 
 

@@ -1,6 +1,7 @@
 """Plain pytest functions: one verdict each (see tests/test_pytest_plugin.py)."""
 
 import pytest
+
 from conftest import Hub, leak
 
 
