@@ -9,6 +9,12 @@ __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
 
+def short_repr(obj: object, width: int) -> str:
+    """`repr(obj)`, cut to `width` characters (an argument or an awaited object in a report)."""
+    text = repr(obj)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 @dataclass(frozen=True)
 class Leak:
     """One thing a check found: a leaked resource, or a failure inside one."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
 from ..options import Flag, Patterns
@@ -13,6 +15,31 @@ from .install import Hook
 
 Item = TypeVar("Item")
 Mark = TypeVar("Mark")
+
+#: Between two looks at what a check waits for: the first pause, doubled up to the longest.
+_FIRST_PAUSE = 0.0005
+_LONGEST_PAUSE = 0.01
+
+
+def poll(
+    items: Sequence[Item],
+    left_of: Callable[[list[Item]], list[Item]],
+    deadline: float,
+    waiting: Callable[[list[Item]], bool] = bool,
+) -> list[Item]:
+    """Look at `items` again and again (`left_of`: those not done yet), pausing a little
+    longer each time, while `waiting` for what is left and until the monotonic
+    `deadline`; return what is left. For what ends without a way to block on it."""
+    pause = _FIRST_PAUSE
+    left = left_of(list(items))
+    while waiting(left):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, _LONGEST_PAUSE)
+        left = left_of(left)
+    return left
 
 
 class Maker(NamedTuple):
@@ -111,18 +138,15 @@ class Probe(Generic[Mark, Item]):
         polls (a thread may need the loop to finish); probes override it where
         they can await instead.
         """
-        import asyncio
-        import time
-
-        delay = 0.0005
+        pause = _FIRST_PAUSE
         while True:
             left = self.wait(items, time.monotonic())  # the deadline is now: never blocks
             remaining = deadline - time.monotonic()
             if not left or remaining <= 0:
                 return left
             items = left
-            await asyncio.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.01)
+            await asyncio.sleep(min(pause, remaining))
+            pause = min(pause * 2, _LONGEST_PAUSE)
 
     def describe(self, items: Sequence[Item]) -> list[Leak]:
         """The report entries for the survivors (the failure path: may be slow)."""

@@ -17,7 +17,6 @@ where they were created.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -25,7 +24,7 @@ from ..options import Flag
 from ..report import Leak, entry
 from ..rules import Candidate
 from . import clock
-from .base import Probe
+from .base import Probe, poll
 from .sockets import open_fds as socket_fds
 
 _DIRECTORY = next((d for d in ("/proc/self/fd", "/dev/fd") if os.path.isdir(d)), None)
@@ -111,16 +110,7 @@ class FdProbe(Probe[frozenset[int], Descriptor]):
         return [Candidate((d.target,) if d.target else ()) for d in items]
 
     def wait(self, items: Sequence[Descriptor], deadline: float) -> list[Descriptor]:
-        delay = 0.0005
-        pending = [d for d in items if _open(d)]
-        while pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.01)
-            pending = [d for d in pending if _open(d)]
-        return pending
+        return poll(items, lambda left: [d for d in left if _open(d)], deadline)
 
     def describe(self, items: Sequence[Descriptor]) -> list[Leak]:
         return [Leak("fds", f"fd {d.fd}", _describe(d)) for d in items]

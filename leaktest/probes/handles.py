@@ -25,18 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 import weakref
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .. import stacks
 from ..options import Flag
-from ..report import Leak, entry
+from ..report import Leak, entry, short_repr
 from ..rules import Candidate
 from . import clock
-from .base import Maker, Probe
-from .tasks import any_loop, live_loops, loop_label, loop_thread, seq_of
+from .base import Maker, Probe, poll
+from .event_loops import any_loop, live_loops, running_loop, seq_of
+from .tasks import loop_label, loop_thread
 
 _claimed: weakref.WeakSet[asyncio.Handle] = weakref.WeakSet()
 
@@ -182,17 +182,12 @@ class HandleProbe(Probe[HandleMark, Pending]):
     def wait(self, items: Sequence[Pending], deadline: float) -> list[Pending]:
         """Until each handle has run or is cancelled, or the deadline. Only a loop running
         in another thread can run them meanwhile; others are not waited for."""
-        here = _running_loop()
-        delay = 0.0005
-        pending = _still_pending(items)
-        while any((loop := _loop_of(p.handle)) is not here and loop.is_running() for p in pending):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.01)
-            pending = _still_pending(pending)
-        return pending
+        here = running_loop()
+
+        def run_elsewhere(left: list[Pending]) -> bool:
+            return any((loop := _loop_of(p.handle)) is not here and loop.is_running() for p in left)
+
+        return poll(items, _still_pending, deadline, run_elsewhere)
 
     def describe(self, items: Sequence[Pending]) -> list[Leak]:
         return [_describe(item.handle) for item in items]
@@ -205,7 +200,7 @@ class HandleProbe(Probe[HandleMark, Pending]):
 
     def cleanup(self, items: Sequence[Pending]) -> str:
         """Cancel the pending callbacks, each in its own loop's thread."""
-        here = _running_loop()
+        here = running_loop()
         cancelled = []
         for handle in (item.handle for item in items):
             loop = _loop_of(handle)
@@ -244,13 +239,6 @@ def _reportable(loop: asyncio.AbstractEventLoop, before: frozenset[asyncio.Handl
     return [h for h in _pending(loop) if h not in before and h not in _claimed and not _internal(_callback_of(h)[0])]
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
 def _describe(handle: asyncio.Handle) -> Leak:
     callback, args = _callback_of(handle)
     name = callback_name(callback)
@@ -268,10 +256,5 @@ def _describe(handle: asyncio.Handle) -> Leak:
 
 
 def _args(args: tuple[Any, ...]) -> str:
-    text = ", ".join(_short_repr(arg) for arg in args)
+    text = ", ".join(short_repr(arg, 60) for arg in args)
     return f"({text})"
-
-
-def _short_repr(obj: object) -> str:
-    text = repr(obj)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -40,7 +40,6 @@ import _socket
 import bisect
 import gc
 import socket
-import time
 import warnings
 import weakref
 from collections.abc import Sequence
@@ -52,7 +51,7 @@ from ..options import Flag, Patterns
 from ..report import Leak, entry
 from ..rules import Candidate
 from . import clock, install
-from .base import Maker, Probe
+from .base import Maker, Probe, poll
 
 _lock = install.new_lock()
 
@@ -348,16 +347,12 @@ class SocketProbe(Probe[int, SocketRecord]):
 
     def wait(self, items: Sequence[SocketRecord], deadline: float) -> list[SocketRecord]:
         """Until each socket is closed (by its owner, or by another thread) or the deadline."""
-        delay = 0.0005
-        pending = [record for record in items if record.open()]
-        while any(record.gone_open is None for record in pending):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.01)
-            pending = [record for record in pending if record.open()]
-        return pending
+        return poll(
+            items,
+            lambda left: [record for record in left if record.open()],
+            deadline,
+            lambda left: any(record.gone_open is None for record in left),
+        )
 
     def describe(self, items: Sequence[SocketRecord]) -> list[Leak]:
         """Collect garbage once first, if a socket is still open: one the test dropped

@@ -1,8 +1,7 @@
 """asyncio tasks: which ones are still pending on the loops created or open since a mark.
 
-`asyncio.BaseEventLoop.__init__` is hooked (probes/install.py) to number every
-loop and keep it in a WeakSet (as probes/threads.py numbers threads). A mark is
-then the last loop number, plus, only when loops older than the mark are still
+Loops are numbered at creation (probes/event_loops.py, as probes/threads.py
+numbers threads). A mark is then the last loop number, plus, only when loops older than the mark are still
 open, a snapshot of the tasks they hold. A test that creates no loop compares
 two integers; tasks are listed with the public `asyncio.all_tasks(loop)`.
 
@@ -11,8 +10,7 @@ messages asyncio logs when a task is garbage-collected: "Task exception was
 never retrieved" and "Task was destroyed but it is pending!".
 
 What this relies on, per Python version (each in one function below):
-- every version: the loop classes derive from `asyncio.BaseEventLoop`; uvloop's
-  do not, and are hooked once uvloop is imported (`_uvloop_loop`); `Task._log_traceback`, the "exception not
+- every version: `Task._log_traceback`, the "exception not
   retrieved yet" flag both the C and the Python implementation keep
   (`_unretrieved`); `Task._fut_waiter`, the future a task waits on (`_awaited`);
   `Task._source_traceback`, set in debug mode (`_creation`).
@@ -49,70 +47,26 @@ from typing import Any
 
 from .. import stacks
 from ..options import Flag, Patterns
-from ..report import Leak, entry
+from ..report import Leak, entry, short_repr
 from ..rules import Candidate
-from . import clock, install, threads
+from . import clock, event_loops, install, threads
 from .base import Maker, Probe
+from .event_loops import any_loop, live_loops, running_loop, seq_of
 
 # Reentrant: the garbage collector may finalize a task inside any `with _lock:` block,
 # and the finalizer reports an unretrieved exception through `_on_exception_handler`,
 # in the same thread. It also guards the WeakSets below, whose Python-level iteration
 # another thread's add would break (with the GIL as well as without).
 _lock = install.new_lock(reentrant=True)
-_SEQ = install.PREFIX + "seq"  # the creation number, on each loop
-_ORIGIN = install.PREFIX + "origin"  # where it was created
 _SITE = install.PREFIX + "site"  # on each task: where it was created (stacks.StartSite)
 _PARENT = install.PREFIX + "parent"  # on each task: a weak reference to the task that created it
 _REPORTED = install.PREFIX + "reported"  # on each task: reported (or created by a reported task)
 _STARTED = install.PREFIX + "started"  # on each task: the clock number of its creation
-# Weak references to every loop created: a plain set, whose truth test is free
-# (a WeakSet's goes through Python code, on every test's mark).
-_loop_refs: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
-
-
-def any_loop() -> bool:
-    """Whether a loop may still be alive (a set's truth test: free on the clean path)."""
-    return bool(_loop_refs)
-
-
-def live_loops() -> list[asyncio.AbstractEventLoop]:
-    return [loop for ref in list(_loop_refs) if (loop := ref()) is not None]
-
-
 _claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or hidden
 _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waited for them
 
 
 # -- what the process-wide hooks tell (probes/install.py) -----------------------
-
-
-def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """After `BaseEventLoop.__init__`: number the loop, note where, keep a weak reference to it."""
-    loop: asyncio.BaseEventLoop = args[0]
-    setattr(loop, _ORIGIN, stacks.start_site(frame))
-    setattr(loop, _SEQ, clock.tick())
-    with _lock:
-        _loop_refs.add(weakref.ref(loop, _loop_refs.discard))
-
-
-def _uvloop_loop() -> type | None:
-    """uvloop's loop class, once uvloop is imported (never by leaktest): `uvloop.Loop`, a
-    Python subclass of its compiled loop, whose methods can be hooked as
-    `BaseEventLoop`'s are (uvloop 0.15+)."""
-    uvloop = sys.modules.get("uvloop")
-    loop = getattr(uvloop, "Loop", None)
-    return loop if isinstance(loop, type) else None
-
-
-def seq_of(loop: asyncio.AbstractEventLoop) -> int:
-    """The creation number of `loop`; 0 for loops created before leaktest was imported."""
-    return getattr(loop, _SEQ, 0)
-
-
-def origin_of(loop: asyncio.AbstractEventLoop) -> stacks.StartSite | None:
-    """Where `loop` was created, named like a thread's start site."""
-    origin: stacks.StartSite | None = getattr(loop, _ORIGIN, None)
-    return origin
 
 
 @dataclass
@@ -353,13 +307,6 @@ def loop_label(loop: asyncio.AbstractEventLoop) -> str:
     return f"{state} loop #{seq_of(loop)}"
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
 def _parent(task: asyncio.Task[Any]) -> asyncio.Task[Any] | None:
     """The task that created `task`, while it still exists."""
     ref = getattr(task, _PARENT, None)
@@ -404,24 +351,24 @@ class TaskProbe(Probe[int, Item]):
 
     def hooks(self) -> list[install.Hook]:
         return [
-            install.Hook(lambda: asyncio.BaseEventLoop, "__init__", _on_loop_init, after=True),
+            event_loops.LOOP_INIT,
             install.Hook(lambda: asyncio.BaseEventLoop, "call_exception_handler", _on_exception_handler),
             install.Hook(lambda: asyncio.BaseEventLoop, "create_task", _on_create_task, after=True),
-            install.Hook(_uvloop_loop, "__init__", _on_loop_init, after=True, module="uvloop"),
-            install.Hook(_uvloop_loop, "call_exception_handler", _on_exception_handler, module="uvloop"),
-            install.Hook(_uvloop_loop, "create_task", _on_create_task, after=True, module="uvloop"),
+            event_loops.UVLOOP_INIT,
+            install.Hook(event_loops.uvloop_loop, "call_exception_handler", _on_exception_handler, module="uvloop"),
+            install.Hook(event_loops.uvloop_loop, "create_task", _on_create_task, after=True, module="uvloop"),
         ]
 
     def pending_on(self, loop: Any) -> bool:
         return not _registry_empty() and bool(asyncio.all_tasks(loop))
 
     def count(self) -> int:
-        if not _loop_refs:
+        if not any_loop():
             return 0
         open_loops = [loop for loop in live_loops() if not loop.is_closed()]
         if not open_loops:  # closed loops of earlier tests wait for the GC: skip them
             return 0
-        current = asyncio.current_task() if _running_loop() is not None else None
+        current = asyncio.current_task() if running_loop() is not None else None
         total = sum(len(asyncio.all_tasks(loop)) for loop in open_loops)
         return total - (current is not None and not current.done())
 
@@ -445,7 +392,7 @@ class TaskProbe(Probe[int, Item]):
             for record in _records_since(mark)
             if record.kind == "tasks" and not record.claimed and self._record_watched(mark, record)
         ]
-        current = asyncio.current_task() if _running_loop() is not None else None
+        current = asyncio.current_task() if running_loop() is not None else None
         pending = [task for loop in self._new_loops(mark) for task in asyncio.all_tasks(loop)]
         pending += [task for task in self._new_on_old_loops(mark) if not task.done()]
         found.extend(task for task in pending if task is not current and task not in _claimed and not _reported(task))
@@ -468,7 +415,7 @@ class TaskProbe(Probe[int, Item]):
 
     def wait(self, items: Sequence[Item], deadline: float) -> list[Item]:
         """Block until the tasks on loops running in other threads are done, or the deadline."""
-        here = _running_loop()
+        here = running_loop()
         waitable = [t for t in items if isinstance(t, asyncio.Task) and _can_finish(t, here)]
         if waitable and deadline > time.monotonic():
             done = threading.Event()
@@ -535,7 +482,7 @@ class TaskProbe(Probe[int, Item]):
     def cleanup(self, items: Sequence[Item]) -> str:
         """Cancel the leaked tasks, each in its own loop's thread."""
         cancelled = []
-        here = _running_loop()
+        here = running_loop()
         for task in items:
             if isinstance(task, _Record) or task.done():
                 continue
@@ -721,13 +668,8 @@ def _format_chain(task: asyncio.Task[Any], depth: int = 0) -> str:
             lines.append(f"awaiting Task {waiter.get_name()!r} (coroutine {_coro_name(waiter)}):")
             lines.append(_format_chain(waiter, depth + 1))
         else:
-            lines.append(f"awaiting {_short_repr(waiter)}")
+            lines.append(f"awaiting {short_repr(waiter, 200)}")
     return "\n".join(lines)
-
-
-def _short_repr(obj: object) -> str:
-    text = repr(obj)
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _describe(task: asyncio.Task[Any]) -> Leak:

@@ -1,0 +1,114 @@
+"""The asyncio event loops created since leaktest was imported, shared by the
+tasks, handles and loops probes.
+
+`asyncio.BaseEventLoop.__init__` is hooked once (probes/install.py): every loop
+is numbered with the clock, its creation site noted and a weak reference kept.
+A probe's mark is then a number, and a test that creates no loop compares two
+integers. The same hook notes a loop the policy creates implicitly: the loop
+`asyncio.get_event_loop()` creates for a main thread that never had one set
+belongs to the process, not to the test that asked first.
+
+What this relies on, per Python version (each in one function below):
+- every version: the loop classes derive from `asyncio.BaseEventLoop`; uvloop's
+  do not, and are hooked once uvloop is imported (`uvloop_loop`).
+- 3.10-3.13: `BaseDefaultEventLoopPolicy.get_event_loop` creates that implicit
+  loop (`_implicit_creators`); 3.14+ creates none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.events
+import sys
+import weakref
+from types import CodeType, FrameType
+from typing import Any
+
+from .. import stacks
+from . import clock, install
+
+_lock = install.new_lock()  # guards the adds to `_loop_refs` (iterated by copying it)
+_SEQ = install.PREFIX + "seq"  # the creation number, on each loop
+_ORIGIN = install.PREFIX + "origin"  # where it was created
+# Weak references to every loop created: a plain set, whose truth test is free
+# (a WeakSet's goes through Python code, on every test's mark).
+_loop_refs: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
+_implicit: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # the process's
+
+
+def _implicit_creators() -> frozenset[CodeType]:
+    """The code of the policy method that creates a loop implicitly: 3.10-3.13
+    `BaseDefaultEventLoopPolicy.get_event_loop` (3.14+ creates none)."""
+    policy = getattr(asyncio.events, "BaseDefaultEventLoopPolicy", None)
+    method = getattr(policy, "get_event_loop", None)
+    code = getattr(method, "__code__", None)
+    return frozenset([code]) if isinstance(code, CodeType) else frozenset()
+
+
+_IMPLICIT_CREATORS = _implicit_creators()
+
+
+def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """After `BaseEventLoop.__init__`: number the loop, note where, keep a weak reference
+    to it; note it as the process's when the policy creates it implicitly (a few frames
+    out: the loop classes' `__init__`s, the policy's `new_event_loop`)."""
+    loop: asyncio.BaseEventLoop = args[0]
+    setattr(loop, _ORIGIN, stacks.start_site(frame))
+    setattr(loop, _SEQ, clock.tick())
+    with _lock:
+        _loop_refs.add(weakref.ref(loop, _loop_refs.discard))
+    if _IMPLICIT_CREATORS:
+        for _ in range(8):
+            if frame is None:
+                return
+            if frame.f_code in _IMPLICIT_CREATORS:
+                _implicit.add(loop)
+                return
+            frame = frame.f_back
+
+
+def uvloop_loop() -> type | None:
+    """uvloop's loop class, once uvloop is imported (never by leaktest): `uvloop.Loop`, a
+    Python subclass of its compiled loop, whose methods can be hooked as
+    `BaseEventLoop`'s are (uvloop 0.15+)."""
+    uvloop = sys.modules.get("uvloop")
+    loop = getattr(uvloop, "Loop", None)
+    return loop if isinstance(loop, type) else None
+
+
+#: The hooks every probe that looks at loops declares (each installed once).
+LOOP_INIT = install.Hook(lambda: asyncio.BaseEventLoop, "__init__", _on_loop_init, after=True)
+UVLOOP_INIT = install.Hook(uvloop_loop, "__init__", _on_loop_init, after=True, module="uvloop")
+
+
+def any_loop() -> bool:
+    """Whether a loop may still be alive (a set's truth test: free on the clean path)."""
+    return bool(_loop_refs)
+
+
+def live_loops() -> list[asyncio.AbstractEventLoop]:
+    return [loop for ref in list(_loop_refs) if (loop := ref()) is not None]
+
+
+def seq_of(loop: asyncio.AbstractEventLoop) -> int:
+    """The creation number of `loop`; 0 for loops created before leaktest was imported."""
+    return getattr(loop, _SEQ, 0)
+
+
+def origin_of(loop: asyncio.AbstractEventLoop) -> stacks.StartSite | None:
+    """Where `loop` was created, named like a thread's start site."""
+    origin: stacks.StartSite | None = getattr(loop, _ORIGIN, None)
+    return origin
+
+
+def implicit(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether `loop` is the one asyncio's policy created implicitly (the process's)."""
+    return loop in _implicit
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop running in this thread, if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
