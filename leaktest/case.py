@@ -84,7 +84,9 @@ for _option in all_options():
     setattr(_LeakChecked, _option.name, _option.default)
 
 
-def begin_test(test: object, settings: Settings, counts_attribute: bool = False, unless_skipped: bool = False) -> None:
+def begin_test(
+    test: object, settings: Settings, *, counts_attribute: bool = False, unless_skipped: bool = False
+) -> None:
     """Take the test's baseline; the check at the end of `doCleanups` ends it (or
     `end_test`, for a run that never reaches it). Shared by the base classes and the runner.
 
@@ -117,10 +119,9 @@ def begin_test(test: object, settings: Settings, counts_attribute: bool = False,
         setattr(test, "_leaktest_expected", expected)
     baseline = check.Baseline(
         settings,
-        False,
-        class_settings if overrides else None,
-        _VERBOSE or getattr(test, "_leaktest_verbose", False),
-        test,
+        class_settings=class_settings if overrides else None,
+        counts=_VERBOSE or getattr(test, "_leaktest_verbose", False),
+        owner=test,
     )
     setattr(test, "_leaktest_baseline", baseline)
     if counts_attribute:

@@ -2,7 +2,7 @@
 
 baseline (every checked probe's mark) -> wait for what is new against one
 deadline -> filter by the rules -> hand what is left to the report. One engine
-(`_steps`, a generator asking for each wait) and two drivers: `find_leaks` waits
+(`_leaks_after_waits`, a generator asking for each wait) and two drivers: `find_leaks` waits
 by blocking, `find_leaks_async` by awaiting inside a running loop.
 
 Importing this module installs the process-wide hooks (probes/install.py).
@@ -38,7 +38,7 @@ class Baseline:
     own_loop: Any = None  # the event loop the test framework made for the test (`adopt_loop`)
     excused: frozenset[str] | None = None  # the kinds a test's own settings do not check
     _marks: list[tuple[Probe[Any, Any], Any]] | None = None
-    _eager = False  # marks every probe now (`excuse_from`)
+    _every_probe_marked = False  # every probe was marked at once (a test with its own settings)
     _counts: dict[str, int] | None = None
     released = False
     waited = 0.0  # seconds spent waiting in the grace period (runner diagnostics)
@@ -54,12 +54,13 @@ class Baseline:
     def __init__(
         self,
         settings: Settings,
+        *,
         everything: bool = False,
-        excuse_from: Settings | None = None,
+        class_settings: Settings | None = None,
         counts: bool = False,
         owner: object = None,
     ) -> None:
-        """`excuse_from`: the class's settings, when `settings` are a test's own. What the
+        """`class_settings`: the class's settings, when `settings` are a test's own. What the
         class checks and the test does not, and what the test's rules ignore, is then
         claimed at the check, so that no class or module check reports it later.
         `counts`: take the counts now (for a diagnostics line). `owner`: who leaked
@@ -72,14 +73,14 @@ class Baseline:
         for fixture in _open_fixtures:
             if fixture.first_test is None and not everything:
                 fixture.first_test = self.clock
-        if excuse_from is None:
+        if class_settings is None:
             # Only the probes whose mark is more than the clock's number are asked now.
-            self._own_marks = [mark(everything) for mark in settings.markers]
+            self._own_marks = [mark(everything) for mark in settings.own_markers]
         else:
             probes = [probe for probe, _ in settings.checked]
-            off = [probe for probe, _ in excuse_from.checked if probe not in probes]
+            off = [probe for probe, _ in class_settings.checked if probe not in probes]
             self.excused = frozenset(probe.kind for probe in off)
-            self._eager = True
+            self._every_probe_marked = True
             self._own_marks = []
             self._marks = [(probe, probe.mark(everything)) for probe in probes + off]
         if counts:  # they cost a look at everything alive: else taken at first use
@@ -100,7 +101,10 @@ class Baseline:
         self._marks = marks
 
     def kinds(self) -> list[str]:
-        return [probe.kind for probe, _ in (self._marks if self._eager and self._marks else self.settings.checked)]
+        return [
+            probe.kind
+            for probe, _ in (self._marks if self._every_probe_marked and self._marks else self.settings.checked)
+        ]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -121,12 +125,12 @@ class Baseline:
         """Nothing was started or raised since the baseline: a check would find nothing."""
         if clock.now != self.expected:
             return False
-        if self._eager:
+        if self._every_probe_marked:
             if any(probe.changed(mark) for probe, mark in self.marks if probe.looks_without_clock):
                 return False
         else:
-            marked = self.settings.marked
-            for index in self.settings.watching:
+            marked = self.settings.own_mark_probes
+            for index in self.settings.own_marks_to_watch:
                 if marked[index].changed(self._own_marks[index]):
                     return False
         return self.own_loop is None or not self._own_loop_busy()
@@ -146,18 +150,18 @@ class Baseline:
             self.released = True
             if self.tests is not None:
                 _open_fixtures.remove(self)
-            if self._eager:
+            if self._every_probe_marked:
                 for probe, mark in reversed(self.marks):
                     if probe.installs:
                         probe.release(mark)
                 return
-            marked = self.settings.marked
-            for index in reversed(self.settings.releasing):
+            marked = self.settings.own_mark_probes
+            for index in reversed(self.settings.own_marks_to_release):
                 marked[index].release(self._own_marks[index])
 
 
 def take_baseline(
-    settings: Settings, everything: bool = False, owner: object = None, fixture: bool = False, counts: bool = False
+    settings: Settings, *, everything: bool = False, owner: object = None, fixture: bool = False, counts: bool = False
 ) -> Baseline | None:
     """Mark every checked probe. With `everything`, all that is alive counts as new;
     with `counts`, the counts are taken now (for a diagnostics line).
@@ -170,7 +174,7 @@ def take_baseline(
     settings = mode.applied(settings)
     if settings.off:
         return None
-    baseline = Baseline(settings, everything, None, counts, owner)
+    baseline = Baseline(settings, everything=everything, counts=counts, owner=owner)
     if fixture:
         baseline.tests = []
         _open_fixtures.append(baseline)
@@ -189,7 +193,7 @@ def test_ended(baseline: Baseline) -> None:
             fixture.tests.append((baseline.clock, clock.now))
 
 
-def _a_tests(baseline: Baseline, started: int | None) -> bool:
+def _started_in_a_test(baseline: Baseline, started: int | None) -> bool:
     """Whether something started at `started` was started by a test run under `baseline`."""
     tests = baseline.tests
     return tests is not None and started is not None and any(first < started <= last for first, last in tests)
@@ -250,7 +254,9 @@ def counts_now(kinds: Iterable[str]) -> dict[str, int]:
 Wait = tuple[Probe[Any, Any], list[object], float]
 
 
-def _steps(baseline: Baseline, deadline: float, in_loop: bool | None) -> Generator[Wait, list[object], list[Leak]]:
+def _leaks_after_waits(
+    baseline: Baseline, deadline: float, in_loop: bool | None
+) -> Generator[Wait, list[object], list[Leak]]:
     """Per probe: what is new and not ignored, waited for; the survivors, filtered again.
 
     What starts while we wait (a re-armed timer, a successor task) is looked for
@@ -274,17 +280,17 @@ def _steps(baseline: Baseline, deadline: float, in_loop: bool | None) -> Generat
             continue
         rules = rules_of[probe.kind]
         if items and baseline.tests:
-            items = [item for item in items if not _a_tests(baseline, probe.started(item))]
+            items = [item for item in items if not _started_in_a_test(baseline, probe.started(item))]
         if items and _open_fixtures and baseline.tests is None:
             items = [item for item in items if not _served_by_a_fixture(baseline, probe, item)]
         if items:
             items = _unignored(probe, items, rules, claim_ignored=excused is not None)
         if items:
-            seen = _Seen(probe, items)
+            waited_for = _WaitedFor(probe, items)
             until, extended = deadline, False
             while True:
                 survivors = yield probe, items, until
-                again = seen.look_again(probe, mark, rules, survivors, until)
+                again = waited_for.look_again(probe, mark, rules, survivors, until)
                 if again is None:
                     if survivors and not extended:  # one extension, while overloaded
                         extended = True
@@ -305,14 +311,14 @@ def _steps(baseline: Baseline, deadline: float, in_loop: bool | None) -> Generat
             # Stacks change while waiting: the rules are applied again.
             items = _unignored(probe, survivors, rules) if survivors else survivors
             if items:
-                leaks.extend(_described(probe, items, seen))
+                leaks.extend(_described(probe, items, waited_for))
                 probe.claim(items)
                 if baseline.settings.cleanup_leaks:
                     done = probe.cleanup(items)
                     if done:
                         baseline.cleaned += (done,)
         if probe.errors_switch is None or baseline.settings.get(probe.errors_switch):
-            leaks.extend(leak for leak in probe.errors(mark) if not _a_tests(baseline, leak.started))
+            leaks.extend(leak for leak in probe.errors(mark) if not _started_in_a_test(baseline, leak.started))
     return leaks
 
 
@@ -326,7 +332,7 @@ def _starters(probe: Probe[Any, Any], survivors: list[object]) -> list[object]:
     return [item for item in survivors if probe.identity(item) in parents]
 
 
-class _Seen:
+class _WaitedFor:
     """Everything of one kind a check has waited for, held until it is over.
 
     Held, so that the parents of what is still alive can be told apart from
@@ -371,13 +377,13 @@ class _Seen:
         return count
 
 
-def _described(probe: Probe[Any, Any], items: list[object], seen: _Seen) -> list[Leak]:
+def _described(probe: Probe[Any, Any], items: list[object], waited_for: _WaitedFor) -> list[Leak]:
     """The report entries; a survivor whose parents this check also saw is the newest
     link of a chain still re-arming itself: its entry says how many links there were."""
     alive = {probe.identity(item) for item in items}
     leaks = []
     for item, leak in zip(items, probe.describe(items)):
-        links = seen.links(probe, item, alive)
+        links = waited_for.links(probe, item, alive)
         if links > 1:
             leak = leak.adding(
                 f"the newest of {links} {probe.kind}, each started by the one before it since the"
@@ -398,7 +404,9 @@ def _anything_new(baseline: Baseline, in_loop: bool) -> bool:
     return False
 
 
-def _unignored(probe: Probe[Any, Any], items: list[object], rules: Rules, claim_ignored: bool = False) -> list[object]:
+def _unignored(
+    probe: Probe[Any, Any], items: list[object], rules: Rules, *, claim_ignored: bool = False
+) -> list[object]:
     """`items` less those the rules ignore; with `claim_ignored`, those are claimed."""
     candidates = probe.candidates(items, rules.needs_frames())
     ignored = [rules.ignores(candidate) for candidate in candidates]
@@ -415,7 +423,7 @@ def find_leaks(baseline: Baseline, deadline: float | None = None, in_loop: bool 
     """What started since `baseline` and is still alive at `deadline`, less the ignored."""
     if baseline.unchanged():
         return []  # nothing was started, nothing raised: the clean path ends here
-    steps = _steps(baseline, _deadline(baseline, deadline), in_loop)
+    steps = _leaks_after_waits(baseline, _deadline(baseline, deadline), in_loop)
     try:
         probe, items, until = next(steps)
         while True:
@@ -434,7 +442,7 @@ async def find_leaks_async(
     """`find_leaks` from inside a running event loop: waits by awaiting, never blocks it."""
     if baseline.unchanged():
         return []
-    steps = _steps(baseline, _deadline(baseline, deadline), in_loop)
+    steps = _leaks_after_waits(baseline, _deadline(baseline, deadline), in_loop)
     try:
         probe, items, until = next(steps)
         while True:

@@ -105,14 +105,14 @@ def _wrap_test(test: unittest.TestCase, settings: Settings) -> None:
     if isinstance(test, unittest.IsolatedAsyncioTestCase):
         _compat.hook_loop_steps(
             test,
-            functools.partial(case.begin_test, test, settings, True, True),
+            functools.partial(case.begin_test, test, settings, counts_attribute=True, unless_skipped=True),
             functools.partial(case.adopt_test_loop, test),
         )
     else:
         run = test.run
 
         def run_checked(result: unittest.TestResult | None = None) -> unittest.TestResult | None:
-            case.begin_test(test, settings, True)
+            case.begin_test(test, settings, counts_attribute=True)
             try:
                 return run(result)
             finally:
@@ -255,7 +255,7 @@ def _checked_suite_class(suite_class: type[unittest.TestSuite]) -> type[unittest
     return checked
 
 
-def prepare(test: object, settings: Settings, verbose: bool = False) -> None:
+def prepare(test: object, settings: Settings, *, verbose: bool = False) -> None:
     """Make every test in the tree checked; suites check class and module fixtures.
 
     Tests that are already leak-checked keep their own settings and are not wrapped.
@@ -268,7 +268,7 @@ def prepare(test: object, settings: Settings, verbose: bool = False) -> None:
         else:
             test._leaktest_settings = settings  # type: ignore[attr-defined]
         for child in test:
-            prepare(child, settings, verbose)
+            prepare(child, settings, verbose=verbose)
     elif isinstance(test, unittest.TestCase):
         if verbose:
             test._leaktest_verbose = True  # type: ignore[attr-defined]

@@ -79,7 +79,16 @@ class Settings:
     Built once per class, `no_leaks` call or run, never during a check.
     """
 
-    __slots__ = ("values", "off", "checked", "in_loop", "marked", "markers", "releasing", "watching")
+    __slots__ = (
+        "values",
+        "off",
+        "checked",
+        "in_loop",
+        "own_mark_probes",
+        "own_markers",
+        "own_marks_to_release",
+        "own_marks_to_watch",
+    )
 
     def __init__(self, values: Mapping[str, object] | None = None) -> None:
         options = all_options()
@@ -100,11 +109,13 @@ class Settings:
         self.off = self.values[LEAK_MODE.name] == "off"
         #: The checked probes whose mark is more than the clock's number, their `mark`
         #: methods, and the indexes of those to release.
-        self.marked = tuple(probe for probe, _ in self.checked if not probe.marks_clock)
-        self.markers = tuple(probe.mark for probe in self.marked)
-        self.releasing = tuple(index for index, probe in enumerate(self.marked) if probe.installs)
-        #: The marked probes whose `changed` the clean path asks (indexes into `marked`).
-        self.watching = tuple(index for index, probe in enumerate(self.marked) if probe.looks_without_clock)
+        self.own_mark_probes = tuple(probe for probe, _ in self.checked if not probe.marks_clock)
+        self.own_markers = tuple(probe.mark for probe in self.own_mark_probes)
+        self.own_marks_to_release = tuple(index for index, probe in enumerate(self.own_mark_probes) if probe.installs)
+        #: The own-mark probes whose `changed` the clean path asks (indexes into `own_mark_probes`).
+        self.own_marks_to_watch = tuple(
+            index for index, probe in enumerate(self.own_mark_probes) if probe.looks_without_clock
+        )
 
     def _rules(self, probe: Probe[Any, Any], top: FunctionSet, anywhere: FunctionSet, started_by: FunctionSet) -> Rules:
         patterns = probe.default_ignores

@@ -253,7 +253,7 @@ class Lock(Protocol):
     def release(self) -> None: ...
 
 
-def new_lock(reentrant: bool = False) -> Lock:
+def new_lock(*, reentrant: bool = False) -> Lock:
     """A `threading.Lock` (or `RLock`) that a forked child gets free: the lock itself,
     with no wrapper, since some are taken on every event a probe records."""
     lock: Lock = threading.RLock() if reentrant else threading.Lock()

@@ -77,7 +77,7 @@ _prune_at = _MIN_PRUNE_AT
 # -- recording every child ---------------------------------------------------
 
 
-def _record(pid: int, via: str, argv: object, frame: FrameType | None, direct: bool = True) -> None:
+def _record(pid: int, via: str, argv: object, frame: FrameType | None, *, direct: bool = True) -> None:
     """Number a child just started; runs once per spawn, so it may read /proc."""
     global _prune_at
     origin, entry = _spawn_site(frame)

@@ -199,7 +199,7 @@ _starts: dict[int, tuple[weakref.ref[asyncio.Task[Any]], tuple[stacks.FrameRecor
 _starts_prune_at = 256
 
 
-def _start_of(task: asyncio.Task[Any], finalizing: bool = False) -> tuple[stacks.FrameRecord, ...]:
+def _start_of(task: asyncio.Task[Any], *, finalizing: bool = False) -> tuple[stacks.FrameRecord, ...]:
     """The recorded creation stack of `task` (of a task being destroyed, with `finalizing`)."""
     entry = _starts.get(id(task))
     if entry is None:
@@ -224,7 +224,7 @@ def _record(loop: asyncio.AbstractEventLoop, kind: str, task: asyncio.Task[Any],
         name,
         text,
         _names(task),
-        _start_of(task, True),
+        _start_of(task, finalizing=True),
         _started(task),
     )
 
