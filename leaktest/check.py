@@ -1,9 +1,12 @@
 """The engine shared by the base classes, `no_leaks`, `verify_none` and the runner.
 
 baseline (every checked probe's mark) -> wait for what is new against one
-deadline -> filter by the rules -> hand what is left to the report. One engine
-(`_leaks_after_waits`, a generator asking for each wait) and two drivers: `find_leaks` waits
-by blocking, `find_leaks_async` by awaiting inside a running loop.
+deadline (`grace_deadline`) -> filter by the rules -> hand what is left to the
+report. The engine (`_leaks_after_waits`, a generator asking for each wait) is
+driven by one coroutine (`leaks_with`, and `verify_with` around it) that makes
+each wait with a strategy: `blocking` (`find_leaks`, `verify`: run without a loop,
+it never suspends) or `awaiting` inside a running loop (`find_leaks_async`,
+`verify_async`).
 
 Importing this module installs the process-wide hooks (probes/install.py).
 """
@@ -13,8 +16,8 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from . import load, mode
 from .probes import PROBES, Probe, clock, install
@@ -26,6 +29,8 @@ __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
 install.install(hook for probe in PROBES for hook in probe.hooks())
+
+T = TypeVar("T")
 
 
 class Baseline:
@@ -415,44 +420,67 @@ def _unignored(
     return [item for item, skip in zip(items, ignored) if not skip]
 
 
-def _deadline(baseline: Baseline, deadline: float | None) -> float:
-    return time.monotonic() + baseline.settings.grace_period if deadline is None else deadline
+def grace_deadline(baseline: Baseline) -> float:
+    """The deadline of a check that starts now: its grace period from now (computed here only)."""
+    return time.monotonic() + baseline.settings.grace_period
 
 
-def find_leaks(baseline: Baseline, deadline: float | None = None, in_loop: bool | None = None) -> list[Leak]:
-    """What started since `baseline` and is still alive at `deadline`, less the ignored."""
+#: How a check waits for some items of one probe until a deadline, returning the
+#: survivors: `blocking` (probe.wait) or `awaiting` (probe.wait_async, inside a running
+#: loop). Both are coroutine functions, so that the check is written once, as one
+#: coroutine; a blocking check never suspends and runs without a loop (`run_blocking`).
+WaitStrategy = Callable[[Probe[Any, Any], list[object], float], Awaitable[list[object]]]
+
+
+async def blocking(probe: Probe[Any, Any], items: list[object], until: float) -> list[object]:
+    return probe.wait(items, until)
+
+
+async def awaiting(probe: Probe[Any, Any], items: list[object], until: float) -> list[object]:
+    return await probe.wait_async(items, until)
+
+
+def run_blocking(check: Coroutine[Any, Any, T]) -> T:
+    """The result of a check driven by `blocking`: a coroutine that never suspends."""
+    try:
+        check.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    check.close()
+    raise RuntimeError("a blocking check suspended")  # pragma: no cover (a strategy's bug)
+
+
+async def leaks_with(
+    baseline: Baseline, wait: WaitStrategy, deadline: float | None = None, in_loop: bool | None = None
+) -> list[Leak]:
+    """What started since `baseline` and is still alive at `deadline` (its grace from
+    now by default), less the ignored; each wait made by `wait`."""
     if baseline.unchanged():
         return []  # nothing was started, nothing raised: the clean path ends here
-    steps = _leaks_after_waits(baseline, _deadline(baseline, deadline), in_loop)
+    steps = _leaks_after_waits(baseline, grace_deadline(baseline) if deadline is None else deadline, in_loop)
     try:
         probe, items, until = next(steps)
         while True:
             started = time.perf_counter()
-            survivors = probe.wait(items, until)
+            survivors = await wait(probe, items, until)
             baseline.waited += time.perf_counter() - started
             probe, items, until = steps.send(survivors)
     except StopIteration as done:
         leaks: list[Leak] = done.value
         return leaks
+
+
+def find_leaks(baseline: Baseline, deadline: float | None = None, in_loop: bool | None = None) -> list[Leak]:
+    """`leaks_with` waiting by blocking."""
+    return run_blocking(leaks_with(baseline, blocking, deadline, in_loop))
 
 
 async def find_leaks_async(
     baseline: Baseline, deadline: float | None = None, in_loop: bool | None = None
 ) -> list[Leak]:
-    """`find_leaks` from inside a running event loop: waits by awaiting, never blocks it."""
-    if baseline.unchanged():
-        return []
-    steps = _leaks_after_waits(baseline, _deadline(baseline, deadline), in_loop)
-    try:
-        probe, items, until = next(steps)
-        while True:
-            started = time.perf_counter()
-            survivors = await probe.wait_async(items, until)
-            baseline.waited += time.perf_counter() - started
-            probe, items, until = steps.send(survivors)
-    except StopIteration as done:
-        leaks: list[Leak] = done.value
-        return leaks
+    """`leaks_with` from inside a running event loop: waits by awaiting, never blocks it."""
+    return await leaks_with(baseline, awaiting, deadline, in_loop)
 
 
 # -- verdicts -------------------------------------------------------------------
@@ -528,24 +556,24 @@ def _name_of(owner: object) -> str:
     return str(test_id()) if callable(test_id) else str(owner)
 
 
-def verify(baseline: Baseline) -> None:
+async def verify_with(baseline: Baseline, wait: WaitStrategy) -> None:
     """Check, release the baseline, and raise `LeakError` (or warn) if anything leaked."""
     try:
-        leaks = find_leaks(baseline)
+        leaks = await leaks_with(baseline, wait)
     finally:
         baseline.release()
     if leaks:
         conclude(baseline, leaks)
+
+
+def verify(baseline: Baseline) -> None:
+    """`verify_with` waiting by blocking."""
+    run_blocking(verify_with(baseline, blocking))
 
 
 async def verify_async(baseline: Baseline) -> None:
-    """`verify` from inside a running event loop."""
-    try:
-        leaks = await find_leaks_async(baseline)
-    finally:
-        baseline.release()
-    if leaks:
-        conclude(baseline, leaks)
+    """`verify_with` from inside a running event loop."""
+    await verify_with(baseline, awaiting)
 
 
 def verify_around_loop(
@@ -561,7 +589,7 @@ def verify_around_loop(
        and joining the default executor's threads); then every probe is checked.
     One `LeakError` carries everything.
     """
-    deadline = time.monotonic() + baseline.settings.grace_period
+    deadline = grace_deadline(baseline)
     leaks: list[Leak] = []
     after: dict[str, int] = {}
     in_loop = [probe for probe, _ in baseline.marks if probe.checked_in_loop]

@@ -37,15 +37,7 @@ class _NoLeaks:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        baseline = self._baselines.pop()
-        if baseline is None:
-            return
-        try:
-            check.verify(baseline)
-        except LeakError as leak:
-            if exc is None:
-                raise
-            _note_leak(exc, leak)
+        check.run_blocking(self._check_at_exit(exc, check.blocking))
 
     async def __aenter__(self) -> _NoLeaks:
         return self.__enter__()
@@ -57,11 +49,15 @@ class _NoLeaks:
         tb: TracebackType | None,
     ) -> None:
         """Like `__exit__`, but the grace is awaited: the loop keeps running its tasks."""
+        await self._check_at_exit(exc, check.awaiting)
+
+    async def _check_at_exit(self, exc: BaseException | None, wait: check.WaitStrategy) -> None:
+        """The check of the innermost block: a leak raises, or is noted on the block's own `exc`."""
         baseline = self._baselines.pop()
         if baseline is None:
             return
         try:
-            await check.verify_async(baseline)
+            await check.verify_with(baseline, wait)
         except LeakError as leak:
             if exc is None:
                 raise
