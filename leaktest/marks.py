@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .settings import per_test_overrides
+from .settings import validated
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,7 +26,7 @@ def leak_settings(**options: object) -> Callable[[F], F]:
     Any class attribute may be given: ``grace_period``, ``ignore_*``, ``check_*``,
     ``cleanup_leaks``, ``leak_mode``.
     """
-    overrides = per_test_overrides("leak_settings", options)
+    overrides = validated("leak_settings", options)
 
     def mark(func: F) -> F:
         _require_function("leak_settings", func)

@@ -19,9 +19,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from . import _compat, case, check, mode
+from .options import Option
 from .probes import PROBES
 from .report import Leak, LeakError, format_counts
-from .settings import LEAK_MODE, Settings, all_options, from_options
+from .settings import LEAK_MODE, Settings, all_options, from_flags
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -437,15 +438,14 @@ class LeakTestProgram(_compat.ProgramSteps):
 
     def _leaktest_settings(self) -> Settings:
         """The settings of the tests it wraps; `--mode` is for every test (mode.py)."""
-        given = {}
-        for option in all_options():
-            value = getattr(self, f"leaktest_{option.name}", None)
-            if value is not None:
-                given[option.name] = option.from_flag(value)
-        chosen = given.pop(LEAK_MODE.name, None)
-        mode.set_command_line_mode(None if chosen is None else str(chosen))
+        chosen = getattr(self, f"leaktest_{LEAK_MODE.name}", None)
+        mode.set_command_line_mode(None if chosen is None else str(LEAK_MODE.from_flag(chosen)))
+
+        def given(option: Option[Any]) -> object:
+            return None if option is LEAK_MODE else getattr(self, f"leaktest_{option.name}", None)
+
         try:
-            return from_options(PROG, **given)
+            return from_flags((PROG, given))
         except (TypeError, ValueError) as error:
             _compat.usage_error(self, str(error))
             raise  # not reached: a usage error exits with status 2

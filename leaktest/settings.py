@@ -8,7 +8,7 @@ keyword options, the runner's flags and the runner's merging.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
 from .options import Choice, Flag, Functions, Option, Seconds
@@ -157,11 +157,8 @@ class Settings:
             return self
         known = {option.name: option for option in all_options()}
         values = dict(self.values)
-        for name, value in options.items():
-            option = known.get(name)
-            if option is None:
-                raise TypeError(f"{owner}: unknown option {name!r} (known: {', '.join(known)})")
-            checked = option.validate(owner, value)
+        for name, checked in validated(owner, options).items():
+            option = known[name]
             values[name] = option.merge(values[name], checked) if option.accumulates else checked
         return Settings(values)
 
@@ -191,8 +188,10 @@ def from_class(cls: type) -> Settings:
     return Settings(values)
 
 
-def per_test_overrides(owner: str, options: Mapping[str, object]) -> dict[str, object]:
-    """A test's own settings (`leak_settings`), validated when the decorator is applied."""
+def validated(owner: str, options: Mapping[str, object]) -> dict[str, object]:
+    """`options`, each value validated: the one place an unknown option or a bad value
+    is refused, with a TypeError/ValueError naming `owner` (a test's own settings are
+    validated when `leak_settings` is applied)."""
     known = {option.name: option for option in all_options()}
     checked = {}
     for name, value in options.items():
@@ -204,9 +203,20 @@ def per_test_overrides(owner: str, options: Mapping[str, object]) -> dict[str, o
 
 
 def from_options(owner: str, **options: object) -> Settings:
-    """Settings from keyword options (`no_leaks`, `verify_none`, the runner)."""
-    known = {option.name: option for option in all_options()}
-    unknown = set(options) - set(known)
-    if unknown:
-        raise TypeError(f"{owner}: unknown option(s) {', '.join(sorted(unknown))}")
-    return Settings({name: known[name].validate(owner, value) for name, value in options.items()})
+    """Settings from keyword options (`no_leaks`, `verify_none`)."""
+    return Settings(validated(owner, options))
+
+
+def from_flags(*layers: tuple[str, Callable[[Option[Any]], object]]) -> Settings:
+    """Settings from command-line flags (the runner's; pytest's, over its ini options):
+    the defaults, changed by each layer in turn. A layer is its owner, for the errors,
+    and what its flag of an option gave (None: not given)."""
+    settings = Settings()
+    for owner, given in layers:
+        values = {}
+        for option in all_options():
+            value = given(option)
+            if value is not None:
+                values[option.name] = option.from_flag(value)
+        settings = settings.updated(owner, values)
+    return settings

@@ -31,25 +31,21 @@ def key(option: Option[Any]) -> str:
 
 def suite_settings(config: pytest.Config) -> Settings:
     """The settings of every test: the defaults, changed by the ini options, then the command line's."""
-    from ..settings import Settings, all_options
+    from ..settings import from_flags
 
-    from_ini: dict[str, object] = {}
-    from_command_line: dict[str, object] = {}
-    for option in all_options():
+    def from_ini(option: Option[Any]) -> object:
         text = config.getini(key(option))
-        if text:
-            try:
-                from_ini[option.name] = _from_ini(option, text)
-            except (argparse.ArgumentTypeError, ValueError) as error:
-                raise pytest.UsageError(f"ini option {key(option)}: {error}") from None
-        given = config.getoption(key(option))
-        if given is not None:
-            from_command_line[option.name] = option.from_flag(given)
+        if not text:
+            return None
+        try:
+            return _from_ini(option, text)
+        except (argparse.ArgumentTypeError, ValueError) as error:
+            raise pytest.UsageError(f"ini option {key(option)}: {error}") from None
+
     try:
-        return (
-            Settings()
-            .updated("leaktest's ini options", from_ini)
-            .updated("leaktest's command-line options", from_command_line)
+        return from_flags(
+            ("leaktest's ini options", from_ini),
+            ("leaktest's command-line options", lambda option: config.getoption(key(option))),
         )
     except (TypeError, ValueError) as error:
         raise pytest.UsageError(str(error)) from None
@@ -62,13 +58,13 @@ def _from_ini(option: Option[Any], value: str | list[str]) -> object:
     """An ini value as its command-line flag would give it (lines for a list option)."""
     convert: Callable[[str], object] = option.flag_arguments().get("type", str)
     if isinstance(value, list):
-        return option.from_flag([convert(line) for line in value])
+        return [convert(line) for line in value]
     text = value.strip()
     if not option.takes_value:
         if text.lower() not in _BOOLEANS:
             raise ValueError(f"expected true or false, not {text!r}")
         return _BOOLEANS[text.lower()]
-    return option.from_flag(convert(text))
+    return convert(text)
 
 
 def marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> Settings | None:
