@@ -23,7 +23,6 @@ import contextlib
 import dataclasses
 import functools
 import sys
-import time
 import traceback
 import unittest
 import warnings
@@ -170,7 +169,7 @@ class LeakCheck:
                 self._check_tasks_on(state, runner)
             if state.anyio_lease is not None:
                 self._check_tasks_on_anyio(state, *state.anyio_lease)
-            deadline = state.deadline or time.monotonic() + baseline.settings.grace_period
+            deadline = state.deadline or self._check.grace_deadline(baseline)
             leaks = [*state.leaks, *self._check.find_leaks(baseline, deadline)]
         finally:
             baseline.release()
@@ -188,7 +187,7 @@ class LeakCheck:
         if loop.is_closed() or loop.is_running() or state.baseline.unchanged():
             return
         if state.deadline is None:
-            state.deadline = time.monotonic() + state.baseline.settings.grace_period
+            state.deadline = self._check.grace_deadline(state.baseline)
         self._ownership.exclude_owned(state.baseline)
         state.leaks.extend(runner.run(self._check.find_leaks_async(state.baseline, state.deadline, in_loop=True)))
 
@@ -206,7 +205,7 @@ class LeakCheck:
         state.anyio_lease = None
         try:
             if state.deadline is None:
-                state.deadline = time.monotonic() + state.baseline.settings.grace_period
+                state.deadline = self._check.grace_deadline(state.baseline)
             baseline, deadline = state.baseline, state.deadline
 
             async def tasks_phase() -> list[Leak]:
