@@ -10,6 +10,7 @@ outcome: a leak is that test's FAIL.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -25,6 +26,45 @@ __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
 
+@dataclasses.dataclass
+class PerTestState:
+    """What leaktest keeps on one test, under one attribute (`STATE`): its baseline
+    from `begin_test` to the check, and what the runner's result summarises after it."""
+
+    baseline: check.Baseline | None = None
+    expected: str | None = None  # the reason given to `expected_leak`
+    verbose: bool = False  # the runner's -v: counts with the baseline, printed after the test
+    wrapped: bool = False  # the runner gave it the check (a test that is not leak-checked)
+    waited: float = 0.0  # seconds the check waited in the grace period
+    straggler: float = 0.0  # the same, when nothing leaked: what ended in the grace period
+    warned: int = 0  # leaks reported as warnings (warn mode)
+    counts: tuple[Mapping[str, int], dict[str, int]] | None = None  # before, after (-v)
+
+    def summarised(self) -> None:
+        """The runner's result has read what the last run noted: forget it."""
+        self.waited = self.straggler = 0.0
+        self.warned = 0
+        self.counts = None
+
+
+#: The one attribute leaktest sets on a test.
+STATE = "_leaktest_state"
+
+
+def state_of(test: object) -> PerTestState:
+    """The test's state, made at first use."""
+    state: PerTestState | None = getattr(test, STATE, None)
+    if state is None:
+        state = PerTestState()
+        setattr(test, STATE, state)
+    return state
+
+
+def _baseline_of(test: object) -> check.Baseline | None:
+    state: PerTestState | None = getattr(test, STATE, None)
+    return None if state is None else state.baseline
+
+
 class _LeakChecked:
     """The leak check, for `unittest.TestCase` and its asyncio flavour alike."""
 
@@ -32,9 +72,7 @@ class _LeakChecked:
     # are set below the class, from settings.all_options().
 
     _leaktest_settings: ClassVar[Settings] = Settings()
-    _leaktest_baseline: check.Baseline | None = None
-    _leaktest_expected: str | None = None  # the reason given to `expected_leak`
-    _leaktest_verbose = False  # set by the runner's -v; a class default keeps getattr cheap
+    _leaktest_state: PerTestState | None = None  # `STATE`; a class default keeps getattr cheap
     _leaktest_class_baseline: ClassVar[check.Baseline | None] = None
     _leaktest_in_class_setup: ClassVar[bool] = False
 
@@ -50,7 +88,7 @@ class _LeakChecked:
     @property
     def leaktest_baseline_counts(self) -> Mapping[str, int]:
         """The baseline's counts, kind -> count; taken at first use unless -v asked for them."""
-        baseline = self._leaktest_baseline
+        baseline = _baseline_of(self)
         return check.Counts(baseline) if baseline is not None else {}
 
     def doCleanups(self) -> bool:
@@ -116,30 +154,30 @@ def begin_test(
     if expected is not None:
         # An expected leak is judged (expected failure or unexpected success), never warned.
         settings = settings.updated("expected_leak", {"leak_mode": "fail"})
-        setattr(test, "_leaktest_expected", expected)
-    baseline = check.Baseline(
+    state = state_of(test)
+    state.expected = expected
+    state.baseline = baseline = check.Baseline(
         settings,
         class_settings=class_settings if overrides else None,
-        counts=_VERBOSE or getattr(test, "_leaktest_verbose", False),
+        counts=_VERBOSE or state.verbose,
         owner=test,
     )
-    setattr(test, "_leaktest_baseline", baseline)
     if counts_attribute:
         setattr(test, "leaktest_baseline_counts", check.Counts(baseline))
 
 
 def end_test(test: object) -> None:
     """The test's run is over: release a baseline no `doCleanups` ended (safe to call again)."""
-    baseline: check.Baseline | None = getattr(test, "_leaktest_baseline", None)
-    if baseline is not None:
-        _detach(test, getattr(test, "_leaktest_expected", None))
+    state: PerTestState | None = getattr(test, STATE, None)
+    if state is not None and state.baseline is not None:
+        baseline = state.baseline
+        _detach(state)
         _ended(baseline)
 
 
-def _detach(test: object, expected: str | None) -> None:
-    setattr(test, "_leaktest_baseline", None)
-    if expected is not None:
-        setattr(test, "_leaktest_expected", None)
+def _detach(state: PerTestState) -> None:
+    state.baseline = None
+    state.expected = None
 
 
 def _ended(baseline: check.Baseline) -> None:
@@ -153,19 +191,20 @@ def check_after_cleanups(test: object, success: bool, check_leaks: Callable[[che
     The clean path stays outside `testPartExecutor`; only an exception goes through
     it, so that unittest records it exactly as it records the test's own.
     """
-    baseline: check.Baseline | None = getattr(test, "_leaktest_baseline", None)
-    if baseline is None:
+    state: PerTestState | None = getattr(test, STATE, None)
+    baseline = None if state is None else state.baseline
+    if state is None or baseline is None:
         return success
-    expected = getattr(test, "_leaktest_expected", None)
-    if expected is None and baseline.unchanged() and not (_VERBOSE or getattr(test, "_leaktest_verbose", False)):
+    expected = state.expected
+    if expected is None and baseline.unchanged() and not (_VERBOSE or state.verbose):
         # The clean path: nothing was started or raised, there is nothing to ask.
-        setattr(test, "_leaktest_baseline", None)
+        state.baseline = None
         _ended(baseline)
         return success
     outcome = _compat.outcome_of(test)
     if outcome is None:
         return success
-    _detach(test, expected)
+    _detach(state)
     try:
         if expected is not None:
             return _judge_expected_leak(test, outcome, baseline, check_leaks, expected)
@@ -222,15 +261,16 @@ _VERBOSE = os.environ.get(VERBOSE_ENV, "") not in ("", "0")
 
 def _diagnose(test: object, baseline: check.Baseline) -> None:
     """Keep what the runner summarises; counts only on demand (env var or runner -v)."""
+    state = state_of(test)
     if baseline.waited:
-        setattr(test, "_leaktest_waited", baseline.waited)
+        state.waited = baseline.waited
         if not baseline.leaked:
-            setattr(test, "_leaktest_straggler", baseline.waited)
+            state.straggler = baseline.waited
     if baseline.warned:
-        setattr(test, "_leaktest_warned", baseline.warned)
-    if _VERBOSE or getattr(test, "_leaktest_verbose", False):
+        state.warned = baseline.warned
+    if _VERBOSE or state.verbose:
         after = check.counts_now(baseline.counts)
-        setattr(test, "_leaktest_counts", (baseline.counts, after))
+        state.counts = (baseline.counts, after)
         if _VERBOSE:
             name = test.id() if isinstance(test, unittest.TestCase) else repr(test)
             print(f"leaktest: {name}: {format_counts(baseline.counts, after)}", file=sys.stderr)
@@ -269,7 +309,7 @@ class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc
         try:
             return super().run(result)
         finally:
-            if self._leaktest_baseline is not None:  # its doCleanups was not reached
+            if _baseline_of(self) is not None:  # its doCleanups was not reached
                 end_test(self)
 
 
@@ -299,7 +339,7 @@ class LeakCheckedAsyncTestCase(_LeakChecked, _compat.LoopSteps):  # type: ignore
 
 def adopt_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
     """The test's own loop, made by the base class before `setUp`, is not the test's doing."""
-    baseline: check.Baseline | None = getattr(test, "_leaktest_baseline", None)
+    baseline = _baseline_of(test)
     if baseline is not None:
         check.adopt_loop(baseline, functools.partial(_compat.create_test_loop, test))
 

@@ -120,7 +120,7 @@ def _wrap_test(test: unittest.TestCase, settings: Settings) -> None:
                 case.end_test(test)
 
         test.run = run_checked  # type: ignore[method-assign]
-    test._leaktest_wrapped = True  # type: ignore[attr-defined]
+    case.state_of(test).wrapped = True
 
 
 # -- class and module fixtures -------------------------------------------------
@@ -272,8 +272,8 @@ def prepare(test: object, settings: Settings, *, verbose: bool = False) -> None:
             prepare(child, settings, verbose=verbose)
     elif isinstance(test, unittest.TestCase):
         if verbose:
-            test._leaktest_verbose = True  # type: ignore[attr-defined]
-        if not isinstance(test, case._LeakChecked) and not getattr(test, "_leaktest_wrapped", False):
+            case.state_of(test).verbose = True
+        if not isinstance(test, case._LeakChecked) and not case.state_of(test).wrapped:
             _wrap_test(test, settings)
 
 
@@ -343,15 +343,18 @@ class LeakTestResult(unittest.TextTestResult):
 
     def stopTest(self, test: unittest.TestCase) -> None:
         super().stopTest(test)
-        self.grace_seconds += vars(test).pop("_leaktest_waited", 0.0)
-        self.note_warned(test.id(), vars(test).pop("_leaktest_warned", 0))
-        straggler = vars(test).pop("_leaktest_straggler", 0.0)
+        state: case.PerTestState | None = getattr(test, case.STATE, None)
+        if state is None:
+            return
+        self.grace_seconds += state.waited
+        self.note_warned(test.id(), state.warned)
+        straggler = state.straggler
         if straggler and (self.slowest_straggler is None or straggler > self.slowest_straggler[0]):
             self.slowest_straggler = (straggler, test.id())
-        counts = vars(test).pop("_leaktest_counts", None)
-        if counts is not None and self._leaktest_verbosity > 1:
-            self.stream.write(f"    {format_counts(*counts)}\n")
+        if state.counts is not None and self._leaktest_verbosity > 1:
+            self.stream.write(f"    {format_counts(*state.counts)}\n")
             self.stream.flush()
+        state.summarised()
 
 
 class LeakTestRunner(unittest.TextTestRunner):
