@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-import queue
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from hubs import Hub
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,19 +21,11 @@ def logged(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class Reporter:
-    def __init__(self, name: str) -> None:
-        self._queue: queue.Queue[object] = queue.Queue()
-        self.thread = threading.Thread(target=self.run, name=name)
-
+class Reporter(Hub):
     @logged
     def run(self) -> None:
         while self._queue.get() is not None:
             pass
-
-    def stop(self) -> None:
-        self._queue.put(None)
-        self.thread.join()
 
 
 class Collector(Reporter):

@@ -36,7 +36,7 @@ class Run:
         path: str = "",
         needs: tuple[str, ...] = (),
     ) -> None:
-        self._run = PytestRun([*plugin, *args], SUITES, [path, str(ROOT)], needs)
+        self._run = PytestRun([*plugin, *args], SUITES, [path, str(ROOT), str(TESTS)], needs)
 
     def finished(self) -> None:
         """Wait for the run to end."""

@@ -2,13 +2,14 @@
 
 import pytest
 
-from conftest import Hub, leak
+from conftest import leak
+from hubs import start_hub
 
 
 @pytest.fixture(scope="session", autouse=True)
 def session_hub():
     """Started by the first test's setup, stopped at the end of the session: never a leak."""
-    hub = Hub("session-hub")
+    hub = start_hub("session-hub", daemon=True)
     yield hub
     hub.stop()
 
@@ -21,7 +22,7 @@ def module_leak():
 
 @pytest.fixture(scope="class")
 def class_hub():
-    hub = Hub("class-hub")
+    hub = start_hub("class-hub", daemon=True)
     yield hub
     hub.stop()
 

@@ -3,12 +3,13 @@
 import unittest
 
 import leaktest
-from conftest import Hub, leak
+from conftest import leak
+from hubs import start_hub
 
 
 class PlainCase(unittest.TestCase):
     def test_clean(self):
-        hub = Hub("plain-case-hub")
+        hub = start_hub("plain-case-hub", daemon=True)
         self.addCleanup(hub.stop)
 
     def test_leaks(self):

@@ -2,7 +2,8 @@
 
 import pytest
 
-from conftest import Hub, leak
+from conftest import leak
+from hubs import start_hub
 
 
 def test_clean():
@@ -25,7 +26,7 @@ def test_fixture_finalizer_stops_the_thread(worker):
 @pytest.mark.leaktest(grace_period=3600)
 def test_thread_ends_within_the_grace():
     # With a one-hour grace, this only finishes if the check returns the moment it ends.
-    Hub("winding-down").stop_later()
+    start_hub("winding-down", daemon=True).stop_later()
 
 
 @pytest.mark.leaktest(ignore_threads=["ignored-*"])

@@ -2,7 +2,8 @@
 
 import pytest
 
-from conftest import Hub, leak
+from conftest import leak
+from hubs import start_hub
 
 
 @pytest.fixture(scope="package")
@@ -12,6 +13,6 @@ def package_leak():
 
 @pytest.fixture(scope="package")
 def package_hub():
-    hub = Hub("package-hub")
+    hub = start_hub("package-hub", daemon=True)
     yield hub
     hub.stop()
