@@ -5,20 +5,24 @@ on `super().setUp()`: in `run()`, or for an IsolatedAsyncioTestCase before its
 loop is set up (`_compat.LoopSteps`, which keeps leaktest's frames off the stack
 while the test runs). The check runs at the end of `doCleanups()`, which
 `TestCase.run` calls after tearDown and every cleanup, inside the test's own
-outcome: a leak is that test's FAIL.
+outcome: a leak is that test's FAIL. A TestCase family whose life cycle ends
+elsewhere (trial's own `run()`, Django's teardown after it: `families`) is
+checked where it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
 import sys
 import unittest
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from . import _compat, check, marks, mode
+from . import _compat, check, families, marks, mode
 from .report import LeakError, format_counts
 from .settings import Settings, all_options, from_class
 
@@ -206,6 +210,10 @@ def check_after_cleanups(test: object, success: bool, check_leaks: Callable[[che
         return success
     _detach(state)
     try:
+        if families.tears_down_after_run(test):
+            # Django's own teardown follows run(): the check must follow it.
+            with _compat.record_in_outcome(outcome, test):
+                families.tear_down_now(test)
         if expected is not None:
             return _judge_expected_leak(test, outcome, baseline, check_leaks, expected)
         try:
@@ -218,6 +226,36 @@ def check_after_cleanups(test: object, success: bool, check_leaks: Callable[[che
         return _compat.outcome_success(outcome)
     finally:
         _ended(baseline)
+
+
+def check_outside_outcome(test: object, check_leaks: Callable[[check.Baseline], None]) -> None:
+    """The check of a test whose run has no unittest outcome (`families`): a leak raises.
+
+    An `expected_leak` is not judged there: its leak fails as any other.
+    """
+    state: PerTestState | None = getattr(test, STATE, None)
+    baseline = None if state is None else state.baseline
+    if state is None or baseline is None:
+        return
+    _detach(state)
+    try:
+        if not baseline.unchanged() or _VERBOSE or state.verbose:
+            try:
+                check_leaks(baseline)
+            finally:
+                _diagnose(test, baseline)
+    finally:
+        _ended(baseline)
+
+
+def checked_in_own_run(
+    test: unittest.TestCase, result: Any, check_leaks: Callable[[check.Baseline], None]
+) -> AbstractContextManager[None]:
+    """The block of a test's run: for a test that runs its own way (`families`, trial's),
+    the check at the end of its `tearDown`; for any other, nothing (`doCleanups` checks)."""
+    if _baseline_of(test) is None or not families.runs_its_own_way(test):
+        return contextlib.nullcontext()
+    return families.checked_after_teardown(test, result, functools.partial(check_outside_outcome, test, check_leaks))
 
 
 def _judge_expected_leak(
@@ -302,12 +340,31 @@ def _class_baseline_first(setup: Callable[[type], None]) -> classmethod[Any, [],
 
 
 class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc]  # doCleanups returns its bool, as CPython's does
-    """A `unittest.TestCase` whose tests fail when they leave anything a probe checks behind."""
+    """A `unittest.TestCase` whose tests fail when they leave anything a probe checks behind.
+
+    Put it first among the bases of a test class of another family (tornado's,
+    Django's, Twisted trial's), so that its `run` and `doCleanups` wrap theirs.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if issubclass(cls, unittest.IsolatedAsyncioTestCase):
+            # Its check would run before the base class closes the test's loop.
+            raise TypeError(
+                f"{cls.__qualname__} is an IsolatedAsyncioTestCase: subclass"
+                " leaktest.LeakCheckedAsyncTestCase, not leaktest.LeakCheckedTestCase"
+            )
+        if families.asynchronous_trial_class(cls):
+            raise TypeError(
+                f"{cls.__qualname__} is a twisted.trial.unittest.TestCase, whose teardown may go on"
+                " in the reactor after tearDown returns: leaktest checks trial's SynchronousTestCase only"
+            )
 
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
         begin_test(self, self._leaktest_settings)
         try:
-            return super().run(result)
+            with checked_in_own_run(self, result, self._leaktest_check):
+                return super().run(result)
         finally:
             if _baseline_of(self) is not None:  # its doCleanups was not reached
                 end_test(self)

@@ -115,7 +115,8 @@ def _wrap_test(test: unittest.TestCase, settings: Settings) -> None:
         def run_checked(result: unittest.TestResult | None = None) -> unittest.TestResult | None:
             case.begin_test(test, settings, counts_attribute=True)
             try:
-                return run(result)
+                with case.checked_in_own_run(test, result, check_leaks):
+                    return run(result)
             finally:
                 case.end_test(test)
 

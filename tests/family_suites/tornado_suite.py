@@ -1,0 +1,38 @@
+"""tornado's AsyncTestCase and AsyncHTTPTestCase with leaktest's base class first."""
+
+from _leaks import leak_thread
+from tornado.testing import AsyncHTTPTestCase, AsyncTestCase, gen_test
+from tornado.web import Application, RequestHandler
+
+import leaktest
+
+
+class Hello(RequestHandler):
+    def get(self) -> None:
+        self.write("hello")
+
+
+class TornadoChecked(leaktest.LeakCheckedTestCase, AsyncTestCase):
+    grace_period = 0.05  # what it leaks on purpose is waited for briefly
+
+    @gen_test
+    async def test_clean(self) -> None:
+        await self.io_loop.run_in_executor(None, lambda: None)
+
+    @gen_test
+    async def test_leaks_thread(self) -> None:
+        leak_thread("tornado-thread-leak")
+
+
+class TornadoHTTPChecked(leaktest.LeakCheckedTestCase, AsyncHTTPTestCase):
+    grace_period = 0.05  # what it leaks on purpose is waited for briefly
+
+    def get_app(self) -> Application:
+        return Application([("/", Hello)])
+
+    def test_clean_fetch(self) -> None:
+        self.assertEqual(self.fetch("/").body, b"hello")
+
+    def test_leaks_thread(self) -> None:
+        self.assertEqual(self.fetch("/").body, b"hello")
+        leak_thread("tornado-http-thread-leak")
