@@ -203,7 +203,7 @@ def check_pytest_names(app: Sphinx, env: BuildEnvironment) -> None:
 #: (a wildcard, ``--check-*`` or ``check_*``, names a family and is left alone).
 SETTING = re.compile(r"(?<![\w./-])((?:check|ignore)_[a-z_]*[a-z]|grace_period|cleanup_leaks|leak_mode)(?![\w*])")
 PYTEST_INI = re.compile(r"(?<![\w./-])leaktest_([a-z_]*[a-z])\b")
-FLAG = re.compile(r"(?<![\w-])(--(?:no-)?(?:leaktest-)?(?:check|ignore|grace|cleanup|mode)(?:[a-z-]*[a-z])?)(?![\w*-])")
+FLAG = re.compile(r"(?<![\w-])(--(?:no-)?(?:leaktest-)?(?:(?:check|ignore|grace|cleanup)-[a-z-]*[a-z]|mode))(?![\w*-])")
 
 
 def check_names(app: Sphinx, doctree: nodes.document) -> None:
