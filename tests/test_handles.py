@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
+import itertools
 import threading
 import unittest
 from collections.abc import Callable
@@ -87,6 +89,85 @@ class Handles(leaktest.LeakCheckedTestCase):
                 asyncio.get_running_loop().call_later(3600, reconnect)
 
         self.assertEqual(verdict(run_tests(Inner, "test")), "ok")
+
+
+class Connection:
+    """Reaps its tasks through a done-callback, as connection classes do."""
+
+    def reap(self, task: object) -> None:
+        pass
+
+
+def reap(task: object) -> None:
+    """A plain function as a done-callback."""
+
+
+class SharedLoopDoneCallbacks(leaktest.LeakCheckedTestCase):
+    """A class shares one loop; each test is one `run_until_complete`. A task finishing in
+    the loop's last pass has its done-callback queued behind the stop: it is the future's,
+    whatever the callable looks like."""
+
+    def run_shared(self, callback: Callable[[], Callable[[object], None]], future_class: type) -> unittest.TestResult:
+        class Inner(leaktest.LeakCheckedTestCase):
+            @classmethod
+            def setUpClass(cls) -> None:
+                cls.loop = asyncio.new_event_loop()
+
+            @classmethod
+            def tearDownClass(cls) -> None:
+                cls.loop.close()
+
+            def test_1(self) -> None:
+                async def finish() -> int:
+                    return 1
+
+                async def main() -> None:
+                    asyncio.ensure_future(finish()).add_done_callback(callback())
+                    future = future_class(loop=self.loop)
+                    future.add_done_callback(callback())
+                    self.loop.call_soon(future.set_result, 1)
+
+                self.loop.run_until_complete(main())
+
+            def test_2(self) -> None:
+                self.test_1()
+
+        return run_tests(Inner)
+
+    def test_done_callbacks_on_a_shared_loop_pass_whatever_they_call(self) -> None:
+        callbacks: dict[str, Callable[[], Callable[[object], None]]] = {
+            "partial of a bound method": lambda: functools.partial(Connection().reap),
+            "lambda": lambda: lambda task: None,
+            "plain function": lambda: reap,
+        }
+        futures = {"C futures": asyncio.Future, "pure-Python futures": asyncio.futures._PyFuture}  # type: ignore[attr-defined]
+        for (what, callback), (kind, future_class) in itertools.product(callbacks.items(), futures.items()):
+            with self.subTest(what, futures=kind):
+                result = self.run_shared(callback, future_class)
+                self.assertEqual(verdict(result), "ok", report(result))
+                self.assertEqual(result.testsRun, 2)
+
+    def test_a_callback_the_code_scheduled_on_a_shared_loop_still_fails(self) -> None:
+        class Inner(leaktest.LeakCheckedTestCase):
+            loop: asyncio.AbstractEventLoop
+
+            @classmethod
+            def setUpClass(cls) -> None:
+                cls.loop = asyncio.new_event_loop()
+
+            @classmethod
+            def tearDownClass(cls) -> None:
+                cls.loop.close()
+
+            def test(self) -> None:
+                task = self.loop.create_task(asyncio.sleep(0))
+                self.loop.run_until_complete(task)
+                self.loop.call_soon(functools.partial(reap, task))
+
+        result = run_tests(Inner, "test")
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertIn(f"[Callback functools.partial({__name__}.reap)() (call_soon, not run yet, on stopped loop", text)
 
 
 class HubLoop(leaktest.LeakCheckedTestCase):

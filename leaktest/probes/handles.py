@@ -10,15 +10,22 @@ them again (`changed`), so a test that schedules nothing on them costs no more. 
 `LeakCheckedAsyncTestCase` this runs on the test's loop, before the base class
 closes it (closing a loop drops its handles without a word).
 
-asyncio's own callbacks are not the test's: a task's steps and wake-ups (the
-task is the leak, if any), futures' callbacks, `asyncio.sleep`'s timer,
-transports' and servers' plumbing, and leaktest's own.
+asyncio's own callbacks are not the test's: a task's steps (the task is the
+leak, if any), `asyncio.sleep`'s timer, transports' and servers' plumbing, and
+leaktest's own. Nor is a future's done-callback, whatever it calls: it was
+scheduled by the future completing, not by the code calling `call_soon`; a class
+sharing one loop across tests (one `run_until_complete` each) leaves the callbacks
+of a task that finished in the loop's last pass queued behind the stop.
 
 What this relies on, per Python version (each in one function below):
 - 3.10+: `BaseEventLoop._ready` (a deque of `Handle`s due now) and
   `BaseEventLoop._scheduled` (a heap of `TimerHandle`s), `_queues`;
   `Handle._callback` and `Handle._args` (`_callback_of`); `Handle._source_traceback`,
   set in debug mode (`_scheduled_at`).
+- 3.10+: a future, of either implementation (`futures._PyFuture`, the C
+  `asyncio.Future`), schedules each done-callback once done as
+  `loop.call_soon(callback, future, context=...)`: the only `Handle` asyncio makes
+  with a done future as its one argument (`_scheduled_by_future`).
 """
 
 from __future__ import annotations
@@ -66,6 +73,23 @@ def _scheduled_at(handle: asyncio.Handle) -> str:
     """Where the handle was scheduled: recorded by asyncio in debug mode only."""
     site = stacks.debug_site(getattr(handle, "_source_traceback", None))
     return stacks.where("scheduled", site, unseen=stacks.UNSEEN_WITHOUT_DEBUG)
+
+
+#: The two implementations of asyncio's futures (tasks derive from them).
+_FUTURES: tuple[type, ...] = tuple({asyncio.Future, getattr(asyncio.futures, "_PyFuture", asyncio.Future)})
+
+
+def _scheduled_by_future(handle: asyncio.Handle) -> bool:
+    """Scheduled by a future completing: due now, its one argument the done future
+    that scheduled it (3.10+, both implementations)."""
+    args = getattr(handle, "_args", None)
+    return (
+        args is not None
+        and len(args) == 1
+        and isinstance(args[0], _FUTURES)
+        and args[0].done()
+        and not isinstance(handle, asyncio.TimerHandle)
+    )
 
 
 def _function(callback: object) -> object:
@@ -151,7 +175,7 @@ class HandleProbe(Probe[HandleMark, Pending]):
             for loop in live_loops()
             if not loop.is_closed()
             for handle in _pending(loop)
-            if not _internal(_callback_of(handle)[0])
+            if not _internal(_callback_of(handle)[0]) and not _scheduled_by_future(handle)
         )
 
     def new_since(self, mark: HandleMark) -> list[Pending]:
@@ -236,7 +260,11 @@ def _still_pending(items: Sequence[Pending]) -> list[Pending]:
 
 
 def _reportable(loop: asyncio.AbstractEventLoop, before: frozenset[asyncio.Handle]) -> list[asyncio.Handle]:
-    return [h for h in _pending(loop) if h not in before and h not in _claimed and not _internal(_callback_of(h)[0])]
+    return [
+        h
+        for h in _pending(loop)
+        if h not in before and h not in _claimed and not _internal(_callback_of(h)[0]) and not _scheduled_by_future(h)
+    ]
 
 
 def _describe(handle: asyncio.Handle) -> Leak:
