@@ -328,6 +328,68 @@ class Verdicts(leaktest.LeakCheckedTestCase):
         self.assertIs(threading.excepthook, users_hook)  # and restored
 
 
+def explode() -> None:
+    raise ValueError("boom in a thread")
+
+
+def run_exploding(name: str) -> None:
+    thread = threading.Thread(target=explode, name=name)
+    thread.start()
+    thread.join()
+
+
+class TestsOwnExceptHook(leaktest.LeakCheckedTestCase):
+    """An exception that a `threading.excepthook` installed by the test handled is no
+    finding; one that reaches the hook in place at the baseline is."""
+
+    def run_with_hook(self, chain: bool, thread_before: bool) -> tuple[unittest.TestResult, list[str]]:
+        seen: list[str] = []
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                if thread_before:  # leaktest's hook is in place already
+                    run_exploding("earlier")
+                previous = threading.excepthook
+
+                def tests_hook(args: threading.ExceptHookArgs) -> None:
+                    seen.append(args.thread.name if args.thread else "")
+                    if chain:
+                        previous(args)
+
+                threading.excepthook = tests_hook
+                try:
+                    run_exploding("handled")
+                finally:
+                    threading.excepthook = previous
+
+        return run_tests(Inner, "test"), seen
+
+    def test_an_exception_the_tests_hook_handled_passes(self) -> None:
+        result, seen = self.run_with_hook(chain=False, thread_before=False)
+        self.assertEqual(verdict(result), "ok", report(result))
+        self.assertEqual(seen, ["handled"])
+
+    def test_an_exception_the_tests_hook_passed_on_to_leaktests_fails(self) -> None:
+        previous = threading.excepthook
+        threading.excepthook = lambda args: None
+        self.addCleanup(setattr, threading, "excepthook", previous)
+        result, seen = self.run_with_hook(chain=True, thread_before=True)
+        self.assertEqual(verdict(result), "FAIL", report(result))
+        self.assertIn("[Thread 'handled':", report(result))
+        self.assertEqual(seen, ["handled"])
+
+    def test_the_tests_hook_installed_after_leaktests_handles_its_thread(self) -> None:
+        previous = threading.excepthook
+        threading.excepthook = lambda args: None  # the earlier thread's exception: not this test's concern
+        self.addCleanup(setattr, threading, "excepthook", previous)
+        result, seen = self.run_with_hook(chain=False, thread_before=True)
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertIn("[Thread 'earlier':", text)
+        self.assertNotIn("'handled'", text)
+        self.assertEqual(seen, ["handled"])
+
+
 class OlderThreads(leaktest.LeakCheckedTestCase):
     """Threads from before leaktest was imported are nobody's."""
 

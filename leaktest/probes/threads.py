@@ -208,12 +208,14 @@ def _excepthook(args: threading.ExceptHookArgs) -> None:
 
 
 # leaktest's excepthook is put in front of the current one when a thread starts
-# while a mark is alive (only such threads' exceptions are any test's), and taken
+# while a mark is alive (only such threads' exceptions are any test's) and the
+# current one was in place at a mark (not one the code under test installed), and taken
 # out once the mark that was innermost then, and every mark taken since, is
 # released: a mark costs two dict operations (atomic) and no lock while no
 # thread starts.
 _tokens = itertools.count(1)  # one token per mark
-_alive: dict[int, int] = {}  # the marks not yet released: token -> ident of the thread of the mark
+#: The marks not yet released: token -> (ident of the thread of the mark, the hook in place then).
+_alive: dict[int, tuple[int, ExceptHook]] = {}
 
 
 class _Installed:
@@ -229,7 +231,7 @@ class _Installed:
         # starting thread (the innermost, when marks nest; else the newest of all),
         # and those taken while it is in place.
         here = threading.get_ident()
-        mine = [token for token, ident in _alive.copy().items() if ident == here]
+        mine = [token for token, (ident, _) in _alive.copy().items() if ident == here]
         self.waiting = {max(mine or _alive)}
 
 
@@ -237,10 +239,14 @@ _installed: _Installed | None = None  # the latest installation still in place
 
 
 def _install_hook() -> None:
-    """Put `_excepthook` in front of the current hook (a thread starts while a mark is alive)."""
+    """Put `_excepthook` in front of the current hook (a thread starts while a mark is
+    alive), when that hook was in place at a mark: one the code under test installed
+    since handles what reaches it, and passes on what it does not handle (to the hook
+    it replaced, leaktest's when it was in place)."""
     global _chained_hook, _installed
     with _lock:
-        if threading.excepthook is not _excepthook and _alive:
+        current = threading.excepthook
+        if current is not _excepthook and any(hook is current for _, hook in _alive.copy().values()):
             _installed = _Installed(threading.excepthook, _chained_hook, _installed)
             _chained_hook = threading.excepthook
             threading.excepthook = _excepthook
@@ -292,7 +298,7 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
     # `mark` and `release` run on every test: the token's bookkeeping is written out here.
     def mark(self, everything: bool = False) -> ThreadMark:
         token = next(_tokens)
-        _alive[token] = threading.get_ident()
+        _alive[token] = (threading.get_ident(), threading.excepthook)
         installed = _installed
         if installed is not None:
             installed.waiting.add(token)  # the hook in place serves this mark too
