@@ -3,7 +3,8 @@
 Loops are numbered at creation (probes/event_loops.py, as probes/threads.py
 numbers threads). A mark is then the last loop number, plus, only when loops older than the mark are still
 open, a snapshot of the tasks they hold. A test that creates no loop compares
-two integers; tasks are listed with the public `asyncio.all_tasks(loop)`.
+two integers; tasks are listed with the public `asyncio.all_tasks(loop)`. A loop
+made before the hooks existed is older than every test, and so are its tasks.
 
 `BaseEventLoop.call_exception_handler` is hooked too, to record the two
 messages asyncio logs when a task is garbage-collected: "Task exception was
@@ -137,8 +138,9 @@ def _on_create_task(
     the stack that created it (`ignore_started_by`), and where and by which task it was
     created, as `Thread.start` notes for threads (no debug mode needed)."""
     global _starts_prune_at
-    if _made_by_runner(frame):
-        return
+    loop: asyncio.BaseEventLoop = args[0]
+    if _made_by_runner(frame) or not seq_of(loop):
+        return  # a loop made before leaktest's hooks existed is older than every test, so are its tasks
     ref = weakref.ref(task, _forget_task)
     _task_seqs[ref] = clock.tick()
     start = stacks.start_stack(frame)
@@ -148,7 +150,6 @@ def _on_create_task(
             for key in [key for key, (old, _) in _starts.items() if old() is None]:
                 del _starts[key]
             _starts_prune_at = max(256, 2 * len(_starts))
-    loop: asyncio.BaseEventLoop = args[0]
     parent = asyncio.current_task(loop) if loop.is_running() else None
     try:
         setattr(task, _SITE, stacks.start_site(frame))

@@ -3,6 +3,13 @@
 `Thread.start` is wrapped once per process to number every thread and note where
 it was started. A baseline is then one integer, and a check on a test that
 started no thread compares two integers.
+
+What was made before the hooks existed (a module-wide pool, a server thread
+started at import) is older than every test, and so is what it starts later.
+
+Private APIs read, 3.10-3.15: `Thread._target` and `Thread._args` (`_target_name`,
+`_pool_seq`), `concurrent.futures.thread._worker` (`_pool_seq`),
+`threading._DummyThread` (`_unseen`).
 """
 
 from __future__ import annotations
@@ -48,10 +55,11 @@ def _on_start(result: None, frame: FrameType | None, args: tuple[Any, ...], kwar
     """Before `Thread.start`: number the thread and note where it was started."""
     global _prune_at
     thread: threading.Thread = args[0]
-    pool_seq = _pool_seq(thread)
-    setattr(thread, _START, stacks.start_stack(frame))
     starter = threading.current_thread()
     numbered = seq_of(starter) > 0
+    # Started by a pool, or a thread, that leaktest did not see made: older than every test.
+    inherited = _pool_seq(thread) if numbered or not _unseen(starter) else 0
+    setattr(thread, _START, stacks.start_stack(frame))
     site_frame = frame if type(thread).start is threading.Thread.start else _caller_of_start(thread, frame)
     # `start_site(site_frame, starter)`, with `numbered` known already: this runs on every start.
     setattr(thread, _SITE, stacks.start_site(site_frame, starter.name if numbered else None, site_of(starter)))
@@ -64,7 +72,7 @@ def _on_start(result: None, frame: FrameType | None, args: tuple[Any, ...], kwar
             # Started by a thread already reported (a timer re-arming itself): part of that report.
             setattr(thread, _REPORTED, True)
         tick = clock.tick()
-        setattr(thread, _SEQ, tick if pool_seq is None else pool_seq)
+        setattr(thread, _SEQ, tick if inherited is None else inherited)
         _started.append((tick, weakref.ref(thread)))
         if len(_started) >= _prune_at:
             _started[:] = [(n, ref) for n, ref in _started if _may_be_alive(ref())]
@@ -114,14 +122,25 @@ def _on_pool_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
 
 
 def _pool_seq(thread: threading.Thread) -> int | None:
-    """The pool's number when `thread` is a ThreadPoolExecutor worker (3.10-3.15:
-    target `_worker`, first argument a weak reference to the executor)."""
+    """The pool's number when `thread` is a ThreadPoolExecutor worker, 0 for a pool made
+    before leaktest's hooks existed (3.10-3.15: target `_worker`, first argument a weak
+    reference to the executor)."""
     if getattr(thread, "_target", None) is not concurrent.futures.thread._worker:
         return None
     args = getattr(thread, "_args", ())
     pool = args[0]() if args and callable(args[0]) else None
-    seq = getattr(pool, _SEQ, None)
-    return seq if isinstance(seq, int) else None
+    seq = getattr(pool, _SEQ, 0)
+    return seq if isinstance(seq, int) else 0
+
+
+def _unseen(starter: threading.Thread) -> bool:
+    """Whether `starter`, a thread leaktest did not number, was started before its hooks
+    existed: not the main thread, not a thread threading did not start (a `_DummyThread`:
+    its start was not `Thread.start`'s), and not a thread a check was begun in."""
+    if starter is threading.main_thread() or isinstance(starter, threading._DummyThread):
+        return False
+    here = starter.ident
+    return not any(ident == here for ident, _ in _alive.copy().values())
 
 
 def seq_of(thread: threading.Thread) -> int:
