@@ -76,20 +76,17 @@ def _scheduled_at(handle: asyncio.Handle) -> str:
 
 
 #: The two implementations of asyncio's futures (tasks derive from them).
-_FUTURES: tuple[type, ...] = tuple({asyncio.Future, getattr(asyncio.futures, "_PyFuture", asyncio.Future)})
+_FUTURES: tuple[type[Any], ...] = tuple({asyncio.Future, getattr(asyncio.futures, "_PyFuture", asyncio.Future)})
 
 
 def _scheduled_by_future(handle: asyncio.Handle) -> bool:
     """Scheduled by a future completing: due now, its one argument the done future
     that scheduled it (3.10+, both implementations)."""
     args = getattr(handle, "_args", None)
-    return (
-        args is not None
-        and len(args) == 1
-        and isinstance(args[0], _FUTURES)
-        and args[0].done()
-        and not isinstance(handle, asyncio.TimerHandle)
-    )
+    if not args or len(args) != 1 or isinstance(handle, asyncio.TimerHandle):
+        return False
+    future = args[0]
+    return isinstance(future, _FUTURES) and bool(future.done())
 
 
 def _function(callback: object) -> object:
