@@ -368,13 +368,18 @@ class _WaitedFor:
 
     def links(self, probe: Probe[Any, Any], item: object, alive: set[int]) -> int:
         """How many links this check saw in `item`'s chain: itself, and the parents
-        that ended while it waited (a parent still `alive` is reported in its own right)."""
+        that ended while it waited (a parent still `alive` is reported in its own right),
+        each started by the same function as `item` (an ancestry of different starters
+        is no chain re-arming itself: its start site tells it)."""
         count = 1
+        function = probe.start_function(item)
         parent = probe.parent(item)
         while (
-            parent is not None
+            function is not None
+            and parent is not None
             and self.items.get(probe.identity(parent)) is parent
             and probe.identity(parent) not in alive
+            and probe.start_function(parent) == function
             and count < 1_000_000
         ):
             count += 1

@@ -105,6 +105,39 @@ class ThreadChains(leaktest.LeakCheckedTestCase):
                 heartbeat.start()
 
 
+    def test_an_ancestry_of_different_starters_is_shown_as_such_not_as_a_chain(self) -> None:
+        timers: list[threading.Timer] = []
+
+        def cancel() -> None:
+            for timer in timers:
+                timer.cancel()
+                timer.join()
+
+        self.addCleanup(cancel)
+
+        def transport() -> None:
+            timer = threading.Timer(3600, lambda: None)
+            timers.append(timer)
+            timer.start()
+
+        def serve() -> None:
+            threading.Thread(target=transport, name="transport").start()
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            grace_period = LONG_GRACE
+
+            def test(self) -> None:
+                threading.Thread(target=serve, name="server").start()
+
+        result = run_tests(Inner, "test")
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertEqual(text.count("[Thread "), 1, text)
+        self.assertRegex(text, r"started by \S+transport at \S+ in thread 'transport' \(started by \S+serve at ")
+        self.assertRegex(text, r", in a chain of threads begun by \S+Inner\.test at ")
+        self.assertNotIn("re-arming", text)
+
+
 class TaskChains(leaktest.LeakCheckedTestCase):
     def run_retries(self, grace: float) -> unittest.TestResult:
         if ("tasks", grace) not in RESULTS:

@@ -165,6 +165,11 @@ class Probe(Generic[Mark, Item]):
         """What started `item` (the thread or task it was started from), when known."""
         return None
 
+    def start_function(self, item: Item) -> object:
+        """The function whose code started `item` (file and qualified name), when known:
+        a chain re-arms itself when each link was started by the same function."""
+        return None
+
     def claim(self, items: Sequence[Item]) -> None:
         """Mark reported items, so that no later check reports them again."""
         raise NotImplementedError

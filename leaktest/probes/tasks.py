@@ -468,6 +468,10 @@ class TaskProbe(Probe[int, Item]):
     def parent(self, item: Item) -> Item | None:
         return None if isinstance(item, _Record) else _parent(item)
 
+    def start_function(self, item: Item) -> object:
+        site: stacks.StartSite | None = None if isinstance(item, _Record) else getattr(item, _SITE, None)
+        return None if site is None else (site.origin.filename, site.origin.function)
+
     def claim(self, items: Sequence[Item]) -> None:
         with _lock:
             for item in items:

@@ -380,6 +380,10 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
     def parent(self, item: threading.Thread) -> threading.Thread | None:
         return _parent(item)
 
+    def start_function(self, item: threading.Thread) -> object:
+        site = site_of(item)
+        return None if site is None else (site.origin.filename, site.origin.function)
+
     def claim(self, items: Sequence[threading.Thread]) -> None:
         with _lock:  # against `_on_start` deciding whether a new thread inherits it
             for thread in items:
