@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import _thread
 import concurrent.futures
+import functools
 import queue
 import socketserver
 import threading
 import time
 import unittest
+from collections.abc import Callable
 
 import leaktest
 from hubs import Hub, start_hub
@@ -388,6 +391,68 @@ class TestsOwnExceptHook(leaktest.LeakCheckedTestCase):
         self.assertIn("[Thread 'earlier':", text)
         self.assertNotIn("'handled'", text)
         self.assertEqual(seen, ["handled"])
+
+
+def wait_for(event: threading.Event) -> None:
+    """What the raw threads of the tests below run."""
+    event.wait()
+
+
+class RawThreads(leaktest.LeakCheckedTestCase):
+    """Threads started with `_thread.start_new_thread` (3.13+: `start_joinable_thread`),
+    not through `threading.Thread`: seen, reported with their function, waited for."""
+
+    def start_raw(self, start: Callable[..., object], ends_in_cleanup: bool) -> unittest.TestResult:
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                start(wait_for, (release,))
+                if ends_in_cleanup:
+                    self.addCleanup(release.set)
+
+        return run_tests(Inner, "test")
+
+    def starters(self) -> dict[str, Callable[..., object]]:
+        found: dict[str, Callable[..., object]] = {"start_new_thread": lambda f, a: _thread.start_new_thread(f, a)}
+        joinable = getattr(_thread, "start_joinable_thread", None)  # 3.13+
+        if joinable is not None:
+            found["start_joinable_thread"] = lambda f, a: joinable(functools.partial(f, *a))
+        return found
+
+    def test_a_raw_thread_left_running_fails_with_its_function_and_start_site(self) -> None:
+        for name, start in self.starters().items():
+            with self.subTest(name):
+                result = self.start_raw(start, ends_in_cleanup=False)
+                text = report(result)
+                self.assertEqual(verdict(result), "FAIL", text)
+                self.assertIn("found unexpected threads:", text)
+                self.assertRegex(
+                    text, rf"\[Thread started by _thread\.{name} \(ident \d+\) with test_threads\.wait_for on top of the stack:\n  File \S+test_threads\.py"
+                )
+                self.assertRegex(text, r"started by \S*<lambda> at \S+test_threads\.py:\d+, from \S+Inner\.test at ")
+                self.assertEqual(text.count("[Thread "), 1, text)
+
+    def test_a_raw_thread_ending_after_the_cleanups_is_waited_for(self) -> None:
+        for name, start in self.starters().items():
+            with self.subTest(name):
+                result = self.start_raw(start, ends_in_cleanup=True)
+                self.assertEqual(verdict(result), "ok", report(result))
+
+    def test_a_thread_is_reported_once(self) -> None:
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            grace_period = 0
+
+            def test(self) -> None:
+                threading.Thread(target=wait_for, args=(release,), name="once").start()
+
+        text = report(run_tests(Inner, "test"))
+        self.assertEqual(text.count("[Thread "), 1, text)
+        self.assertIn("[Thread 'once'", text)
 
 
 class OlderThreads(leaktest.LeakCheckedTestCase):

@@ -20,6 +20,10 @@ function is called from a frame placed at its caller's line (`_in_place`: os.for
 that forked). What is left: a Python function hooked here that warns at stack level
 3 or more counts the wrapper (none of the hooked ones is known to).
 
+A hook on a C function may also hand it other arguments (`Hook.rewrites`): the only
+one is `_thread.start_new_thread`'s, which wraps the thread's function to tell when it
+ends; its frame is left out of leak reports.
+
 Locks made by `new_lock()` are made free again in a forked child, where a lock
 held by another thread of the parent would stay held forever (with the one
 private method this needs, `_at_fork_reinit`, 3.9+); `after_fork` runs other
@@ -58,6 +62,10 @@ class Hook:
     #: A module leaktest never imports (uvloop): while it is not imported, the hook
     #: waits, and `install_imported` puts it in place once it is.
     module: str | None = None
+    #: A C function's hook that hands the call its arguments: the listener, called before
+    #: it, returns them as (args, kwargs) (`_thread.start_new_thread`'s function, wrapped
+    #: to tell when the thread ends).
+    rewrites: bool = False
 
 
 _installed: list[Hook] = []  # what this copy installed, for `uninstall`
@@ -80,7 +88,10 @@ def install(hooks: Iterable[Hook]) -> None:
             shared = _shared(getattr(owner, hook.name))
             if shared is None:
                 shared = _wrap(owner, hook.name)
-            key = "after" if hook.after else "before"
+            if hook.rewrites and (hook.after or not isinstance(shared["original"], BuiltinFunctionType)):
+                raise ValueError(f"{hook.listener!r}: only a C function's hook before it hands it its arguments")
+            key = "rewrites" if hook.rewrites else "after" if hook.after else "before"
+            shared.setdefault(key, ())
             if hook.listener not in shared[key]:
                 shared[key] = (*shared[key], hook.listener)
             if hook not in _installed:
@@ -108,15 +119,15 @@ def uninstall() -> None:
                 continue
             _remove(shared, hook.listener)
             ours = getattr(current, _SHARED, None) is shared  # not under someone else's wrapper
-            if ours and not shared["before"] and not shared["after"]:
+            if ours and not shared["before"] and not shared["after"] and not shared.get("rewrites"):
                 setattr(owner, hook.name, shared["original"])
         _installed.clear()
         _waiting.clear()
 
 
 def _remove(shared: dict[str, Any], listener: Listener) -> None:
-    for key in ("before", "after"):
-        shared[key] = tuple(other for other in shared[key] if other is not listener)
+    for key in ("before", "after", "rewrites"):
+        shared[key] = tuple(other for other in shared.get(key, ()) if other is not listener)
 
 
 def _shared(function: object) -> dict[str, Any] | None:
@@ -133,7 +144,7 @@ def _shared(function: object) -> dict[str, Any] | None:
 
 def _wrap(owner: object, name: str) -> dict[str, Any]:
     original = getattr(owner, name)
-    shared: dict[str, Any] = {"original": original, "before": (), "after": ()}
+    shared: dict[str, Any] = {"original": original, "before": (), "after": (), "rewrites": ()}
     if name == "__del__":
         setattr(owner, name, _Finalizer(shared))
         return shared
@@ -153,6 +164,11 @@ def _wrap(owner: object, name: str) -> dict[str, Any]:
                 pass
         after = shared["after"]
         if in_place and frame is not None:
+            for rewrite in shared.get("rewrites", ()):  # (an older copy's wrapper has none)
+                try:
+                    args, kwargs = rewrite(None, frame, args, kwargs)
+                except Exception:
+                    pass
             return _heard(after, _in_place(original, frame, args, kwargs), frame, args, kwargs)
         if not after:
             return original(*args, **kwargs)

@@ -4,18 +4,23 @@
 it was started. A baseline is then one integer, and a check on a test that
 started no thread compares two integers.
 
+Threads started below `threading` (`_thread.start_new_thread`, 3.13+ also
+`start_joinable_thread`) are seen too (`RawThread`), and waited for like a Thread.
+
 What was made before the hooks existed (a module-wide pool, a server thread
 started at import) is older than every test, and so is what it starts later.
 
 Private APIs read, 3.10-3.15: `Thread._target` and `Thread._args` (`_target_name`,
 `_pool_seq`), `concurrent.futures.thread._worker` (`_pool_seq`),
-`threading._DummyThread` (`_unseen`).
+`threading._DummyThread` (`_unseen`), `threading._active` (`_current_thread_if_known`).
 """
 
 from __future__ import annotations
 
+import _thread
 import bisect
 import concurrent.futures.thread
+import functools
 import itertools
 import sys
 import threading
@@ -26,7 +31,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, Union
 
 from .. import stacks
 from ..options import Flag, Patterns
@@ -44,6 +49,79 @@ _START = install.PREFIX + "start"  # the stack that started it (`ignore_started_
 _PARENT = install.PREFIX + "parent"  # a weak reference to the numbered thread that started it
 _REPORTED = install.PREFIX + "reported"  # a check reported it (or the thread that started it)
 
+class RawThread:
+    """A thread started with `_thread.start_new_thread` (3.13+ also
+    `start_joinable_thread`), not through `threading.Thread`: CPython's test_socket
+    starts its client threads so, and C-accelerated libraries through the same call.
+    The call is handed this object in place of the function: it runs the function and
+    tells when it has returned (nothing else signals a raw thread's end)."""
+
+    _names = itertools.count(1)
+
+    def __init__(self, function: Callable[..., object], api: str) -> None:
+        self.function = function
+        self.api = api
+        self.name = f"raw-thread-{next(RawThread._names)}"
+        self.ident: int | None = None
+        self.daemon = True
+        self._ended = threading.Event()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> object:
+        self.ident = threading.get_ident()
+        try:
+            return self.function(*args, **kwargs)
+        finally:
+            self._ended.set()
+
+    def __repr__(self) -> str:
+        return repr(self.function)  # "Exception ignored in thread started by <the function>"
+
+    def is_alive(self) -> bool:
+        return not self._ended.is_set()
+
+    def join(self, timeout: float) -> None:
+        self._ended.wait(timeout)
+
+
+#: What the thread probe reports: a `threading.Thread`, or a thread started below it.
+AnyThread = Union[threading.Thread, RawThread]
+
+
+def _on_raw_start(api: str) -> install.Listener:
+    """Before `_thread.<api>`: hand it a `RawThread` running the function, noted like
+    `Thread.start` notes its own. `threading` calls its own aliases of these (bound
+    when it was imported): a `Thread` is never noted twice."""
+
+    def listener(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if args:
+            function, rest = args[0], args[1:]
+        else:
+            kwargs = dict(kwargs)
+            function, rest = kwargs.pop("function"), ()
+        raw = RawThread(function, api)
+        starter = _current_thread_if_known()
+        numbered = starter is not None and seq_of(starter) > 0
+        inherited = None if starter is None or numbered or not _unseen(starter) else 0
+        _note_start(raw, frame, frame, starter, numbered, inherited)
+        return (raw, *rest), kwargs
+
+    return listener
+
+
+_on_start_new_thread = _on_raw_start("start_new_thread")
+_on_start_joinable_thread = _on_raw_start("start_joinable_thread")  # 3.13+
+
+
+def _current_thread_if_known() -> threading.Thread | None:
+    """The `Thread` running this code, without making a `_DummyThread` for a thread
+    threading does not know (`threading._active`, 3.10-3.15)."""
+    active: dict[int, threading.Thread] = getattr(threading, "_active", {})
+    return active.get(threading.get_ident())
+
+
+#: Raw threads in start order, held (nothing else holds them) until they are seen ended.
+_raw: list[tuple[int, RawThread]] = []
+
 # Threads in start order, as (tick of the start, weak reference): a check looks
 # only at those started after its mark, not at every thread alive. Dead entries
 # are dropped whenever the list has doubled since the last pruning.
@@ -53,30 +131,48 @@ _prune_at = 64
 
 def _on_start(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Before `Thread.start`: number the thread and note where it was started."""
-    global _prune_at
     thread: threading.Thread = args[0]
     starter = threading.current_thread()
     numbered = seq_of(starter) > 0
     # Started by a pool, or a thread, that leaktest did not see made: older than every test.
     inherited = _pool_seq(thread) if numbered or not _unseen(starter) else 0
-    setattr(thread, _START, stacks.start_stack(frame))
     site_frame = frame if type(thread).start is threading.Thread.start else _caller_of_start(thread, frame)
+    _note_start(thread, frame, site_frame, starter, numbered, inherited)
+
+
+def _note_start(
+    thread: AnyThread,
+    frame: FrameType | None,
+    site_frame: FrameType | None,
+    starter: threading.Thread | None,
+    numbered: bool,
+    inherited: int | None,
+) -> None:
+    """Note where and by whom `thread` was started, give it its number, keep it in start order."""
+    global _prune_at
+    setattr(thread, _START, stacks.start_stack(frame))
     # `start_site(site_frame, starter)`, with `numbered` known already: this runs on every start.
-    setattr(thread, _SITE, stacks.start_site(site_frame, starter.name if numbered else None, site_of(starter)))
-    if numbered:
-        setattr(thread, _PARENT, weakref.ref(starter))
+    named = starter if numbered else None
+    site = stacks.start_site(site_frame, named.name if named else None, site_of(named) if named else None)
+    setattr(thread, _SITE, site)
+    if named is not None:
+        setattr(thread, _PARENT, weakref.ref(named))
     if _alive and threading.excepthook is not _excepthook:
         _install_hook()
     with _lock:
-        if numbered and _reported(starter):
+        if named is not None and _reported(named):
             # Started by a thread already reported (a timer re-arming itself): part of that report.
             setattr(thread, _REPORTED, True)
         tick = clock.tick()
         setattr(thread, _SEQ, tick if inherited is None else inherited)
-        _started.append((tick, weakref.ref(thread)))
-        if len(_started) >= _prune_at:
+        if isinstance(thread, RawThread):
+            _raw.append((tick, thread))
+        else:
+            _started.append((tick, weakref.ref(thread)))
+        if len(_started) + len(_raw) >= _prune_at:
             _started[:] = [(n, ref) for n, ref in _started if _may_be_alive(ref())]
-            _prune_at = max(64, 2 * len(_started))
+            _raw[:] = [(n, raw) for n, raw in _raw if raw.is_alive()]
+            _prune_at = max(64, 2 * (len(_started) + len(_raw)))
 
 
 def _caller_of_start(thread: threading.Thread, frame: FrameType | None) -> FrameType | None:
@@ -106,12 +202,16 @@ def _may_be_alive(thread: threading.Thread | None) -> bool:
     return thread is not None and (thread.ident is None or thread.is_alive())
 
 
-def _started_after(tick: int) -> list[threading.Thread]:
+def _started_after(tick: int) -> list[AnyThread]:
     """The threads started after `tick` that still exist."""
     with _lock:
         first = bisect.bisect_right(_started, tick, key=lambda entry: entry[0])
         threads = [ref() for _, ref in _started[first:]]
-    return [thread for thread in threads if thread is not None]
+        first = bisect.bisect_right(_raw, tick, key=lambda entry: entry[0])
+        raw = [thread for _, thread in _raw[first:]]
+    found: list[AnyThread] = [thread for thread in threads if thread is not None]
+    found.extend(raw)
+    return found
 
 
 # A ThreadPoolExecutor starts its workers lazily, inside whichever test first
@@ -143,18 +243,18 @@ def _unseen(starter: threading.Thread) -> bool:
     return not any(ident == here for ident, _ in _alive.copy().values())
 
 
-def seq_of(thread: threading.Thread) -> int:
+def seq_of(thread: AnyThread) -> int:
     """The start number of `thread`; 0 for threads started before leaktest was imported."""
     return getattr(thread, _SEQ, 0)
 
 
-def _parent(thread: threading.Thread) -> threading.Thread | None:
+def _parent(thread: AnyThread) -> threading.Thread | None:
     """The numbered thread `thread` was started from, while it still exists."""
     ref = getattr(thread, _PARENT, None)
     return None if ref is None else ref()
 
 
-def _reported(thread: threading.Thread) -> bool:
+def _reported(thread: AnyThread) -> bool:
     """Reported already, or started by a reported thread (before the report was made)."""
     if getattr(thread, _REPORTED, False):
         return True
@@ -170,17 +270,22 @@ def start_site(frame: FrameType | None, starter: threading.Thread) -> stacks.Sta
     return stacks.start_site(frame, starter.name if numbered else None, site_of(starter))
 
 
-def site_of(thread: threading.Thread) -> stacks.StartSite | None:
+def site_of(thread: AnyThread | None) -> stacks.StartSite | None:
     """Where `thread` was started, when leaktest saw it start."""
     site: stacks.StartSite | None = getattr(thread, _SITE, None)
     return site
 
 
-def _target_name(thread: threading.Thread) -> str | None:
+def _target_name(thread: AnyThread) -> str | None:
     """What the thread runs: a Timer's function and interval, a subclass's `run`, the target.
 
     Reads `Thread._target` (every version; deleted once `run` returns).
     """
+    if isinstance(thread, RawThread):
+        function = thread.function
+        while isinstance(function, functools.partial):
+            function = function.func
+        return stacks.function_name(function)
     if isinstance(thread, threading.Timer):
         return f"threading.Timer({thread.interval!r}, {stacks.function_name(thread.function)})"
     run = type(thread).run
@@ -289,7 +394,7 @@ def _put_back(installed: _Installed, token: int) -> None:
 ThreadMark = tuple[int, int, int]
 
 
-class ThreadProbe(Probe[ThreadMark, threading.Thread]):
+class ThreadProbe(Probe[ThreadMark, AnyThread]):
     kind = "threads"
     switch = Flag("check_threads", True, "check threads")
     names = Patterns(
@@ -312,6 +417,8 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         return [
             install.Hook(lambda: threading.Thread, "start", _on_start),
             install.Hook(lambda: ThreadPoolExecutor, "__init__", _on_pool_init),
+            install.Hook(lambda: _thread, "start_new_thread", _on_start_new_thread, rewrites=True),
+            install.Hook(lambda: _thread, "start_joinable_thread", _on_start_joinable_thread, rewrites=True),
         ]
 
     # `mark` and `release` run on every test: the token's bookkeeping is written out here.
@@ -333,7 +440,7 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
     def count(self) -> int:
         return threading.active_count()
 
-    def new_since(self, mark: ThreadMark) -> list[threading.Thread]:
+    def new_since(self, mark: ThreadMark) -> list[AnyThread]:
         seq, _, _ = mark
         if clock.now == seq:
             return []
@@ -350,14 +457,14 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
             and thread.is_alive()
         ]
 
-    def candidates(self, items: Sequence[threading.Thread], with_frames: bool) -> list[Candidate]:
+    def candidates(self, items: Sequence[AnyThread], with_frames: bool) -> list[Candidate]:
         frames = sys._current_frames() if with_frames else {}
         return [
             Candidate((thread.name,), stacks.frames_of(frames.get(thread.ident or 0)), getattr(thread, _START, ()))
             for thread in items
         ]
 
-    def wait(self, items: Sequence[threading.Thread], deadline: float) -> list[threading.Thread]:
+    def wait(self, items: Sequence[AnyThread], deadline: float) -> list[AnyThread]:
         for thread in items:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -365,31 +472,31 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
             thread.join(remaining)
         return [thread for thread in items if thread.is_alive()]
 
-    def describe(self, items: Sequence[threading.Thread]) -> list[Leak]:
+    def describe(self, items: Sequence[AnyThread]) -> list[Leak]:
         frames = sys._current_frames()
         return [_describe(thread, frames.get(thread.ident or 0)) for thread in items]
 
-    def started(self, item: threading.Thread) -> int | None:
+    def started(self, item: AnyThread) -> int | None:
         return seq_of(item)
 
-    def made_by(self, item: threading.Thread) -> Maker | None:
+    def made_by(self, item: AnyThread) -> Maker | None:
         """The thread it was started from: a fixture's dispatcher owns the workers it starts."""
         parent = _parent(item)
         return Maker(parent, seq_of(parent)) if parent is not None else None
 
-    def parent(self, item: threading.Thread) -> threading.Thread | None:
+    def parent(self, item: AnyThread) -> threading.Thread | None:
         return _parent(item)
 
-    def start_function(self, item: threading.Thread) -> object:
+    def start_function(self, item: AnyThread) -> object:
         site = site_of(item)
         return None if site is None else (site.origin.filename, site.origin.function)
 
-    def claim(self, items: Sequence[threading.Thread]) -> None:
+    def claim(self, items: Sequence[AnyThread]) -> None:
         with _lock:  # against `_on_start` deciding whether a new thread inherits it
             for thread in items:
                 setattr(thread, _REPORTED, True)
 
-    def cleanup(self, items: Sequence[threading.Thread]) -> str:
+    def cleanup(self, items: Sequence[AnyThread]) -> str:
         """Cancel pending `threading.Timer`s; other threads cannot be stopped from outside."""
         timers = [thread for thread in items if isinstance(thread, threading.Timer)]
         for timer in timers:
@@ -419,10 +526,13 @@ class ThreadProbe(Probe[ThreadMark, threading.Thread]):
         return found
 
 
-def _describe(thread: threading.Thread, frame: FrameType | None) -> Leak:
-    frames = stacks.frames_of(frame)
+def _describe(thread: AnyThread, frame: FrameType | None) -> Leak:
+    frames = [frame for frame in stacks.frames_of(frame) if not stacks.is_leaktest(frame.f_code.co_filename)]
     top = stacks.top_frame(frames)
-    head = f"Thread {thread.name!r} (ident {thread.ident}, daemon={thread.daemon})"
+    if isinstance(thread, RawThread):
+        head = f"Thread started by _thread.{thread.api} (ident {thread.ident})"
+    else:
+        head = f"Thread {thread.name!r} (ident {thread.ident}, daemon={thread.daemon})"
     target = _target_name(thread)
     on_top = stacks.qualified_name(top.f_code, top) if top is not None else None
     if target is not None and target != on_top:
