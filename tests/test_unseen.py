@@ -9,7 +9,7 @@ import re
 import unittest
 
 import leaktest
-from test_runner import run_module
+from support import run_module
 
 
 class MadeBeforeLeaktest(leaktest.LeakCheckedTestCase):
