@@ -104,7 +104,6 @@ class ThreadChains(leaktest.LeakCheckedTestCase):
             with leaktest.no_leaks(grace_period=INNER_GRACE_PERIOD):
                 heartbeat.start()
 
-
     def test_an_ancestry_of_different_starters_is_shown_as_such_not_as_a_chain(self) -> None:
         timers: list[threading.Timer] = []
 

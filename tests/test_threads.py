@@ -429,7 +429,8 @@ class RawThreads(leaktest.LeakCheckedTestCase):
                 self.assertEqual(verdict(result), "FAIL", text)
                 self.assertIn("found unexpected threads:", text)
                 self.assertRegex(
-                    text, rf"\[Thread started by _thread\.{name} \(ident \d+\) with test_threads\.wait_for on top of the stack:\n  File \S+test_threads\.py"
+                    text,
+                    rf"\[Thread started by _thread\.{name} \(ident \d+\) with test_threads\.wait_for on top of the stack:\n  File \S+test_threads\.py",
                 )
                 self.assertRegex(text, r"started by \S*<lambda> at \S+test_threads\.py:\d+, from \S+Inner\.test at ")
                 self.assertEqual(text.count("[Thread "), 1, text)

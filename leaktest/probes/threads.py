@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Union
+from typing import Any
 
 from .. import stacks
 from ..options import Flag, Patterns
@@ -48,6 +48,7 @@ _SITE = install.PREFIX + "site"  # where it was started (stacks.StartSite)
 _START = install.PREFIX + "start"  # the stack that started it (`ignore_started_by`)
 _PARENT = install.PREFIX + "parent"  # a weak reference to the numbered thread that started it
 _REPORTED = install.PREFIX + "reported"  # a check reported it (or the thread that started it)
+
 
 class RawThread:
     """A thread started with `_thread.start_new_thread` (3.13+ also
@@ -84,7 +85,7 @@ class RawThread:
 
 
 #: What the thread probe reports: a `threading.Thread`, or a thread started below it.
-AnyThread = Union[threading.Thread, RawThread]
+AnyThread = threading.Thread | RawThread
 
 
 def _on_raw_start(api: str) -> install.Listener:
