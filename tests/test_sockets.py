@@ -110,6 +110,27 @@ class Verdicts(SocketCase):
         self.assertIn("test_1_drops", str(result.failures[0][0]))
         self.assertIn("never closed: dropped, then closed by the garbage collection leaktest ran", text)
 
+    def test_a_socket_its_dropped_owner_closes_when_collected_passes(self) -> None:
+        """Its owner (a connection pool) closes it in its finalizer, which the check's own
+        collection runs: closed by its owner, not a leak."""
+
+        class Pool:
+            def __init__(self) -> None:
+                self.sock = socket.socket()
+
+            def __del__(self) -> None:
+                self.sock.close()
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                cycle: list[object] = [Pool()]
+                cycle.append(cycle)
+
+        gc.disable()  # no automatic collection: only the check's own finds the pool
+        self.addCleanup(gc.enable)
+        result = run_tests(Inner, "test")
+        self.assertEqual(verdict(result), "ok", report(result))
+
     def test_a_socket_dropped_after_the_check_is_not_a_later_tests_leak(self) -> None:
         class Inner(leaktest.LeakCheckedTestCase):
             def test_1_holds(self) -> None:
