@@ -494,6 +494,13 @@ class UnderWarningsErrorTest(unittest.TestCase):
             run.outcome("pytest_under_warnings_error.test_after_the_broken_finalizer_ran"), "passed", run.output
         )
 
+    def test_a_threads_exception_raised_during_the_check_is_the_checked_tests(self) -> None:
+        ignore = ("-W", "ignore:Unknown config option:pytest.PytestConfigWarning")
+        run = Run("--leaktest", "-W", "error", *ignore, "-p", "release_after_teardown", "pytest_thread_raising.py")
+        report = run.report("pytest_thread_raising.test_thread_raising_during_the_check")
+        self.assertIn("raised by a thread while the check waited for it", report)
+        self.assertEqual(run.outcome("pytest_thread_raising.test_after_the_thread_raised"), "passed", run.output)
+
     def test_a_socket_closed_by_the_checks_collection_is_reported_as_such(self) -> None:
         report = self.run_suite().report("pytest_under_warnings_error.test_drops_a_socket_in_a_cycle")
         self.assertRegex(

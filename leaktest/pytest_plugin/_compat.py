@@ -3,6 +3,9 @@
 One small function each, named here with the versions it knows:
 - pytest 8-9: `_pytest.unittest`'s class fixture names,
   `_unittest_setUpClass_fixture_<class>` (`unittest_class_fixture`).
+- pytest 8.4+: `_pytest.threadexception.collect_thread_exception(config)`, which
+  reports what its `threading.excepthook` queued, as pytest does at the end of each
+  phase (`report_thread_exceptions`).
 - pytest-asyncio 1.x: its loop fixtures `_<scope>_scoped_runner`, whose value is
   an `asyncio.Runner` (`is_asyncio_loop_fixture`).
 - anyio 4.x: its `pytest_pyfunc_call` runs a test in its runner when the test
@@ -17,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import sys
 from typing import Any
 
 import pytest
@@ -28,6 +32,15 @@ __tracebackhide__ = True  # and from pytest ones
 def unittest_class_fixture(name: str) -> bool:
     """pytest 8-9 runs a TestCase's setUpClass/tearDownClass as fixture `_unittest_setUpClass_fixture_<class>`."""
     return name.startswith("_unittest_setUpClass_fixture_")
+
+
+def report_thread_exceptions(config: pytest.Config) -> None:
+    """Report now, in the phase under way, the exceptions threads raised since pytest
+    last looked (pytest 8.4+; earlier ones report them where they happen)."""
+    module = sys.modules.get("_pytest.threadexception")
+    collect = getattr(module, "collect_thread_exception", None)
+    if collect is not None:
+        collect(config)
 
 
 def is_asyncio_loop_fixture(name: str) -> bool:

@@ -153,8 +153,11 @@ class LeakCheck:
             return (yield)
         finally:
             self._current = None
-            with _unraisable_as_the_tests():
-                self._check_item(state)
+            try:
+                with _unraisable_as_the_tests():
+                    self._check_item(state)
+            finally:  # what a thread raised while the check waited for it is this test's
+                _compat.report_thread_exceptions(item.config)
 
     def _check_item(self, state: _ItemState) -> None:
         baseline = state.baseline
