@@ -22,7 +22,7 @@ from . import _compat, case, check, mode
 from .options import Option
 from .probes import PROBES
 from .report import Leak, LeakError, format_counts
-from .settings import LEAK_MODE, Settings, all_options, from_flags
+from .settings import LEAK_MODE, Settings, all_options, from_flags, ignore_sources_listing
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -439,6 +439,8 @@ class LeakTestProgram(_compat.ProgramSteps):
         self.settings = self._leaktest_settings()
         super().createTests(from_discovery, Loader)
         prepare(self.test, self.settings, verbose=self.verbosity > 1)
+        if self.verbosity > 1:
+            sys.stderr.write("".join(line + "\n" for line in ignore_sources_listing(self.settings)))
 
     def _leaktest_settings(self) -> Settings:
         """The settings of the tests it wraps; `--mode` is for every test (mode.py)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
+from . import ignore_sources
 from .options import Choice, Flag, Functions, Option, Seconds
 from .probes import PROBES, Probe
 from .rules import FunctionRef, Rules
@@ -41,6 +42,12 @@ IGNORE_STARTED_BY = Functions(
 CLEANUP_LEAKS = Flag(
     "cleanup_leaks", False, "after reporting, cancel leaked tasks and timers, terminate and reap leaked children"
 )
+LIBRARY_IGNORES = Flag(
+    "library_ignores",
+    True,
+    "ignore the long-lived helpers leaktest knows (trio's, anyio's, pydevd's) and those installed"
+    " libraries declare (entry point group leaktest.ignores)",
+)
 LEAK_MODE = Choice(
     "leak_mode",
     "fail",
@@ -56,6 +63,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     IGNORE_ANY_FUNCTIONS,
     IGNORE_STARTED_BY,
     CLEANUP_LEAKS,
+    LIBRARY_IGNORES,
     LEAK_MODE,
 )
 
@@ -95,13 +103,14 @@ class Settings:
         self.values: dict[str, object] = {option.name: option.default for option in options}
         if values:
             self.values.update(values)
-        top: tuple[FunctionRef, ...] = self.get(IGNORE_TOP_FUNCTIONS)
-        anywhere: tuple[FunctionRef, ...] = self.get(IGNORE_ANY_FUNCTIONS)
-        started_by: tuple[FunctionRef, ...] = self.get(IGNORE_STARTED_BY)
+        sources = library_ignores() if self.values[LIBRARY_IGNORES.name] else {}
+        top: tuple[FunctionRef, ...] = self.get(IGNORE_TOP_FUNCTIONS) + sources.get(IGNORE_TOP_FUNCTIONS.name, ())
+        anywhere: tuple[FunctionRef, ...] = self.get(IGNORE_ANY_FUNCTIONS) + sources.get(IGNORE_ANY_FUNCTIONS.name, ())
+        started_by: tuple[FunctionRef, ...] = self.get(IGNORE_STARTED_BY) + sources.get(IGNORE_STARTED_BY.name, ())
         functions = (FunctionSet.of(top), FunctionSet.of(anywhere), FunctionSet.of(started_by))
         #: The probes switched on, in report order, each with its rules.
         self.checked: tuple[tuple[Probe[Any, Any], Rules], ...] = tuple(
-            (probe, self._rules(probe, *functions)) for probe in PROBES if self.values[probe.switch.name]
+            (probe, self._rules(probe, sources, *functions)) for probe in PROBES if self.values[probe.switch.name]
         )
         #: The checked probes an async test checks on its own loop.
         self.in_loop = tuple(probe for probe, _ in self.checked if probe.checked_in_loop)
@@ -117,10 +126,17 @@ class Settings:
             index for index, probe in enumerate(self.own_mark_probes) if probe.looks_without_clock
         )
 
-    def _rules(self, probe: Probe[Any, Any], top: FunctionSet, anywhere: FunctionSet, started_by: FunctionSet) -> Rules:
+    def _rules(
+        self,
+        probe: Probe[Any, Any],
+        sources: Mapping[str, tuple[Any, ...]],
+        top: FunctionSet,
+        anywhere: FunctionSet,
+        started_by: FunctionSet,
+    ) -> Rules:
         patterns = probe.default_ignores
         if probe.names is not None:
-            patterns += self.get(probe.names)
+            patterns += self.get(probe.names) + sources.get(probe.names.name, ())
         return Rules(name_patterns=patterns, top_functions=top, any_functions=anywhere, started_by=started_by)
 
     def get(self, option: Option[T]) -> T:
@@ -170,6 +186,21 @@ class Settings:
                 if option.accumulates and option.name in other.values:
                     values[option.name] = option.merge(values[option.name], other.values[option.name])
         return Settings(values)
+
+
+def ignore_options() -> dict[str, Option[Any]]:
+    """The options an ignore source may set: the accumulating ones (the ignores)."""
+    return {option.name: option for option in all_options() if option.accumulates}
+
+
+def library_ignores() -> dict[str, tuple[Any, ...]]:
+    """The ignores of every ignore source (ignore_sources.py), loaded once per process."""
+    return ignore_sources.combined(ignore_options())
+
+
+def ignore_sources_listing(settings: Settings) -> list[str]:
+    """The ignore sources `settings` use, one a line (for `-v`)."""
+    return ignore_sources.listing(settings.get(LIBRARY_IGNORES), ignore_options())
 
 
 def from_class(cls: type) -> Settings:

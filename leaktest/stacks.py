@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from types import CodeType, FrameType
 from typing import Any, NamedTuple, Protocol
 
+from .known_helpers import WRAPPER_FUNCTIONS
+
 _LEAKTEST_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
@@ -196,11 +198,27 @@ def frames_of(frame: FrameType | None) -> list[FrameType]:
 
 
 def top_frame(frames: Sequence[Frame]) -> Frame | None:
-    """The innermost frame outside the stdlib (the innermost frame if all are stdlib)."""
+    """The innermost frame outside the stdlib and the known wrappers (the innermost frame if
+    all are)."""
+    wrappers = _wrapper_codes()
     for frame in frames:
-        if not is_stdlib(frame.f_code.co_filename):
+        if not is_stdlib(frame.f_code.co_filename) and frame.f_code not in wrappers:
             return frame
     return frames[0] if frames else None
+
+
+def _wrapper_codes() -> frozenset[CodeType]:
+    """The code of `known_helpers.WRAPPER_FUNCTIONS` (``module.function.<locals>.inner``),
+    found inside the code of the function that makes them, for the modules imported."""
+    codes: set[CodeType] = set()
+    for name in WRAPPER_FUNCTIONS:
+        outer, _, inner = name.partition(".<locals>.")
+        module_name, _, function = outer.rpartition(".")
+        module = sys.modules.get(module_name)
+        code = code_of(getattr(module, function, None)) if module is not None else None
+        if code is not None:
+            codes.update(c for c in code.co_consts if isinstance(c, CodeType) and c.co_name == inner)
+    return frozenset(codes)
 
 
 def format_frames(frames: Sequence[Frame]) -> str:

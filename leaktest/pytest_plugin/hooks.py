@@ -87,6 +87,12 @@ class LeakCheck:
         self._current: _ItemState | None = None  # the item between its setup and its check
         self._open_runners: list[_RunnerLike] = []  # pytest-asyncio loops of wider scope
 
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        """With -v: the ignore sources in force."""
+        from ..settings import ignore_sources_listing
+
+        return ignore_sources_listing(self._settings) if config.get_verbosity() > 0 else []
+
     # -- collection: every item's settings; a bad marker is a collection error --
 
     @pytest.hookimpl(wrapper=True)

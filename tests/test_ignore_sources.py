@@ -1,0 +1,234 @@
+"""Ignore sources: leaktest's known helpers and the `leaktest.ignores` entry points.
+
+Each case runs in a subprocess: the sources are loaded once per process. The
+entry point cases make a distribution by hand (a `.dist-info` directory on the
+path, as an installer leaves it); the real helpers run with the python of
+LEAKTEST_PYTEST_PYTHON, which has trio and anyio (skipped where it has not).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+from pathlib import Path
+
+from test_pytest import importable, pytest_python
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+#: A suite whose thread is a metrics reporter's, as a library would start it.
+REPORTER_SUITE = '''
+import threading, unittest
+import leaktest
+import metrics_lib
+
+class Reporting(leaktest.LeakCheckedTestCase):
+    grace_period = 0.05
+
+    def test_starts_reporter(self):
+        metrics_lib.start_reporter()
+
+class ReportingWithoutLibraryIgnores(Reporting):
+    library_ignores = False
+'''
+
+LIBRARY = '''
+import threading
+_stop = threading.Event()
+
+class Reporter:
+    def run(self):
+        _stop.wait()
+
+def start_reporter():
+    threading.Thread(target=Reporter().run, name="metrics-reporter", daemon=True).start()
+'''
+
+
+def run(python: str, args: list[str], path: list[str], cwd: Path = HERE) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_"))}
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), *path])
+    return subprocess.run([python, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300)
+
+
+class EntryPoints(unittest.TestCase):
+    def distribution(self, declaration: str, entry_point: str = "metrics = metrics_lib.leaktest_ignores:IGNORES") -> str:
+        """A directory holding the suite, the library and its distribution's metadata."""
+        top = tempfile.mkdtemp()
+        self.addCleanup(__import__("shutil").rmtree, top)
+        root = Path(top)
+        (root / "test_reporting.py").write_text(REPORTER_SUITE)
+        package = root / "metrics_lib"
+        package.mkdir()
+        (package / "__init__.py").write_text(LIBRARY)
+        (package / "leaktest_ignores.py").write_text(declaration)
+        info = root / "metrics_lib-1.2.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: metrics-lib\nVersion: 1.2\n")
+        (info / "entry_points.txt").write_text(f"[leaktest.ignores]\n{entry_point}\n")
+        return top
+
+    def run_suite(self, top: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return run(sys.executable, ["-m", "leaktest", *args, "test_reporting"], [top], cwd=Path(top))
+
+    def test_a_declared_helper_is_not_a_leak_and_the_switch_turns_it_back_on(self) -> None:
+        top = self.distribution('IGNORES = {"ignore_top_functions": ["metrics_lib.Reporter.run"]}\n')
+        result = self.run_suite(top, "-v")
+        self.assertIn("test_starts_reporter (test_reporting.Reporting", result.stderr)
+        self.assertRegex(result.stderr, r"\.Reporting(\.test_starts_reporter)?\) \.\.\. ok")
+        self.assertRegex(result.stderr, r"\.ReportingWithoutLibraryIgnores(\.test_starts_reporter)?\) \.\.\. FAIL")
+        self.assertIn("[Thread 'metrics-reporter'", result.stderr)
+        self.assertEqual(result.returncode, 1, result.stderr)
+
+    def test_verbose_lists_the_sources(self) -> None:
+        top = self.distribution('IGNORES = {"ignore_threads": ["metrics-*"]}\n')
+        result = self.run_suite(top, "-v")
+        self.assertIn("leaktest: ignore sources (turn off with library_ignores = False):", result.stderr)
+        self.assertIn(
+            "  metrics-lib 1.2 (leaktest.ignores: metrics = metrics_lib.leaktest_ignores:IGNORES): "
+            "ignore_threads: metrics-*",
+            result.stderr,
+        )
+        self.assertIn("  leaktest: trio's thread cache: ignore_top_functions: ", result.stderr)
+
+    def test_the_runner_flag_turns_every_source_off(self) -> None:
+        top = self.distribution('IGNORES = {"ignore_threads": ["metrics-*"]}\n')
+        plain = "import unittest, metrics_lib\nclass Plain(unittest.TestCase):\n    def test_starts_reporter(self):\n        metrics_lib.start_reporter()\n"
+        Path(top, "test_plain.py").write_text(plain)
+        for flags, verdict in (((), "ok"), (("--no-library-ignores",), "FAIL")):
+            with self.subTest(flags):
+                result = run(sys.executable, ["-m", "leaktest", *flags, "--grace-period", "0.05", "-v", "test_plain"], [top], cwd=Path(top))
+                self.assertRegex(result.stderr, rf"\.Plain(\.test_starts_reporter)?\) \.\.\. {verdict}")
+        self.assertIn("leaktest: ignore sources off (library_ignores is False)", result.stderr)
+
+    def test_a_broken_declaration_is_a_warning_naming_the_distribution(self) -> None:
+        for declaration, entry_point, error in (
+            ('IGNORES = {"ignore_thread": ["metrics-*"]}\n', None, "unknown ignore option 'ignore_thread'"),
+            ('IGNORES = {"ignore_threads": "metrics-*"}\n', None, "ignore_threads must be a list"),
+            ('IGNORES = ["metrics-*"]\n', None, "expected a mapping of ignore options, not list"),
+            ("raise ImportError('no such helper')\n", None, "ImportError: no such helper"),
+            ("IGNORES = {}\n", "metrics = metrics_lib.nowhere:IGNORES", "ModuleNotFoundError"),
+        ):
+            with self.subTest(error):
+                top = self.distribution(declaration, *(entry_point,) if entry_point else ())
+                result = self.run_suite(top)
+                self.assertIn("leaktest: ignoring the ignores of metrics-lib 1.2 (leaktest.ignores: metrics =", result.stderr)
+                self.assertIn(error, result.stderr)
+                # The run goes on, without the declaration: the reporter is a leak.
+                self.assertIn("[Thread 'metrics-reporter'", result.stderr)
+                self.assertIn("Ran 2 tests", result.stderr)
+
+    def test_a_broken_declaration_under_warnings_as_errors_is_still_no_crash(self) -> None:
+        top = self.distribution('IGNORES = ["metrics-*"]\n')
+        result = run(sys.executable, ["-W", "error", "-m", "leaktest", "test_reporting"], [top], cwd=Path(top))
+        self.assertIn("leaktest: ignoring the ignores of metrics-lib 1.2", result.stderr)
+        self.assertIn("Ran 2 tests", result.stderr)
+
+
+@unittest.skipUnless(importable("trio") and importable("anyio"), "trio or anyio is not importable (set LEAKTEST_PYTEST_PYTHON)")
+class KnownHelpers(unittest.TestCase):
+    """Each helper of known_helpers.py, started for real: not a leak, unless the switch is off."""
+
+    def run_class(self, name: str) -> subprocess.CompletedProcess[str]:
+        return run(pytest_python(), ["suites/sample_known_helpers.py", "-v", name], [str(HERE)])
+
+    def test_trio_thread_cache(self) -> None:
+        self.assertEqual(self.run_class("TrioCache").returncode, 0)
+        unknown = self.run_class("TrioCacheUnknown")
+        self.assertIn("[Thread 'Trio thread ", unknown.stderr)
+        self.assertEqual(unknown.returncode, 1)
+
+    def test_anyio_process_pool(self) -> None:
+        self.assertEqual(self.run_class("AnyioPool").returncode, 0)
+        unknown = self.run_class("AnyioPoolUnknown")
+        self.assertIn("[Task 'AnyIO process pool shutdown task'", unknown.stderr)
+        self.assertEqual(unknown.returncode, 1)
+
+
+class LookalikeHelpers(unittest.TestCase):
+    """pydevd and blockbuster are not installed in CI: modules of the same names, shaped
+    as their code is (see known_helpers.py), stand in for them."""
+
+    def lookalikes(self) -> str:
+        top = tempfile.mkdtemp()
+        self.addCleanup(__import__("shutil").rmtree, top)
+        root = Path(top)
+        (root / "_pydevd_bundle").mkdir()
+        (root / "_pydevd_bundle" / "__init__.py").write_text("")
+        (root / "_pydevd_bundle" / "pydevd_daemon_thread.py").write_text(textwrap.dedent('''
+            import threading
+            stop = threading.Event()
+            class PyDBDaemonThread(threading.Thread):
+                def run(self):
+                    self._on_run()
+            class TimeoutThread(PyDBDaemonThread):
+                def _on_run(self):
+                    stop.wait()
+        '''))
+        (root / "blockbuster").mkdir()
+        (root / "blockbuster" / "__init__.py").write_text("")
+        (root / "blockbuster" / "blockbuster.py").write_text(textwrap.dedent('''
+            def _wrap_blocking(func):
+                def wrapper(*args, **kwargs):
+                    return func(*args, **kwargs)
+                return wrapper
+        '''))
+        (root / "test_lookalikes.py").write_text(textwrap.dedent('''
+            import threading, unittest
+            import leaktest
+            from _pydevd_bundle.pydevd_daemon_thread import TimeoutThread
+            from blockbuster.blockbuster import _wrap_blocking
+
+            stop = threading.Event()
+            wait = _wrap_blocking(stop.wait)
+
+            class Worker:
+                def run(self):
+                    wait()
+
+            class Debugger(leaktest.LeakCheckedTestCase):
+                grace_period = 0.05
+                def test_debugger_thread(self):
+                    TimeoutThread(daemon=True, name="pydevd.TimeoutThread").start()
+
+            class DebuggerUnknown(Debugger):
+                library_ignores = False
+
+            class Blocked(leaktest.LeakCheckedTestCase):
+                grace_period = 0.05
+                def test_blocked_in_a_wrapper(self):
+                    threading.Thread(target=Worker().run, name="blocked", daemon=True).start()
+        '''))
+        return top
+
+    def test_pydevd_threads_and_blockbuster_frames(self) -> None:
+        top = self.lookalikes()
+        result = run(sys.executable, ["-m", "unittest", "-v", "test_lookalikes"], [top], cwd=Path(top))
+        self.assertRegex(result.stderr, r"\.Debugger(\.test_debugger_thread)?\) \.\.\. ok")
+        self.assertRegex(result.stderr, r"\.DebuggerUnknown(\.test_debugger_thread)?\) \.\.\. FAIL")
+        self.assertIn("[Thread 'pydevd.TimeoutThread'", result.stderr)
+        self.assertIn("[Thread 'blocked' (ident ", result.stderr)
+        self.assertIn("with test_lookalikes.Worker.run on top of the stack", result.stderr)
+
+
+@unittest.skipUnless(importable("pytest"), "pytest is not importable (set LEAKTEST_PYTEST_PYTHON)")
+class UnderPytest(unittest.TestCase):
+    def test_verbose_lists_the_sources_and_the_flag_turns_them_off(self) -> None:
+        with tempfile.TemporaryDirectory() as top:
+            Path(top, "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+            args = ["-m", "pytest", "-p", "no:cacheprovider", "-p", "leaktest.pytest_plugin", "--leaktest", "-v"]
+            on = run(pytest_python(), [*args, "test_nothing.py"], [], cwd=Path(top))
+            off = run(pytest_python(), [*args, "--no-leaktest-library-ignores", "test_nothing.py"], [], cwd=Path(top))
+        self.assertIn("leaktest: ignore sources (turn off with library_ignores = False):", on.stdout)
+        self.assertIn("  leaktest: trio's thread cache: ignore_top_functions: ", on.stdout)
+        self.assertIn("leaktest: ignore sources off (library_ignores is False)", off.stdout)
+        self.assertEqual((on.returncode, off.returncode), (0, 0), on.stdout + off.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
