@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from . import _compat, check, families, marks, mode
+from . import _compat, check, families, leak_log, marks, mode
 from .report import LeakError, format_counts
 from .settings import Settings, all_options, from_class
 
@@ -272,7 +272,8 @@ def _judge_expected_leak(
     """
     leaked = None
     try:
-        check_leaks(baseline)
+        with leak_log.expecting():
+            check_leaks(baseline)
     except LeakError as error:
         error.args = (f"expected leak ({reason}):\n{error}",)
         leaked = sys.exc_info()

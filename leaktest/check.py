@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from . import load, mode
+from . import leak_log, load, mode
 from .probes import PROBES, Probe, clock, install
 from .report import Leak, LeakError, LeakWarning, format_report
 from .rules import Rules
@@ -514,18 +514,22 @@ def leak_error(baseline: Baseline, leaks: list[Leak], after: dict[str, int] | No
 
 
 def conclude(baseline: Baseline, leaks: list[Leak], after: dict[str, int] | None = None) -> None:
-    """Raise `LeakError` for `leaks` or, in warn mode, report them to stderr and warn.
+    """Raise `LeakError` for `leaks` or, in warn mode, report them to stderr and warn;
+    those the known-leaks file in force lists pass (leak_log.py).
 
     A `LeakWarning` turned into an error by name (``-W error::leaktest.LeakWarning``)
     raises the `LeakError` of fail mode instead; an error filter for every warning
     (``-W error``, a suite's ``filterwarnings = error``) does not: warn mode is
     there to adopt leaktest without failing anything.
     """
-    error = leak_error(baseline, leaks, after)
     baseline.leaked = True
+    owner = _name_of(baseline.owner)
+    leaks = leak_log.conclude(owner, leaks, warned=baseline.settings.leak_mode == "warn")
+    if not leaks:  # every one listed in the known-leaks file
+        return
+    error = leak_error(baseline, leaks, after)
     if baseline.settings.leak_mode != "warn":
         raise error
-    owner = _name_of(baseline.owner)
     try:
         message = f"{owner} leaked: {', '.join(leak.name for leak in leaks)}"
         with warnings.catch_warnings():

@@ -26,6 +26,11 @@ class Leak:
     #: The clock number (probes/clock.py) of the start of what it is about, when known:
     #: tells what a test started from what its class's or module's fixtures did.
     started: int | None = field(default=None, compare=False, repr=False)
+    #: What it runs (a thread's function, a task's coroutine, a program...) and the function
+    #: that started it: no ident, address or line, so the same leak reads the same in every
+    #: run (the known-leaks file's key, the JSON report).
+    runs: str = field(default="", compare=False)
+    origin: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return self.name

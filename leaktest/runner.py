@@ -18,10 +18,11 @@ import unittest
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from . import _compat, case, check, mode
+from . import _compat, case, check, leak_log, mode
 from .options import Option
 from .probes import PROBES
 from .report import Leak, LeakError, format_counts
+from .run_files import RunFiles
 from .settings import LEAK_MODE, Settings, all_options, from_flags, ignore_sources_listing
 
 __unittest = True  # hide these frames from unittest tracebacks
@@ -49,10 +50,14 @@ straggler.
 """
 
 
+#: The flags of the run's files (run_files.py): not settings of a test.
+_FILE_FLAGS = {"--leak-baseline": "FILE", "--leak-report": "FILE", "--update-leak-baseline": None}
+
+
 def _flags() -> tuple[set[str], set[str]]:
     """The runner flags that take a value, and those that do not."""
-    valued: set[str] = set()
-    bare: set[str] = set()
+    valued = {flag for flag, metavar in _FILE_FLAGS.items() if metavar}
+    bare = {flag for flag, metavar in _FILE_FLAGS.items() if not metavar}
     for option in all_options():
         (valued if option.takes_value else bare).update(option.flags())
     return valued, bare
@@ -344,6 +349,8 @@ class LeakTestResult(unittest.TextTestResult):
 
     def stopTest(self, test: unittest.TestCase) -> None:
         super().stopTest(test)
+        if leak_log.current is not None:
+            leak_log.current.ran(test.id())
         state: case.PerTestState | None = getattr(test, case.STATE, None)
         if state is None:
             return
@@ -362,11 +369,16 @@ class LeakTestRunner(unittest.TextTestRunner):
     """unittest's TextTestRunner, plus the leaktest summary at the end."""
 
     resultclass = LeakTestResult
+    files: RunFiles | None = None  # the run's known-leaks file and JSON report, if asked for
 
     def run(self, test: unittest.TestSuite | unittest.TestCase) -> unittest.TextTestResult:
         result = super().run(test)
         if isinstance(result, LeakTestResult):
-            self.stream.write(summary(result))
+            text = summary(result)
+            log = leak_log.current
+            if self.files is not None and log is not None:
+                text += "".join(line + "\n" for line in self.files.finish(log.records, log.tests_run, result.testsRun))
+            self.stream.write(text)
             self.stream.flush()
         return result
 
@@ -431,16 +443,51 @@ class LeakTestProgram(_compat.ProgramSteps):
             group.add_argument(
                 *option.flags()[:1], dest=f"leaktest_{option.name}", default=None, **option.flag_arguments()
             )
+        group.add_argument(
+            "--leak-baseline",
+            dest="leaktest_baseline",
+            metavar="FILE",
+            help="the known-leaks file (JSON): missing, every leak found is recorded there and passes;"
+            " there, only leaks it does not list fail, and the fixed ones are listed",
+        )
+        group.add_argument(
+            "--update-leak-baseline",
+            dest="leaktest_update_baseline",
+            action="store_true",
+            help="rewrite the known-leaks file with the leaks this run finds (they pass)",
+        )
+        group.add_argument(
+            "--leak-report", dest="leaktest_report", metavar="FILE", help="write every leak of the run to FILE (JSON)"
+        )
 
     def leaktest_print_help(self) -> None:
         print(DESCRIPTION)
 
     def createTests(self, from_discovery: bool = False, Loader: Any = None) -> None:
         self.settings = self._leaktest_settings()
+        self._leaktest_files()
         super().createTests(from_discovery, Loader)
         prepare(self.test, self.settings, verbose=self.verbosity > 1)
         if self.verbosity > 1:
             sys.stderr.write("".join(line + "\n" for line in ignore_sources_listing(self.settings)))
+
+    def _leaktest_files(self) -> None:
+        """The run's files: its runner class knows them (a subclass made for this run)."""
+        baseline: str | None = getattr(self, "leaktest_baseline", None)
+        update = bool(getattr(self, "leaktest_update_baseline", False))
+        report: str | None = getattr(self, "leaktest_report", None)
+        if update and not baseline:
+            _compat.usage_error(self, "--update-leak-baseline needs --leak-baseline FILE")
+        if not (baseline or report):
+            return
+        try:
+            files = RunFiles(baseline, update, report)
+        except ValueError as error:
+            _compat.usage_error(self, str(error))
+            raise  # not reached: a usage error exits with status 2
+        runner: object = getattr(self, "testRunner", None)
+        if isinstance(runner, type) and issubclass(runner, LeakTestRunner):
+            self.testRunner = type(runner.__name__, (runner,), {"files": files})
 
     def _leaktest_settings(self) -> Settings:
         """The settings of the tests it wraps; `--mode` is for every test (mode.py)."""

@@ -428,6 +428,11 @@ UNSEEN = "outside any Python code leaktest can see"
 UNSEEN_WITHOUT_DEBUG = "at an unknown place (run the loop in debug mode, PYTHONASYNCIODEBUG=1, to know)"
 
 
+def site_function(site: StartSite | None) -> str:
+    """The function a start site names, without its line (the same in every run); '' if none."""
+    return site.origin.function if site is not None else ""
+
+
 def where(verb: str, site: StartSite | None, through: str | None = None, unseen: str = UNSEEN) -> str:
     """The one way a report says where something was started: ``started by <site>``,
     then the stdlib function the code went through; `unseen` when there is no site."""

@@ -113,10 +113,16 @@ class FdProbe(Probe[frozenset[int], Descriptor]):
         return poll(items, lambda left: [d for d in left if _open(d)], deadline)
 
     def describe(self, items: Sequence[Descriptor]) -> list[Leak]:
-        return [Leak("fds", f"fd {d.fd}", _describe(d)) for d in items]
+        return [Leak("fds", f"fd {d.fd}", _describe(d), runs=_kind_of(d.target)) for d in items]
 
     def claim(self, items: Sequence[Descriptor]) -> None:
         _claimed.update(items)
+
+
+def _kind_of(target: str) -> str:
+    """A target without the inode number /proc gives pipes and sockets ("pipe:[123]" -> "pipe")."""
+    kind, bracket, rest = target.partition(":[")
+    return kind if bracket and rest[:-1].isdigit() else target
 
 
 def _describe(descriptor: Descriptor) -> str:

@@ -71,8 +71,11 @@ def _callback_of(handle: asyncio.Handle) -> tuple[Any, tuple[Any, ...]]:
 
 def _scheduled_at(handle: asyncio.Handle) -> str:
     """Where the handle was scheduled: recorded by asyncio in debug mode only."""
-    site = stacks.debug_site(getattr(handle, "_source_traceback", None))
-    return stacks.where("scheduled", site, unseen=stacks.UNSEEN_WITHOUT_DEBUG)
+    return stacks.where("scheduled", _scheduled_site(handle), unseen=stacks.UNSEEN_WITHOUT_DEBUG)
+
+
+def _scheduled_site(handle: asyncio.Handle) -> stacks.StartSite | None:
+    return stacks.debug_site(getattr(handle, "_source_traceback", None))
 
 
 #: The two implementations of asyncio's futures (tasks derive from them).
@@ -277,7 +280,8 @@ def _describe(handle: asyncio.Handle) -> Leak:
     else:
         head = f"Callback {name}{_args(args)} (call_soon, not run yet, {on})"
         label = f"Callback {name}"
-    return Leak("handles", label, entry(head, _scheduled_at(handle)), handle)
+    origin = stacks.site_function(_scheduled_site(handle))
+    return Leak("handles", label, entry(head, _scheduled_at(handle)), handle, runs=name, origin=origin)
 
 
 def _args(args: tuple[Any, ...]) -> str:

@@ -89,4 +89,8 @@ def _describe(loop: asyncio.AbstractEventLoop) -> Leak:
     tasks = len(asyncio.all_tasks(loop))
     name = f"Event loop #{seq_of(loop)}"
     head = f"{name} ({type(loop).__name__}, {state}, {tasks} pending task{'' if tasks == 1 else 's'}) never closed"
-    return Leak("loops", name, entry(head, stacks.where("created", origin_of(loop))), loop)
+    site = origin_of(loop)
+    return Leak(
+        "loops", name, entry(head, stacks.where("created", site)), loop,
+        runs=type(loop).__qualname__, origin=stacks.site_function(site),
+    )

@@ -538,4 +538,7 @@ def _describe(child: Child) -> Leak:
         started = stacks.where("started", None, unseen="by code leaktest cannot see (not through a function it wraps)")
     else:
         started = stacks.where("started", child.origin, child.entry or child.via)
-    return Leak("processes", f"Process {child.pid}", entry(head, started, extra=extra), child, child.seq)
+    runs = child.runs or (os.path.basename(child.argv[0]) if child.argv else "")
+    origin = stacks.site_function(child.origin)
+    return Leak("processes", f"Process {child.pid}", entry(head, started, extra=extra), child, child.seq, runs, origin)
+

@@ -269,6 +269,12 @@ def _what(sock: socket.socket) -> str:
     return f"{name} fd={sock.fileno()} ({kind}, {state})"
 
 
+def _shape(sock: socket.socket) -> str:
+    """What a socket is, without its addresses (they change between runs)."""
+    state = "listening" if _listening(sock) else "connected" if addresses(sock)[1] else "not connected"
+    return f"{_enum_name(sock.family)}, {_enum_name(sock.type)}, {state}"
+
+
 def _module_name(frame: stacks.Frame) -> str:
     return str(frame.f_globals.get("__name__", ""))
 
@@ -294,14 +300,18 @@ def _describe(record: SocketRecord) -> Leak:
     if sock is not None:
         what = _what(sock)
         head = f"{what} still open"
+        runs = _shape(sock)
     elif record.by_check:
+        runs = "dropped, never closed"
         what = record.gone_open or f"Socket fd={record.fd}"
         head = f"{what} never closed: dropped, then closed by the garbage collection leaktest ran"
     else:
+        runs = "dropped, never closed"
         what = record.gone_open or f"Socket fd={record.fd}"
         head = f"{what} never closed: the garbage collector closed it (ResourceWarning: unclosed socket)"
-    created = stacks.where("created", stacks.recorded_site(record.stack), _maker(record.stack))
-    return Leak("sockets", what.split(" (")[0], entry(head, created), record)
+    site = stacks.recorded_site(record.stack)
+    created = stacks.where("created", site, _maker(record.stack))
+    return Leak("sockets", what.split(" (")[0], entry(head, created), record, runs=runs, origin=stacks.site_function(site))
 
 
 # -- the probe ------------------------------------------------------------------

@@ -286,8 +286,12 @@ def _awaited(task: asyncio.Task[Any]) -> asyncio.Future[Any] | None:
 
 def _creation(task: asyncio.Task[Any]) -> str:
     """Where the task was created: noted by `loop.create_task`, else by asyncio in debug mode."""
-    site = getattr(task, _SITE, None) or stacks.debug_site(getattr(task, "_source_traceback", None))
-    return stacks.where("created", site, unseen=stacks.UNSEEN_WITHOUT_DEBUG)
+    return stacks.where("created", _creation_site(task), unseen=stacks.UNSEEN_WITHOUT_DEBUG)
+
+
+def _creation_site(task: asyncio.Task[Any]) -> stacks.StartSite | None:
+    site: stacks.StartSite | None = getattr(task, _SITE, None)
+    return site or stacks.debug_site(getattr(task, "_source_traceback", None))
 
 
 def loop_thread(loop: asyncio.AbstractEventLoop) -> Maker | None:
@@ -458,7 +462,7 @@ class TaskProbe(Probe[int, Item]):
 
     def describe(self, items: Sequence[Item]) -> list[Leak]:
         return [
-            Leak("tasks", item.name, item.text, started=item.started) if isinstance(item, _Record) else _describe(item)
+            _record_leak(item) if isinstance(item, _Record) else _describe(item)
             for item in items
         ]
 
@@ -513,7 +517,7 @@ class TaskProbe(Probe[int, Item]):
                 found.append(_exception_leak(task))
         for record in _records_since(mark):
             if record.kind == "task exceptions" and self._record_watched(mark, record) and _claim(record):
-                found.append(Leak(record.kind, record.name, record.text, started=record.started))
+                found.append(_record_leak(record))
         return found
 
 
@@ -531,7 +535,15 @@ def _exception_leak(task: asyncio.Task[Any]) -> Leak:
     name = f"Task {task.get_name()!r}"
     trace = _format_exception(exc) if exc is not None else "(no exception)"
     text = entry(f"{name} (coroutine {_coro_name(task)}):", _creation(task), trace)
-    return Leak("task exceptions", f"exception in {name}", text, task, _started(task))
+    origin = stacks.site_function(_creation_site(task))
+    return Leak("task exceptions", f"exception in {name}", text, task, _started(task), _coro_name(task), origin)
+
+
+def _record_leak(record: _Record) -> Leak:
+    """The report entry of a task asyncio destroyed: what it ran, as its ignore names say."""
+    runs = record.names[-1] if record.names else ""
+    origin = stacks.site_function(stacks.recorded_site(record.start))
+    return Leak(record.kind, record.name, record.text, started=record.started, runs=runs, origin=origin)
 
 
 def _format_exception(exc: BaseException) -> str:
@@ -683,4 +695,5 @@ def _describe(task: asyncio.Task[Any]) -> Leak:
     head = f"Task {task.get_name()!r} (coroutine {_coro_name(task)}, {_state(task)})"
     head += f" with {stacks.qualified_name(top.f_code, top)} on top of the await chain:" if top is not None else ":"
     text = entry(head, _creation(task), _format_chain(task))
-    return Leak("tasks", f"Task {task.get_name()!r}", text, task, _started(task))
+    origin = stacks.site_function(_creation_site(task))
+    return Leak("tasks", f"Task {task.get_name()!r}", text, task, _started(task), _coro_name(task), origin)

@@ -523,7 +523,12 @@ class ThreadProbe(Probe[ThreadMark, AnyThread]):
                 record.claimed = True
                 name = f"Thread {record.thread_name!r}"
                 text = entry(f"{name}:", stacks.where("started", record.site), record.text)
-                found.append(Leak("thread exceptions", f"exception in {name}", text, started=record.thread_seq))
+                found.append(
+                    Leak(
+                        "thread exceptions", f"exception in {name}", text, started=record.thread_seq,
+                        origin=stacks.site_function(record.site),
+                    )
+                )
         return found
 
 
@@ -539,5 +544,7 @@ def _describe(thread: AnyThread, frame: FrameType | None) -> Leak:
     if target is not None and target != on_top:
         head += f" running {target}"
     head += f" with {on_top} on top of the stack:" if on_top is not None else " (its stack could not be read)"
-    text = entry(head, stacks.where("started", site_of(thread)), stacks.format_frames(frames))
-    return Leak("threads", f"Thread {thread.name!r}", text, thread, seq_of(thread))
+    site = site_of(thread)
+    text = entry(head, stacks.where("started", site), stacks.format_frames(frames))
+    runs = target or on_top or ""
+    return Leak("threads", f"Thread {thread.name!r}", text, thread, seq_of(thread), runs, stacks.site_function(site))

@@ -8,7 +8,8 @@ asks for it.
 The package: `hooks` (the checker's hooks: one item from its baseline to its
 check), `ownership` (what fixtures of wider scope own), `config` (the settings
 from ini options, the command line and markers), `_compat` (what it reads of
-pytest's, pytest-asyncio's and anyio's private API).
+pytest's, pytest-asyncio's and anyio's private API), `results` (the run's files,
+JUnit properties and the summary's leaks section).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from .config import MARKER, flag, key
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
+
+#: The known-leaks file, the JSON report, JUnit properties and the summary's "leaks".
+pytest_plugins = ("leaktest.pytest_plugin.results",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,0 +1,122 @@
+"""Every leak of the run, as records: what the known-leaks file and the JSON report are made of.
+
+Every check that finds leaks hands them here (`check.conclude`), before it fails or
+warns: the leaks the known-leaks file in force lists (known_leaks.py) are taken out
+and recorded as known, the others recorded as failed or warned and returned. A
+runner (python -m leaktest, the pytest plugin) turns the log on for a run
+(`start`) and writes the files from it at the end. Without one, nothing is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from .report import Leak
+
+if TYPE_CHECKING:
+    from .known_leaks import KnownLeaks
+
+#: What became of a leak: it failed its test, was a warning (warn mode), an expected
+#: failure (`expected_leak`), or is listed in the known-leaks file (or is being recorded there).
+FAILED, WARNED, EXPECTED, KNOWN = "failed", "warned", "expected", "known"
+
+
+@dataclass(frozen=True)
+class LeakRecord:
+    """One leak of one test, as the files tell it."""
+
+    test: str  # the test id (pytest: the node id), or the fixture's or block's name
+    kind: str  # the report section: "threads", "tasks", "thread exceptions"...
+    name: str  # "Thread 'hub-run'": may hold numbers (idents, ports) that change between runs
+    runs: str  # what it runs: a thread's function, a task's coroutine, a program...
+    started_by: str  # the function that started or created it, without a line
+    entry: str  # the whole report entry: stack, where it was started (with lines)
+    status: str  # FAILED, WARNED, EXPECTED or KNOWN
+
+    def key(self) -> tuple[str, str, str, str]:
+        """What is the same in every run: never an ident, a port, an address or a line."""
+        return (self.test, self.kind, self.runs, self.started_by)
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> LeakRecord:
+        return cls(**{name: str(data.get(name, "")) for name in cls.__dataclass_fields__})
+
+
+class LeakLog:
+    """The records of one run, and the known leaks in force."""
+
+    def __init__(self, known: KnownLeaks | None) -> None:
+        self.known = known
+        self.records: list[LeakRecord] = []
+        self.tests_run: set[str] = set()  # the tests that ran: only their entries can be fixed
+        self._lock = threading.Lock()
+
+    def conclude(self, test: str, leaks: list[Leak], warned: bool, expected: bool) -> list[Leak]:
+        """Record `leaks` of `test`; return those the known-leaks file does not excuse
+        (an `expected_leak` test's are its own mark's to judge: never excused)."""
+        left = []
+        with self._lock:
+            for leak in leaks:
+                record = LeakRecord(test, leak.kind, leak.name, leak.runs, leak.origin, leak.entry, FAILED)
+                if expected:
+                    status = EXPECTED
+                elif self.known is not None and self.known.excuses(record):
+                    status = KNOWN
+                else:
+                    status = WARNED if warned else FAILED
+                if status != KNOWN:
+                    left.append(leak)
+                self.records.append(_with_status(record, status))
+        return left
+
+    def ran(self, test: str) -> None:
+        self.tests_run.add(test)
+
+    def take(self) -> list[LeakRecord]:
+        """Every record so far, taken out of the log: the pytest plugin passes them on
+        with the report of the test phase they were found in."""
+        with self._lock:
+            taken, self.records = self.records, []
+        return taken
+
+
+def _with_status(record: LeakRecord, status: str) -> LeakRecord:
+    return LeakRecord(record.test, record.kind, record.name, record.runs, record.started_by, record.entry, status)
+
+
+#: The log of the run in progress; None when no runner asked for one.
+current: LeakLog | None = None
+
+
+def start(known: KnownLeaks | None) -> LeakLog:
+    """Keep every leak from now on, excusing those `known` lists."""
+    global current
+    current = LeakLog(known)
+    return current
+
+
+def conclude(test: str, leaks: list[Leak], warned: bool) -> list[Leak]:
+    """`check.conclude`'s hook: the leaks to fail or warn about (all of them without a log)."""
+    log = current
+    return leaks if log is None else log.conclude(test, leaks, warned, _expecting)
+
+
+_expecting = False
+
+
+@contextlib.contextmanager
+def expecting() -> Iterator[None]:
+    """Around the check of an `expected_leak` test: its leaks are expected ones."""
+    global _expecting
+    _expecting = True
+    try:
+        yield
+    finally:
+        _expecting = False

@@ -1,0 +1,126 @@
+"""The run's results under pytest: the known-leaks file, the JSON report, each leaking
+test's JUnit XML properties and the terminal summary's "leaks" section.
+
+Loaded with the plugin (its `pytest_plugins`); active when one of its flags is given
+or leaktest checks the run. Each leak found in a test's phase (leak_log.py) goes with
+that phase's report as properties: JUnit XML writes them, and they carry the leaks
+from pytest-xdist's workers to the controller, which writes the files. Every worker
+reads the known-leaks file itself, to let the leaks it lists pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from ..leak_log import LeakRecord
+    from ..run_files import RunFiles
+
+#: The JUnit XML properties of one leak: a line for people, the record for the controller.
+PROPERTY, RECORD_PROPERTY = "leaktest.leak", "leaktest.leak.record"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("leaktest")
+    group.addoption(
+        "--leaktest-baseline",
+        metavar="FILE",
+        help="the known-leaks file (JSON): missing, every leak found is recorded there and passes;"
+        " there, only leaks it does not list fail, and the fixed ones are listed",
+    )
+    group.addoption(
+        "--leaktest-update-baseline",
+        action="store_true",
+        default=False,
+        help="rewrite the known-leaks file with the leaks this run finds (they pass)",
+    )
+    group.addoption("--leaktest-report", metavar="FILE", help="write every leak of the run to FILE (JSON)")
+    parser.addini("leaktest_baseline", "leaktest: the known-leaks file (as --leaktest-baseline)", default="")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    baseline = config.getoption("leaktest_baseline") or config.getini("leaktest_baseline") or None
+    update = bool(config.getoption("leaktest_update_baseline"))
+    report = config.getoption("leaktest_report")
+    if update and not baseline:
+        raise pytest.UsageError("--leaktest-update-baseline needs --leaktest-baseline FILE")
+    checking = config.pluginmanager.get_plugin("leaktest-check") is not None
+    if not (baseline or report or checking):
+        return
+    from ..run_files import RunFiles
+
+    try:
+        files = RunFiles(baseline, update, report) if baseline or report else None
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.pluginmanager.register(LeakResults(files, worker=hasattr(config, "workerinput")), "leaktest-results")
+
+
+class LeakResults:
+    """Passes each phase's leaks on with its report; the controller keeps them for the end."""
+
+    def __init__(self, files: RunFiles | None, worker: bool) -> None:
+        self.files = files
+        self.worker = worker
+        self.records: list[LeakRecord] = []
+        self.tests_run: set[str] = set()
+        self.news: list[str] = []  # what the summary says of the files
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        from .. import leak_log
+
+        if leak_log.current is not None:
+            for record in leak_log.current.take():
+                item.user_properties.append((PROPERTY, _line(record)))
+                item.user_properties.append((RECORD_PROPERTY, json.dumps(record.as_dict(), sort_keys=True)))
+        return (yield)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown" or self.worker:
+            return
+        from ..leak_log import LeakRecord
+
+        self.tests_run.add(report.nodeid)
+        for name, value in report.user_properties:
+            if name == RECORD_PROPERTY:
+                self.records.append(LeakRecord.from_dict(json.loads(str(value))))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.files is None or self.worker:
+            return
+        # The ids known-leaks entries hold: a unittest test's own, else pytest's node id.
+        ran = self.tests_run | {_unittest_id(item) for item in session.items if item.nodeid in self.tests_run}
+        self.news = self.files.finish(self.records, ran, len(self.tests_run))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.worker or not (self.records or self.news):
+            return
+        terminalreporter.write_sep("=", "leaks")
+        for record in self.records:
+            terminalreporter.write_line(f"{record.test}: {_line(record)}")
+        for line in self.news:
+            terminalreporter.write_line(line)
+
+
+def _line(record: LeakRecord) -> str:
+    """``Thread 'hub-run' (threads, running pkg.Hub.run, started by pkg.Hub.start): failed``."""
+    runs = f", running {record.runs}" if record.runs else ""
+    started = f", started by {record.started_by}" if record.started_by else ""
+    return f"{record.name} ({record.kind}{runs}{started}): {record.status}"
+
+
+def _unittest_id(item: pytest.Item) -> str:
+    """`TestCase.id()` of a unittest test item (what its check names it), else its node id."""
+    import unittest
+
+    cls = getattr(item, "cls", None)
+    if isinstance(cls, type) and issubclass(cls, unittest.TestCase):
+        return f"{cls.__module__}.{cls.__qualname__}.{item.name}"
+    return item.nodeid
