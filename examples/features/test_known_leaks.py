@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SUITE = "examples.features.unchanged_suite"
 
 
-def leaktest_run(*args: str) -> subprocess.CompletedProcess[str]:
+def run_leaktest(*args: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LEAKTEST_")}
     return subprocess.run(
         [sys.executable, "-m", "leaktest", "--grace-period", "0", *args, SUITE],
@@ -32,7 +32,7 @@ class KnownLeaksExample(unittest.TestCase):
     def test_record_once_then_only_new_leaks_fail(self) -> None:
         with tempfile.TemporaryDirectory() as scratch:
             known = os.path.join(scratch, "known-leaks.json")
-            first = leaktest_run("--leak-baseline", known)
+            first = run_leaktest("--leak-baseline", known)
             self.assertEqual(first.returncode, 0, first.stderr)  # recorded, not failed
             with open(known) as file:
                 entries = json.load(file)["leaks"]
@@ -48,14 +48,14 @@ class KnownLeaksExample(unittest.TestCase):
                     }
                 ],
             )
-            second = leaktest_run("--leak-baseline", known)
+            second = run_leaktest("--leak-baseline", known)
             self.assertEqual(second.returncode, 0, second.stderr)
             self.assertIn("1 leak known from", second.stderr)
 
     def test_a_json_report_of_every_leak(self) -> None:
         with tempfile.TemporaryDirectory() as scratch:
             report = os.path.join(scratch, "leaks.json")
-            run = leaktest_run("--leak-report", report)
+            run = run_leaktest("--leak-report", report)
             self.assertEqual(run.returncode, 1, run.stderr)
             with open(report) as file:
                 (leak,) = json.load(file)["leaks"]

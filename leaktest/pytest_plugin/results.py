@@ -39,12 +39,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="rewrite the known-leaks file with the leaks this run finds (they pass)",
     )
     group.addoption("--leaktest-report", metavar="FILE", help="write every leak of the run to FILE (JSON)")
-    parser.addini("leaktest_baseline", "leaktest: the known-leaks file (as --leaktest-baseline)", default="")
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    baseline = config.getoption("leaktest_baseline") or config.getini("leaktest_baseline") or None
+    baseline = config.getoption("leaktest_baseline")
     update = bool(config.getoption("leaktest_update_baseline"))
     report = config.getoption("leaktest_report")
     if update and not baseline:
