@@ -1,7 +1,7 @@
 """Every leak of the run, as records: what the known-leaks file and the JSON report are made of.
 
-Every check that finds leaks hands them here (`check.conclude`), before it fails or
-warns: the leaks the known-leaks file in force lists (known_leaks.py) are taken out
+Every check of the run's tests and fixtures that finds leaks hands them here
+(`check.conclude`), before it fails or warns: the leaks the known-leaks file in force lists (known_leaks.py) are taken out
 and recorded as known, the others recorded as failed or warned and returned. A
 runner (python -m leaktest, the pytest plugin) turns the log on for a run
 (`start`) and writes the files from it at the end. Without one, nothing is kept.
@@ -56,11 +56,17 @@ class LeakLog:
         self.known = known
         self.records: list[LeakRecord] = []
         self.tests_run: set[str] = set()  # the tests that ran: only their entries can be fixed
+        #: The ids of the test the runner is running (empty between tests, where class and
+        #: module fixtures are checked). A check of anything else meanwhile (a `no_leaks`
+        #: block, a test run by the test) is the test's own business: not the run's to log.
+        self.running: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     def conclude(self, test: str, leaks: list[Leak], warned: bool, expected: bool) -> list[Leak]:
         """Record `leaks` of `test`; return those the known-leaks file does not excuse
         (an `expected_leak` test's are its own mark's to judge: never excused)."""
+        if self.running and test not in self.running:
+            return leaks
         left = []
         with self._lock:
             for leak in leaks:

@@ -347,9 +347,15 @@ class LeakTestResult(unittest.TextTestResult):
         self._note_leak(test, err)
         super().addError(test, err)
 
+    def startTest(self, test: unittest.TestCase) -> None:
+        super().startTest(test)
+        if leak_log.current is not None:
+            leak_log.current.running = frozenset({test.id()})
+
     def stopTest(self, test: unittest.TestCase) -> None:
         super().stopTest(test)
         if leak_log.current is not None:
+            leak_log.current.running = frozenset()
             leak_log.current.ran(test.id())
         state: case.PerTestState | None = getattr(test, case.STATE, None)
         if state is None:

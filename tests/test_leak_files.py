@@ -117,7 +117,7 @@ class JsonReport(unittest.TestCase):
         self.assertIn(f"leaktest: JSON report of 5 leaks written to {report}", result.stderr)
         data = json.loads(Path(report).read_text())
         self.assertEqual(data["version"], 1)
-        self.assertEqual(data["tests_run"], 5)
+        self.assertEqual(data["tests_run"], 6)
         found = {(leak["test"].rpartition(".")[2], leak["kind"], leak["status"]) for leak in data["leaks"]}
         self.assertEqual(
             found,
@@ -138,7 +138,7 @@ class JsonReport(unittest.TestCase):
 
     def test_warned_leaks(self) -> None:
         report = os.path.join(self.dir, "leaks.json")
-        result = leaktest_run(*FAST, "--mode", "warn", "--leak-report", report, SUITE)
+        result = leaktest_run(*FAST, "--mode", "warn", "--leak-report", report, f"{SUITE}.Leaks")
         self.assertEqual(result.returncode, 0, result.stderr)
         statuses = sorted(leak["status"] for leak in json.loads(Path(report).read_text())["leaks"])
         self.assertEqual(statuses, ["expected", "warned", "warned", "warned"])

@@ -67,7 +67,7 @@ class KnownLeaksFile(unittest.TestCase):
         changed = pytest("--leaktest-baseline", self.file, *args, SAMPLE_NEW="1", SAMPLE_FIXED="1")
         self.assertEqual(changed.returncode, 1, changed.stdout)
         self.assertIn(f"ERROR {SUITE}::test_new_later - leaktest.report.LeakError", changed.stdout)
-        self.assertIn("5 passed, 1 error", changed.stdout)
+        self.assertIn("6 passed, 1 error", changed.stdout)
         self.assertIn(
             f"leaktest: known leaks fixed, remove them from {self.file}:\n"
             f"  {SUITE}::test_fixed_later: threads, threading.Event.wait, started by conftest.leak\n",
@@ -106,7 +106,7 @@ class Results(unittest.TestCase):
             data = json.loads(Path(report).read_text())
             cases = {case.get("name"): case for case in ET.parse(junit).iter("testcase")}
         self.assertEqual(result.returncode, 1, result.stdout)
-        self.assertEqual(data["tests_run"], 5)
+        self.assertEqual(data["tests_run"], 6)
         self.assertEqual(
             sorted((leak["test"], leak["status"]) for leak in data["leaks"]),
             [

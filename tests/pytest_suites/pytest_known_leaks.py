@@ -27,3 +27,14 @@ def test_clean() -> None:
 class Unittest(unittest.TestCase):
     def test_old(self) -> None:
         leak("unittest-old")
+
+
+def test_asserts_a_leak() -> None:
+    """A check inside the test is the test's own: the file neither excuses nor records it."""
+    import pytest
+
+    import leaktest
+
+    with pytest.raises(leaktest.LeakError):
+        with leaktest.no_leaks(grace_period=0):
+            leak("asserted")

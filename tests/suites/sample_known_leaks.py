@@ -48,3 +48,11 @@ class Leaks(unittest.TestCase):
     @leaktest.expected_leak(reason="issue 7")
     def test_expected(self) -> None:
         start_hub("expected")
+
+
+class Nested(unittest.TestCase):
+    def test_asserts_a_leak(self) -> None:
+        """A check inside the test is the test's own: the file neither excuses nor records it."""
+        with self.assertRaises(leaktest.LeakError):
+            with leaktest.no_leaks(grace_period=0):
+                start_hub("asserted")
