@@ -1,9 +1,9 @@
 """Every leak of the run, as records: what the known-leaks file and the JSON report are made of.
 
 Every check of the run's tests and fixtures that finds leaks hands them here
-(`check.conclude`), before it fails or warns: the leaks the known-leaks file in force lists (known_leaks.py) are taken out
-and recorded as known, the others recorded as failed or warned and returned. A
-runner (python -m leaktest, the pytest plugin) turns the log on for a run
+(`check.conclude`), before it fails or warns: the leaks the known-leaks file in
+force lists (known_leaks.py) are taken out and recorded as known, the others
+recorded as failed or warned and returned. A runner (python -m leaktest, the pytest plugin) turns the log on for a run
 (`start`) and writes the files from it at the end. Without one, nothing is kept.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 from .report import Leak
@@ -72,14 +72,14 @@ class LeakLog:
             for leak in leaks:
                 record = LeakRecord(test, leak.kind, leak.name, leak.runs, leak.origin, leak.entry, FAILED)
                 if expected:
-                    status = EXPECTED
+                    record = replace(record, status=EXPECTED)
                 elif self.known is not None and self.known.excuses(record):
-                    status = KNOWN
-                else:
-                    status = WARNED if warned else FAILED
-                if status != KNOWN:
+                    record = replace(record, status=KNOWN)
+                elif warned:
+                    record = replace(record, status=WARNED)
+                if record.status != KNOWN:
                     left.append(leak)
-                self.records.append(_with_status(record, status))
+                self.records.append(record)
         return left
 
     def ran(self, test: str) -> None:
@@ -91,10 +91,6 @@ class LeakLog:
         with self._lock:
             taken, self.records = self.records, []
         return taken
-
-
-def _with_status(record: LeakRecord, status: str) -> LeakRecord:
-    return LeakRecord(record.test, record.kind, record.name, record.runs, record.started_by, record.entry, status)
 
 
 #: The log of the run in progress; None when no runner asked for one.

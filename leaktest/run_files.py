@@ -13,10 +13,11 @@ class RunFiles:
     """Where a run's files are: the known-leaks file (with its entries), the JSON report."""
 
     def __init__(self, baseline: str | None, update: bool, report: str | None) -> None:
-        """Raises ValueError naming the known-leaks file when it is not one."""
+        """Starts the run's leak log; raises ValueError naming the known-leaks file when
+        it is not one."""
         self.known = known_leaks.load(baseline, update) if baseline else None
         self.report = report
-        self.log = leak_log.start(self.known) if baseline or report else None
+        leak_log.start(self.known)
 
     def finish(self, records: Sequence[LeakRecord], tests_run: set[str], count: int) -> list[str]:
         """Write what is to be written; the summary's lines about it. `tests_run`: the ids

@@ -12,7 +12,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from test_runner import leaktest_run, leaking
+from test_runner import leaking, leaktest_run
 
 SUITE = "suites.sample_known_leaks"
 FAST = ("--grace-period", "0.05")

@@ -136,6 +136,18 @@ class Results(unittest.TestCase):
         )
         self.assertIn(f"leaktest: JSON report of 4 leaks written to {report}", section)
 
+    def test_without_files_the_properties_and_the_section_are_there(self) -> None:
+        with tempfile.TemporaryDirectory() as scratch:
+            junit = os.path.join(scratch, "junit.xml")
+            result = pytest(f"--junitxml={junit}", "-k", "test_old and not Unittest")
+            cases = {case.get("name"): case for case in ET.parse(junit).iter("testcase")}
+        self.assertEqual(result.returncode, 1, result.stdout)
+        properties = [p.get("value") for p in cases["test_old"].iter("property") if p.get("name") == "leaktest.leak"]
+        self.assertEqual(len(properties), 1)
+        self.assertRegex(properties[0], r"^Thread 'old-\d+' \(threads, running threading.Event.wait, started by conftest.leak\): failed$")
+        self.assertIn("= leaks =", result.stdout)
+        self.assertIn(f"{SUITE}::test_old: Thread 'old-", result.stdout)
+
     def test_no_leak_no_section(self) -> None:
         result = pytest("-k", "test_clean")
         self.assertEqual(result.returncode, 0, result.stdout)

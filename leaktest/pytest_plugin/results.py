@@ -51,12 +51,15 @@ def pytest_configure(config: pytest.Config) -> None:
     checking = config.pluginmanager.get_plugin("leaktest-check") is not None
     if not (baseline or report or checking):
         return
+    from .. import leak_log
     from ..run_files import RunFiles
 
     try:
         files = RunFiles(baseline, update, report) if baseline or report else None
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
+    if files is None:  # the JUnit properties and the summary's section still want the leaks
+        leak_log.start(None)
     config.pluginmanager.register(LeakResults(files, worker=hasattr(config, "workerinput")), "leaktest-results")
 
 
