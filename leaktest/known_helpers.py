@@ -13,7 +13,8 @@ when a report names the function on top of a stack (the call they wrap is what r
 Checked and left out: coverage.py 7.18 starts no thread (its collector sets trace
 functions, `threading.settrace` included, and takes locks); debugpy's own threads
 (`debugpy.common.messaging`, `debugpy.adapter`) run in the adapter process, not in
-the debuggee.
+the debuggee; teamcity-messages 1.33 (PyCharm's and TeamCity's test reporting)
+starts none (a `threading.local` only).
 """
 
 from __future__ import annotations
