@@ -105,7 +105,9 @@ def _distribution(point: Any) -> str:
     return f"{dist.metadata['Name']} {dist.version}"
 
 
-def _validated(owner: str, declared: Mapping[Any, object], known: Mapping[str, Option[Any]]) -> dict[str, tuple[Any, ...]]:
+def _validated(
+    owner: str, declared: Mapping[Any, object], known: Mapping[str, Option[Any]]
+) -> dict[str, tuple[Any, ...]]:
     options = {}
     for key, value in declared.items():
         option = known.get(key) if isinstance(key, str) else None

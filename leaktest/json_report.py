@@ -26,9 +26,7 @@ from .leak_log import LeakRecord
 VERSION = 1
 
 
-def write(
-    path: str, records: Sequence[LeakRecord], tests_run: set[str], count: int, known: KnownLeaks | None
-) -> None:
+def write(path: str, records: Sequence[LeakRecord], tests_run: set[str], count: int, known: KnownLeaks | None) -> None:
     data: dict[str, Any] = {
         "version": VERSION,
         "tests_run": count,
@@ -38,7 +36,9 @@ def write(
         data["known_leaks"] = {
             "file": known.path,
             "recorded": known.recording,
-            "fixed": [dict(zip(("test", "kind", "runs", "started_by"), key)) for key in known.fixed(records, tests_run)],
+            "fixed": [
+                dict(zip(("test", "kind", "runs", "started_by"), key)) for key in known.fixed(records, tests_run)
+            ],
         }
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as out:

@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 #: A suite whose thread is a metrics reporter's, as a library would start it.
-REPORTER_SUITE = '''
+REPORTER_SUITE = """
 import threading, unittest
 import leaktest
 import metrics_lib
@@ -35,9 +35,9 @@ class Reporting(leaktest.LeakCheckedTestCase):
 
 class ReportingWithoutLibraryIgnores(Reporting):
     library_ignores = False
-'''
+"""
 
-LIBRARY = '''
+LIBRARY = """
 import threading
 _stop = threading.Event()
 
@@ -47,7 +47,7 @@ class Reporter:
 
 def start_reporter():
     threading.Thread(target=Reporter().run, name="metrics-reporter", daemon=True).start()
-'''
+"""
 
 
 def run(python: str, args: list[str], path: list[str], cwd: Path = HERE) -> subprocess.CompletedProcess[str]:
@@ -57,7 +57,9 @@ def run(python: str, args: list[str], path: list[str], cwd: Path = HERE) -> subp
 
 
 class EntryPoints(unittest.TestCase):
-    def distribution(self, declaration: str, entry_point: str = "metrics = metrics_lib.leaktest_ignores:IGNORES") -> str:
+    def distribution(
+        self, declaration: str, entry_point: str = "metrics = metrics_lib.leaktest_ignores:IGNORES"
+    ) -> str:
         """A directory holding the suite, the library and its distribution's metadata."""
         top = tempfile.mkdtemp()
         self.addCleanup(__import__("shutil").rmtree, top)
@@ -102,7 +104,12 @@ class EntryPoints(unittest.TestCase):
         Path(top, "test_plain.py").write_text(plain)
         for flags, verdict in (((), "ok"), (("--no-library-ignores",), "FAIL")):
             with self.subTest(flags):
-                result = run(sys.executable, ["-m", "leaktest", *flags, "--grace-period", "0.05", "-v", "test_plain"], [top], cwd=Path(top))
+                result = run(
+                    sys.executable,
+                    ["-m", "leaktest", *flags, "--grace-period", "0.05", "-v", "test_plain"],
+                    [top],
+                    cwd=Path(top),
+                )
                 self.assertRegex(result.stderr, rf"\.Plain(\.test_starts_reporter)?\) \.\.\. {verdict}")
         self.assertIn("leaktest: ignore sources off (library_ignores is False)", result.stderr)
 
@@ -117,7 +124,9 @@ class EntryPoints(unittest.TestCase):
             with self.subTest(error):
                 top = self.distribution(declaration, *(entry_point,) if entry_point else ())
                 result = self.run_suite(top)
-                self.assertIn("leaktest: ignoring the ignores of metrics-lib 1.2 (leaktest.ignores: metrics =", result.stderr)
+                self.assertIn(
+                    "leaktest: ignoring the ignores of metrics-lib 1.2 (leaktest.ignores: metrics =", result.stderr
+                )
                 self.assertIn(error, result.stderr)
                 # The run goes on, without the declaration: the reporter is a leak.
                 self.assertIn("[Thread 'metrics-reporter'", result.stderr)
@@ -130,7 +139,9 @@ class EntryPoints(unittest.TestCase):
         self.assertIn("Ran 2 tests", result.stderr)
 
 
-@unittest.skipUnless(importable("trio") and importable("anyio"), "trio or anyio is not importable (set LEAKTEST_PYTEST_PYTHON)")
+@unittest.skipUnless(
+    importable("trio") and importable("anyio"), "trio or anyio is not importable (set LEAKTEST_PYTEST_PYTHON)"
+)
 class KnownHelpers(unittest.TestCase):
     """Each helper of known_helpers.py, started for real: not a leak, unless the switch is off."""
 
@@ -160,7 +171,8 @@ class LookalikeHelpers(unittest.TestCase):
         root = Path(top)
         (root / "_pydevd_bundle").mkdir()
         (root / "_pydevd_bundle" / "__init__.py").write_text("")
-        (root / "_pydevd_bundle" / "pydevd_daemon_thread.py").write_text(textwrap.dedent('''
+        (root / "_pydevd_bundle" / "pydevd_daemon_thread.py").write_text(
+            textwrap.dedent("""
             import threading
             stop = threading.Event()
             class PyDBDaemonThread(threading.Thread):
@@ -169,16 +181,20 @@ class LookalikeHelpers(unittest.TestCase):
             class TimeoutThread(PyDBDaemonThread):
                 def _on_run(self):
                     stop.wait()
-        '''))
+        """)
+        )
         (root / "blockbuster").mkdir()
         (root / "blockbuster" / "__init__.py").write_text("")
-        (root / "blockbuster" / "blockbuster.py").write_text(textwrap.dedent('''
+        (root / "blockbuster" / "blockbuster.py").write_text(
+            textwrap.dedent("""
             def _wrap_blocking(func):
                 def wrapper(*args, **kwargs):
                     return func(*args, **kwargs)
                 return wrapper
-        '''))
-        (root / "test_lookalikes.py").write_text(textwrap.dedent('''
+        """)
+        )
+        (root / "test_lookalikes.py").write_text(
+            textwrap.dedent("""
             import threading, unittest
             import leaktest
             from _pydevd_bundle.pydevd_daemon_thread import TimeoutThread
@@ -203,7 +219,8 @@ class LookalikeHelpers(unittest.TestCase):
                 grace_period = 0.05
                 def test_blocked_in_a_wrapper(self):
                     threading.Thread(target=Worker().run, name="blocked", daemon=True).start()
-        '''))
+        """)
+        )
         return top
 
     def test_pydevd_threads_and_blockbuster_frames(self) -> None:

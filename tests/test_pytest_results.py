@@ -28,10 +28,24 @@ def pytest(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment.update(PYTHONPATH=str(ROOT), COLUMNS="400", **env)
     return subprocess.run(
         [
-            pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", "-p", "leaktest.pytest_plugin",
-            "--leaktest", "--leaktest-grace-period", "0.05", *args, SUITE,
+            pytest_python(),
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "leaktest.pytest_plugin",
+            "--leaktest",
+            "--leaktest-grace-period",
+            "0.05",
+            *args,
+            SUITE,
         ],
-        cwd=SUITES, env=environment, capture_output=True, text=True, timeout=300,
+        cwd=SUITES,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -75,10 +89,14 @@ class KnownLeaksFile(unittest.TestCase):
         )
         self.assertEqual(Path(self.file).read_bytes(), recorded)
 
-        updated = pytest("--leaktest-baseline", self.file, "--leaktest-update-baseline", *args, SAMPLE_NEW="1", SAMPLE_FIXED="1")
+        updated = pytest(
+            "--leaktest-baseline", self.file, "--leaktest-update-baseline", *args, SAMPLE_NEW="1", SAMPLE_FIXED="1"
+        )
         self.assertEqual(updated.returncode, 0, updated.stdout)
         tests = [leak["test"] for leak in json.loads(Path(self.file).read_text())["leaks"]]
-        self.assertEqual(tests, ["pytest_known_leaks.Unittest.test_old", f"{SUITE}::test_new_later", f"{SUITE}::test_old"])
+        self.assertEqual(
+            tests, ["pytest_known_leaks.Unittest.test_old", f"{SUITE}::test_new_later", f"{SUITE}::test_old"]
+        )
 
     def test_record_pass_new_fails_fixed_listed(self) -> None:
         self.check_cycle()
@@ -117,7 +135,9 @@ class Results(unittest.TestCase):
             ],
         )
         new = next(leak for leak in data["leaks"] if leak["test"].endswith("test_new_later"))
-        self.assertEqual((new["kind"], new["name"], new["runs"], new["started_by"]), ("threads", "Thread 'new'", *CONFTEST_LEAK[1:]))
+        self.assertEqual(
+            (new["kind"], new["name"], new["runs"], new["started_by"]), ("threads", "Thread 'new'", *CONFTEST_LEAK[1:])
+        )
         self.assertIn("started by conftest.leak at ", new["report"])
 
         properties = {p.get("name"): p.get("value") for p in cases["test_new_later"].iter("property")}
@@ -144,7 +164,10 @@ class Results(unittest.TestCase):
         self.assertEqual(result.returncode, 1, result.stdout)
         properties = [p.get("value") for p in cases["test_old"].iter("property") if p.get("name") == "leaktest.leak"]
         self.assertEqual(len(properties), 1)
-        self.assertRegex(properties[0], r"^Thread 'old-\d+' \(threads, running threading.Event.wait, started by conftest.leak\): failed$")
+        self.assertRegex(
+            properties[0],
+            r"^Thread 'old-\d+' \(threads, running threading.Event.wait, started by conftest.leak\): failed$",
+        )
         self.assertIn("= leaks =", result.stdout)
         self.assertIn(f"{SUITE}::test_old: Thread 'old-", result.stdout)
 

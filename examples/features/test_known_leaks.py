@@ -24,7 +24,11 @@ def run_leaktest(*args: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LEAKTEST_")}
     return subprocess.run(
         [sys.executable, "-m", "leaktest", "--grace-period", "0", *args, SUITE],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -59,7 +63,9 @@ class KnownLeaksExample(unittest.TestCase):
             self.assertEqual(run.returncode, 1, run.stderr)
             with open(report) as file:
                 (leak,) = json.load(file)["leaks"]
-            self.assertEqual((leak["kind"], leak["name"], leak["status"]), ("threads", "Thread 'cache-refresher'", "failed"))
+            self.assertEqual(
+                (leak["kind"], leak["name"], leak["status"]), ("threads", "Thread 'cache-refresher'", "failed")
+            )
 
 
 if __name__ == "__main__":

@@ -91,6 +91,10 @@ def _describe(loop: asyncio.AbstractEventLoop) -> Leak:
     head = f"{name} ({type(loop).__name__}, {state}, {tasks} pending task{'' if tasks == 1 else 's'}) never closed"
     site = origin_of(loop)
     return Leak(
-        "loops", name, entry(head, stacks.where("created", site)), loop,
-        runs=type(loop).__qualname__, origin=stacks.site_function(site),
+        "loops",
+        name,
+        entry(head, stacks.where("created", site)),
+        loop,
+        runs=type(loop).__qualname__,
+        origin=stacks.site_function(site),
     )

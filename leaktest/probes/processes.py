@@ -541,4 +541,3 @@ def _describe(child: Child) -> Leak:
     runs = child.runs or (os.path.basename(child.argv[0]) if child.argv else "")
     origin = stacks.site_function(child.origin)
     return Leak("processes", f"Process {child.pid}", entry(head, started, extra=extra), child, child.seq, runs, origin)
-

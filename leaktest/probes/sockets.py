@@ -311,7 +311,9 @@ def _describe(record: SocketRecord) -> Leak:
         head = f"{what} never closed: the garbage collector closed it (ResourceWarning: unclosed socket)"
     site = stacks.recorded_site(record.stack)
     created = stacks.where("created", site, _maker(record.stack))
-    return Leak("sockets", what.split(" (")[0], entry(head, created), record, runs=runs, origin=stacks.site_function(site))
+    return Leak(
+        "sockets", what.split(" (")[0], entry(head, created), record, runs=runs, origin=stacks.site_function(site)
+    )
 
 
 # -- the probe ------------------------------------------------------------------

@@ -461,10 +461,7 @@ class TaskProbe(Probe[int, Item]):
         return [t for t in items if not t.done()]
 
     def describe(self, items: Sequence[Item]) -> list[Leak]:
-        return [
-            _record_leak(item) if isinstance(item, _Record) else _describe(item)
-            for item in items
-        ]
+        return [_record_leak(item) if isinstance(item, _Record) else _describe(item) for item in items]
 
     def started(self, item: Item) -> int | None:
         return item.started if isinstance(item, _Record) else _started(item)

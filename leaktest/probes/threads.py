@@ -525,7 +525,10 @@ class ThreadProbe(Probe[ThreadMark, AnyThread]):
                 text = entry(f"{name}:", stacks.where("started", record.site), record.text)
                 found.append(
                     Leak(
-                        "thread exceptions", f"exception in {name}", text, started=record.thread_seq,
+                        "thread exceptions",
+                        f"exception in {name}",
+                        text,
+                        started=record.thread_seq,
                         origin=stacks.site_function(record.site),
                     )
                 )

@@ -76,7 +76,7 @@ class LeakResults:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
         """While `item` runs, the checks of other owners (its `no_leaks` blocks) are its own."""
-        from . import leak_log
+        from .. import leak_log
 
         log = leak_log.current
         if log is None:
