@@ -16,7 +16,7 @@ import textwrap
 import unittest
 from pathlib import Path
 
-from test_pytest import importable, pytest_python
+from support import importable, pytest_python
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -14,8 +14,8 @@ import unittest
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from test_pytest import importable, pytest_python
-from test_pytest_plugin import NEEDS_PYTEST, ROOT, SUITES
+from support import ROOT, TESTS, importable, pytest_python
+from test_pytest_plugin import NEEDS_PYTEST, SUITES
 
 HAVE_PYTEST = importable("pytest")
 HAVE_XDIST = HAVE_PYTEST and importable("xdist")
@@ -25,7 +25,7 @@ CONFTEST_LEAK = ("threads", "threading.Event.wait", "conftest.leak")
 
 def pytest(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_", "SAMPLE_"))}
-    environment.update(PYTHONPATH=str(ROOT), COLUMNS="400", **env)
+    environment.update(PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS)]), COLUMNS="400", **env)
     return subprocess.run(
         [
             pytest_python(),
