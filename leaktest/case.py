@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from . import _compat, check, families, leak_log, marks, mode
+from . import _compat, check, families, leak_log, marks, mode, stacks
 from .report import LeakError, format_counts
 from .settings import Settings, all_options, from_class
 
@@ -165,6 +165,7 @@ def begin_test(
         class_settings=class_settings if overrides else None,
         counts=_VERBOSE or state.verbose,
         owner=test,
+        running=method,
     )
     if counts_attribute:
         setattr(test, "leaktest_baseline_counts", check.Counts(baseline))
@@ -320,7 +321,19 @@ def _take_class_baseline(cls: type[_LeakChecked]) -> None:
         stale = vars(cls).get("_leaktest_class_baseline")
         if stale is not None:
             stale.release()
-        cls._leaktest_class_baseline = check.take_baseline(cls._leaktest_settings, owner=cls, fixture=True)
+        cls._leaktest_class_baseline = check.take_baseline(
+            cls._leaktest_settings, owner=cls, fixture=True, running=users_setup_class(cls)
+        )
+
+
+def users_setup_class(cls: type) -> object:
+    """The `setUpClass` the user wrote for `cls` (behind leaktest's wrapper), or None:
+    what a report of something it made names as "from"."""
+    setup = getattr(cls, "setUpClass", None)
+    code = stacks.code_of(setup)
+    if code is None or stacks.is_leaktest(code.co_filename) or stacks.is_stdlib(code.co_filename):
+        return None  # unittest's or leaktest's own
+    return setup
 
 
 def _class_baseline_first(setup: Callable[[type], None]) -> classmethod[Any, [], None]:

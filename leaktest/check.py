@@ -55,6 +55,8 @@ class Baseline:
     #: A fixture's baseline: the clock number of the first check begun under it (the
     #: end of its own setup, as far as the clock tells).
     first_test: int | None = None
+    _running: object = None  # the function running under this baseline (`clock.running`)
+    _outer: object = None  # `clock.running` before it, put back on release
 
     def __init__(
         self,
@@ -64,15 +66,20 @@ class Baseline:
         class_settings: Settings | None = None,
         counts: bool = False,
         owner: object = None,
+        running: object = None,
     ) -> None:
         """`class_settings`: the class's settings, when `settings` are a test's own. What the
         class checks and the test does not, and what the test's rules ignore, is then
         claimed at the check, so that no class or module check reports it later.
         `counts`: take the counts now (for a diagnostics line). `owner`: who leaked
-        (a test, a class; None: a no_leaks block), for warn mode."""
+        (a test, a class; None: a no_leaks block), for warn mode. `running`: the test
+        (or fixture) function that runs under this baseline, until its release."""
         self.settings = settings
         self.owner = owner
         install.install_imported()  # hooks on a library imported since (uvloop)
+        if running is not None:
+            self._running, self._outer = running, clock.running
+            clock.running = running
         # Read before the marks, so nothing slips in between; -1 never matches.
         self.clock = self.expected = -1 if everything else clock.now
         for fixture in _open_fixtures:
@@ -153,6 +160,8 @@ class Baseline:
         """Undo what the marks installed, last first; safe to call more than once."""
         if not self.released:
             self.released = True
+            if self._running is not None and clock.running is self._running:
+                clock.running = self._outer
             if self.tests is not None:
                 _open_fixtures.remove(self)
             if self._every_probe_marked:
@@ -166,10 +175,17 @@ class Baseline:
 
 
 def take_baseline(
-    settings: Settings, *, everything: bool = False, owner: object = None, fixture: bool = False, counts: bool = False
+    settings: Settings,
+    *,
+    everything: bool = False,
+    owner: object = None,
+    fixture: bool = False,
+    counts: bool = False,
+    running: object = None,
 ) -> Baseline | None:
     """Mark every checked probe. With `everything`, all that is alive counts as new;
-    with `counts`, the counts are taken now (for a diagnostics line).
+    with `counts`, the counts are taken now (for a diagnostics line); `running`: the
+    test or fixture function that runs until the release (`clock.running`).
 
     None when the mode in force (mode.py) is `off`: there is nothing to check.
     A `fixture` baseline (a class's or module's) reports only what its fixtures
@@ -179,7 +195,7 @@ def take_baseline(
     settings = mode.applied(settings)
     if settings.off:
         return None
-    baseline = Baseline(settings, everything=everything, counts=counts, owner=owner)
+    baseline = Baseline(settings, everything=everything, counts=counts, owner=owner, running=running)
     if fixture:
         baseline.tests = []
         _open_fixtures.append(baseline)

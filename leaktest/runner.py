@@ -171,7 +171,9 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
             state.module_settings.setdefault(cls.__module__, []).append(cls._leaktest_settings)
             fresh = False
         if fresh:
-            baseline = check.take_baseline(self._leaktest_settings, owner=cls, fixture=True)
+            baseline = check.take_baseline(
+                self._leaktest_settings, owner=cls, fixture=True, running=case.users_setup_class(cls)
+            )
             if baseline is not None:  # None: the mode in force is off
                 state.classes[cls] = baseline
         super().leaktest_class_setup(test, result)

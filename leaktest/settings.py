@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
-from . import ignore_sources
+from . import ignore_sources, stacks
 from .options import Choice, Flag, Functions, Option, Seconds
 from .probes import PROBES, Probe
 from .rules import FunctionRef, Rules
@@ -107,6 +107,8 @@ class Settings:
         top: tuple[FunctionRef, ...] = self.get(IGNORE_TOP_FUNCTIONS) + sources.get(IGNORE_TOP_FUNCTIONS.name, ())
         anywhere: tuple[FunctionRef, ...] = self.get(IGNORE_ANY_FUNCTIONS) + sources.get(IGNORE_ANY_FUNCTIONS.name, ())
         started_by: tuple[FunctionRef, ...] = self.get(IGNORE_STARTED_BY) + sources.get(IGNORE_STARTED_BY.name, ())
+        if started_by or anywhere:  # a rule reads the whole stack of every creation from now on
+            stacks.keep_whole_stacks()
         functions = (FunctionSet.of(top), FunctionSet.of(anywhere), FunctionSet.of(started_by))
         #: The probes switched on, in report order, each with its rules.
         self.checked: tuple[tuple[Probe[Any, Any], Rules], ...] = tuple(

@@ -8,6 +8,8 @@ import sys
 import sysconfig
 import threading
 import unittest
+import unittest.mock
+from types import FrameType
 
 import leaktest
 from leaktest import stacks
@@ -116,6 +118,25 @@ class WhereItWasStarted(leaktest.LeakCheckedTestCase):
             "started through os.fork, outside any Python code leaktest can see",
         )
 
-    def test_a_recorded_stack_gives_the_live_stacks_site(self) -> None:
-        frame = sys._getframe()
-        self.assertEqual(str(stacks.recorded_site(stacks.start_stack(frame))), str(stacks.start_site(frame)))
+    def test_a_creation_names_its_caller_and_the_running_test(self) -> None:
+        site = stacks.created_site(stacks.creation_stack(function()), WhereItWasStarted.test_no_site)
+        self.assertRegex(
+            str(site),
+            r"^test_stacks\.function at \S+test_stacks\.py:\d+, "
+            r"from test_stacks\.WhereItWasStarted\.test_no_site at \S+test_stacks\.py:\d+$",
+        )
+
+    def test_a_creation_by_the_running_test_names_it_once(self) -> None:
+        test = type(self).test_a_creation_by_the_running_test_names_it_once
+        site = stacks.created_site(stacks.creation_stack(sys._getframe()), test)
+        self.assertRegex(str(site), r"^\S+\.test_a_creation_by_the_running_test_names_it_once at \S+test_stacks\.py:\d+$")
+
+    def test_a_creation_keeps_its_frames_out_to_the_code_that_asked_and_a_few_callers(self) -> None:
+        def deep(levels: int) -> FrameType:
+            return deep(levels - 1) if levels else sys._getframe()
+
+        with unittest.mock.patch.object(stacks, "_whole_stacks", False):  # as long as no rule reads them
+            stack = stacks.creation_stack(deep(20))
+        self.assertEqual([frame[0].co_name for frame in stack], ["deep"] * (1 + stacks._CALLERS))
+        with unittest.mock.patch.object(stacks, "_whole_stacks", True):
+            self.assertGreater(len(stacks.creation_stack(deep(20))), 20)

@@ -29,7 +29,7 @@ from . import clock, install
 
 _lock = install.new_lock()  # guards the adds to `_loop_refs` (iterated by copying it)
 _SEQ = install.PREFIX + "seq"  # the creation number, on each loop
-_ORIGIN = install.PREFIX + "origin"  # where it was created
+_ORIGIN = install.PREFIX + "origin"  # what made it (`stacks.creation_stack`) and the test running then
 # Weak references to every loop created: a plain set, whose truth test is free
 # (a WeakSet's goes through Python code, on every test's mark).
 _loop_refs: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
@@ -53,7 +53,7 @@ def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
     to it; note it as the process's when the policy creates it implicitly (a few frames
     out: the loop classes' `__init__`s, the policy's `new_event_loop`)."""
     loop: asyncio.BaseEventLoop = args[0]
-    setattr(loop, _ORIGIN, stacks.start_site(frame))
+    setattr(loop, _ORIGIN, (stacks.creation_stack(frame), clock.running))
     setattr(loop, _SEQ, clock.tick())
     with _lock:
         _loop_refs.add(weakref.ref(loop, _loop_refs.discard))
@@ -97,8 +97,8 @@ def seq_of(loop: asyncio.AbstractEventLoop) -> int:
 
 def origin_of(loop: asyncio.AbstractEventLoop) -> stacks.StartSite | None:
     """Where `loop` was created, named like a thread's start site."""
-    origin: stacks.StartSite | None = getattr(loop, _ORIGIN, None)
-    return origin
+    created: tuple[tuple[tuple[Any, ...], ...], object] | None = getattr(loop, _ORIGIN, None)
+    return None if created is None else stacks.created_site(*created)
 
 
 def implicit(loop: asyncio.AbstractEventLoop) -> bool:

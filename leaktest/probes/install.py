@@ -215,7 +215,8 @@ class _Finalizer:
     frame of leaktest's on the stack. A wrapper's frame would be the place of a warning
     the original raises at stacklevel 1 (socket's "ResourceWarning: unclosed"); this
     way it names the line that dropped the object, as without leaktest. Listeners run
-    before only."""
+    before only, and get no frame: where an object happens to be collected says nothing
+    about it, and this runs on every such object's end."""
 
     def __init__(self, shared: dict[str, Any]) -> None:
         setattr(self, _SHARED, shared)
@@ -224,13 +225,9 @@ class _Finalizer:
         if instance is None:
             return self
         shared: dict[str, Any] = getattr(self, _SHARED)
-        try:
-            frame: FrameType | None = sys._getframe(1)
-        except ValueError:  # finalized from C with no Python caller
-            frame = None
         for listener in shared["before"]:
             try:  # a listener never breaks the finalizer
-                listener(None, frame, (instance,), {})
+                listener(None, None, (instance,), {})
             except Exception:
                 pass
         return shared["original"].__get__(instance, owner)

@@ -4,8 +4,9 @@ by the garbage collector instead of their owner.
 `socket.socket.__init__` is hooked (probes/install.py): every socket made through
 the Python class (directly, `accept()`, `socketpair()`, `fromfd()`, `dup()`,
 `create_connection()`, `ssl.SSLSocket`, asyncio's servers and transports,
-`socketserver`, `http.client`...) gets the next clock number and a record of its
-creation stack. A test that creates no socket compares two integers. A
+`socketserver`, `http.client`...) gets the next clock number, the frames that made it
+out to the code that asked for it (`stacks.creation_stack`: a few, however deep
+the caller) and the test running then (`clock.running`). A test that creates no socket compares two integers. A
 connection accepted by a listening socket takes the listener's number: it is
 the server's owner's (a class whose `setUpClass` started the server), not the
 test's that connected to it, and whoever owns the listener owns it (`made_by`).
@@ -63,6 +64,7 @@ class SocketRecord:
         "seq",
         "ref",
         "stack",
+        "test",
         "fd",
         "listener",
         "gone_open",
@@ -73,10 +75,11 @@ class SocketRecord:
         "claimed",
     )
 
-    def __init__(self, sock: socket.socket, stack: tuple[stacks.FrameRecord, ...]) -> None:
+    def __init__(self, sock: socket.socket, stack: tuple[tuple[Any, ...], ...], test: object) -> None:
         self.seq = 0
         self.ref = weakref.ref(sock)
-        self.stack = stack  # innermost first, from the caller of socket.socket(), leaktest's left out
+        self.stack = stack  # `stacks.creation_stack` from the caller of socket.socket()
+        self.test = test  # the test function running then (`clock.running`)
         self.fd = sock.fileno()
         self.listener: SocketRecord | None = None  # for an accepted connection, the listener's record
         self.gone_open: str | None = None  # what it was, when the GC destroyed it open
@@ -103,15 +106,16 @@ _by_id: dict[int, SocketRecord] = {}
 _prune_at = 64
 
 
+_SOCKETPAIR = socket.socketpair.__code__
+
+
 def _is_self_pipe(frame: FrameType | None) -> bool:
-    """Made by an event loop for its self-pipe: `_make_self_pipe` -> `socketpair` (3.10+)."""
-    for _ in range(3):
-        if frame is None:
-            return False
-        if frame.f_code.co_name == "_make_self_pipe" and "asyncio" in frame.f_code.co_filename:
-            return True
-        frame = frame.f_back
-    return False
+    """Made by an event loop for its self-pipe: `_make_self_pipe` -> `socketpair` (3.10+).
+    One compare for any other socket: this runs on every one."""
+    if frame is None or frame.f_code is not _SOCKETPAIR:
+        return False
+    caller = frame.f_back
+    return caller is not None and caller.f_code.co_name == "_make_self_pipe" and "asyncio" in caller.f_code.co_filename
 
 
 _ACCEPT = socket.socket.accept.__code__
@@ -128,10 +132,16 @@ def _listener_of(frame: FrameType | None) -> SocketRecord | None | bool:
     return record if record is not None and record.ref() is listener else True
 
 
-def _record(sock: socket.socket, frame: FrameType | None) -> None:
+def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """After `socket.socket.__init__`: number the socket, keep what made it
+    (`stacks.creation_stack`) and the test running then. Runs on every socket."""
     global _prune_at
-    record = SocketRecord(sock, stacks.start_stack(frame))
-    listener = _listener_of(frame)
+    code = frame.f_code if frame is not None else None
+    if code is _SOCKETPAIR and _is_self_pipe(frame):
+        return
+    sock = args[0]
+    record = SocketRecord(sock, stacks.creation_stack(frame), clock.running)
+    listener = _listener_of(frame) if code is _ACCEPT else False
     with _lock:
         if listener is False:
             record.seq = clock.tick()
@@ -144,12 +154,6 @@ def _record(sock: socket.socket, frame: FrameType | None) -> None:
         if len(_created) >= _prune_at:
             _created[:] = [r for r in _created if r.open() and not r.claimed]
             _prune_at = max(64, 2 * len(_created))
-
-
-def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """After `socket.socket.__init__`: number the socket and keep its creation stack."""
-    if not _is_self_pipe(frame):
-        _record(args[0], frame)
 
 
 def _finalizer() -> object:
@@ -309,8 +313,8 @@ def _describe(record: SocketRecord) -> Leak:
         runs = "dropped, never closed"
         what = record.gone_open or f"Socket fd={record.fd}"
         head = f"{what} never closed: the garbage collector closed it (ResourceWarning: unclosed socket)"
-    site = stacks.recorded_site(record.stack)
-    created = stacks.where("created", site, _maker(record.stack))
+    site = stacks.created_site(record.stack, record.test)
+    created = stacks.where("created", site, _maker(stacks.records(record.stack)))
     return Leak(
         "sockets", what.split(" (")[0], entry(head, created), record, runs=runs, origin=stacks.site_function(site)
     )
@@ -357,7 +361,11 @@ class SocketProbe(Probe[int, SocketRecord]):
         return Maker(item.listener, item.listener.seq) if item.listener is not None else None
 
     def candidates(self, items: Sequence[SocketRecord], with_frames: bool) -> list[Candidate]:
-        return [Candidate(_addresses_of(record), record.stack if with_frames else [], record.stack) for record in items]
+        candidates = []
+        for record in items:
+            stack = stacks.records(record.stack)
+            candidates.append(Candidate(_addresses_of(record), stack if with_frames else [], stack))
+        return candidates
 
     def wait(self, items: Sequence[SocketRecord], deadline: float) -> list[SocketRecord]:
         """Until each socket is closed (by its owner, or by another thread) or the deadline."""

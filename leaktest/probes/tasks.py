@@ -59,10 +59,12 @@ from .event_loops import any_loop, live_loops, running_loop, seq_of
 # in the same thread. It also guards the WeakSets below, whose Python-level iteration
 # another thread's add would break (with the GIL as well as without).
 _lock = install.new_lock(reentrant=True)
-_SITE = install.PREFIX + "site"  # on each task: where it was created (stacks.StartSite)
 _PARENT = install.PREFIX + "parent"  # on each task: a weak reference to the task that created it
 _REPORTED = install.PREFIX + "reported"  # on each task: reported (or created by a reported task)
-_STARTED = install.PREFIX + "started"  # on each task: the clock number of its creation
+#: On each task `loop.create_task` made: its clock number and what made it (`_Created`).
+_CREATED = install.PREFIX + "created"
+#: What a hook keeps of a creation: its `stacks.creation_stack` and the test running then.
+_Created = tuple[tuple[tuple[Any, ...], ...], object]
 _claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or hidden
 _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waited for them
 
@@ -135,53 +137,54 @@ def _on_create_task(
     task: asyncio.Task[Any], frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
     """After `BaseEventLoop.create_task`: number the task, keep a weak reference to it,
-    the stack that created it (`ignore_started_by`), and where and by which task it was
-    created, as `Thread.start` notes for threads (no debug mode needed)."""
-    global _starts_prune_at
+    the frames that created it out to the code that asked (`stacks.creation_stack`,
+    which asyncio's debug-mode traceback cannot replace: it keeps a function's bare
+    name, not its class) with the test running then, and the task that created it,
+    as `Thread.start` notes for threads. Runs on every task: kept on the task itself,
+    which its finalizer still reads."""
     loop: asyncio.BaseEventLoop = args[0]
     if _made_by_runner(frame) or not seq_of(loop):
         return  # a loop made before leaktest's hooks existed is older than every test, so are its tasks
     ref = weakref.ref(task, _forget_task)
-    _task_seqs[ref] = clock.tick()
-    start = stacks.start_stack(frame)
-    with _lock:
-        _starts[id(task)] = (ref, start)
-        if len(_starts) >= _starts_prune_at:
-            for key in [key for key, (old, _) in _starts.items() if old() is None]:
-                del _starts[key]
-            _starts_prune_at = max(256, 2 * len(_starts))
+    _task_seqs[ref] = seq = clock.tick()
     parent = asyncio.current_task(loop) if loop.is_running() else None
     try:
-        setattr(task, _SITE, stacks.start_site(frame))
-        setattr(task, _STARTED, clock.tick())
+        setattr(task, _CREATED, (seq, stacks.creation_stack(frame), clock.running))
         if parent is not None and parent is not task:
             setattr(task, _PARENT, weakref.ref(parent))
-            if _reported(parent):  # a reported task's successor: part of that report
+            if _any_reported and _reported(parent):  # a reported task's successor: part of that report
                 setattr(task, _REPORTED, True)
     except AttributeError:  # a task factory's own class, without a __dict__
         pass
 
 
-def _runner_codes() -> frozenset[CodeType]:
-    """`asyncio.Runner.run` and `Runner.close` (3.11+; no `Runner` on 3.10)."""
+def _runner_codes() -> tuple[frozenset[int], frozenset[int]]:
+    """The ids of the codes of `asyncio.Runner.run` and `Runner.close` (3.11+; no
+    `Runner` on 3.10), and of those between them and `create_task`:
+    `BaseEventLoop.run_until_complete`, `ensure_future` and (3.10-3.12) `_ensure_future`."""
     runner = getattr(asyncio, "Runner", None)
     if runner is None:
-        return frozenset()
-    return frozenset({runner.run.__code__, runner.close.__code__})
+        return frozenset(), frozenset()
+    between = [asyncio.BaseEventLoop.run_until_complete, asyncio.tasks.ensure_future]
+    between += [f for f in (getattr(asyncio.tasks, "_ensure_future", None),) if f is not None]
+    return frozenset({id(runner.run.__code__), id(runner.close.__code__)}), frozenset(id(f.__code__) for f in between)
 
 
-_RUNNER_CODES = _runner_codes()
+_RUNNER, _ON_THE_WAY = _runner_codes()
 
 
 def _made_by_runner(frame: FrameType | None) -> bool:
     """Created by an `asyncio.Runner` (directly, or through `run_until_complete` and
     `ensure_future`): run to completion, or cancelled and awaited, before the runner
-    returns; an exception is raised to its caller. Not a leak: no number, no record."""
-    for _ in range(4):
-        if frame is None:
-            return False
-        if frame.f_code in _RUNNER_CODES:
+    returns; an exception is raised to its caller. Not a leak: no number, no record.
+    Codes are compared by id (hashing a code object hashes its whole contents), and
+    the walk goes on only through the functions on the way: one frame for any other task."""
+    while frame is not None:
+        code = id(frame.f_code)
+        if code in _RUNNER:
             return True
+        if code not in _ON_THE_WAY:
+            return False
         frame = frame.f_back
     return False
 
@@ -191,22 +194,16 @@ def task_seq(task: asyncio.Task[Any]) -> int:
     return _task_seqs.get(weakref.ref(task), 0)
 
 
-# The stack that created each task `loop.create_task` made: asyncio keeps one only in
-# debug mode, formatted; this keeps frame records. Keyed by id, not weakly: the
-# garbage collector clears weak references before a task's finalizer reports it
-# destroyed while pending, and that report needs it too. Dead entries are dropped
-# whenever the dict has doubled since the last pruning.
-_starts: dict[int, tuple[weakref.ref[asyncio.Task[Any]], tuple[stacks.FrameRecord, ...]]] = {}
-_starts_prune_at = 256
+def _created(task: asyncio.Task[Any]) -> _Created | None:
+    """What `loop.create_task` kept of `task`'s creation; None for a task it did not make."""
+    created: tuple[int, tuple[tuple[Any, ...], ...], object] | None = getattr(task, _CREATED, None)
+    return None if created is None else created[1:]
 
 
-def _start_of(task: asyncio.Task[Any], *, finalizing: bool = False) -> tuple[stacks.FrameRecord, ...]:
-    """The recorded creation stack of `task` (of a task being destroyed, with `finalizing`)."""
-    entry = _starts.get(id(task))
-    if entry is None:
-        return ()
-    owner = entry[0]()
-    return entry[1] if owner is task or (finalizing and owner is None) else ()
+def _start_of(task: asyncio.Task[Any]) -> tuple[stacks.FrameRecord, ...]:
+    """The recorded creation stack of `task` (`ignore_started_by`)."""
+    created = _created(task)
+    return () if created is None else stacks.records(created[0])
 
 
 def _record(loop: asyncio.AbstractEventLoop, kind: str, task: asyncio.Task[Any], exc: object) -> _Record:
@@ -225,7 +222,7 @@ def _record(loop: asyncio.AbstractEventLoop, kind: str, task: asyncio.Task[Any],
         name,
         text,
         _names(task),
-        _start_of(task, finalizing=True),
+        _start_of(task),
         _started(task),
     )
 
@@ -290,8 +287,8 @@ def _creation(task: asyncio.Task[Any]) -> str:
 
 
 def _creation_site(task: asyncio.Task[Any]) -> stacks.StartSite | None:
-    site: stacks.StartSite | None = getattr(task, _SITE, None)
-    return site or stacks.debug_site(getattr(task, "_source_traceback", None))
+    stack, test = _created(task) or ((), None)
+    return stacks.created_site(stack, test) or stacks.debug_site(getattr(task, "_source_traceback", None), test)
 
 
 def loop_thread(loop: asyncio.AbstractEventLoop) -> Maker | None:
@@ -319,8 +316,17 @@ def _parent(task: asyncio.Task[Any]) -> asyncio.Task[Any] | None:
 
 
 def _started(task: asyncio.Task[Any]) -> int | None:
-    started: int | None = getattr(task, _STARTED, None)
-    return started
+    """The clock number of `task`'s creation, when `loop.create_task` made it."""
+    created: tuple[int, Any, Any] | None = getattr(task, _CREATED, None)
+    return None if created is None else created[0]
+
+
+_any_reported = False  # whether any task was reported yet: until then, no task creation asks
+
+
+def _note_reported() -> None:
+    global _any_reported
+    _any_reported = True
 
 
 def _reported(task: asyncio.Task[Any]) -> bool:
@@ -470,7 +476,8 @@ class TaskProbe(Probe[int, Item]):
         return None if isinstance(item, _Record) else _parent(item)
 
     def start_function(self, item: Item) -> object:
-        site: stacks.StartSite | None = None if isinstance(item, _Record) else getattr(item, _SITE, None)
+        created = None if isinstance(item, _Record) else _created(item)
+        site = None if created is None else stacks.created_site(*created)
         return None if site is None else (site.origin.filename, site.origin.function)
 
     def claim(self, items: Sequence[Item]) -> None:
@@ -481,6 +488,7 @@ class TaskProbe(Probe[int, Item]):
                 else:
                     _claimed.add(item)
                     try:
+                        _note_reported()
                         setattr(item, _REPORTED, True)
                     except AttributeError:  # a task class without a __dict__
                         pass
@@ -539,7 +547,8 @@ def _exception_leak(task: asyncio.Task[Any]) -> Leak:
 def _record_leak(record: _Record) -> Leak:
     """The report entry of a task asyncio destroyed: what it ran, as its ignore names say."""
     runs = record.names[-1] if record.names else ""
-    origin = stacks.site_function(stacks.recorded_site(record.start))
+    top = stacks.top_frame(record.start)
+    origin = stacks.Origin(top).function if top is not None else ""
     return Leak(record.kind, record.name, record.text, started=record.started, runs=runs, origin=origin)
 
 

@@ -132,7 +132,7 @@ class LeakCheck:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         plan = item.stash.get(_PLAN, None)
         if plan is not None and plan.settings is not None and not plan.wrap_unittest:
-            baseline = self._check.take_baseline(plan.settings, owner=item.nodeid)
+            baseline = self._check.take_baseline(plan.settings, owner=item.nodeid, running=getattr(item, "obj", None))
             if baseline is not None:  # None: the mode in force is off
                 self._current = _ItemState(item, baseline)
 
@@ -237,7 +237,7 @@ class LeakCheck:
             settings = self._fixture_settings(fixturedef, request)
             if settings is not None:
                 name = _fixture_name(fixturedef, request)
-                baseline = self._check.take_baseline(settings, owner=name)
+                baseline = self._check.take_baseline(settings, owner=name, running=fixturedef.func)
                 if baseline is not None:  # None: the mode in force is off
                     owner = Owner(name, baseline)
                     # Added before the fixture runs: finalizers run last-in first-out, so
