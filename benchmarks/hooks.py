@@ -123,7 +123,10 @@ def child(python: str, side: str, kind: str, depth: int, ops: int, batches: int)
     env.pop("PYTHONASYNCIODEBUG", None)
     out = subprocess.run(
         [python, "-c", _CHILD, side, kind, str(depth), str(ops), str(batches)],
-        env=env, check=True, capture_output=True, text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return float(out.split()[-1])
 

@@ -25,6 +25,11 @@ from support import report, run_tests, verdict
 HELD: list[Any] = []
 
 
+async def settle(tasks: set[asyncio.Task[Any]]) -> None:
+    """Wait for cancelled `tasks` on their own loop (3.10's gather outside it takes another)."""
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def close_held() -> None:
     while HELD:
         item = HELD.pop()
@@ -32,7 +37,7 @@ def close_held() -> None:
             tasks = asyncio.all_tasks(item)
             for task in tasks:
                 task.cancel()
-            item.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            item.run_until_complete(settle(tasks))
             item.close()
         else:
             item.close()
@@ -125,7 +130,9 @@ class FromNamesTheRunningTest(leaktest.LeakCheckedTestCase):
                 nested(10)
 
         text = report(run_tests(Inner, "test"))
-        self.assertRegex(text, rf"open_socket_here at \S+, from \S+Inner\.test at \S+test_creation_sites\.py:{lines[0]}\]")
+        self.assertRegex(
+            text, rf"open_socket_here at \S+, from \S+Inner\.test at \S+test_creation_sites\.py:{lines[0]}\]"
+        )
 
     def test_a_socket_made_by_a_thread_of_the_test_names_the_test(self) -> None:
         class Inner(leaktest.LeakCheckedTestCase):
@@ -148,7 +155,9 @@ class FromNamesTheRunningTest(leaktest.LeakCheckedTestCase):
 
         result = run_tests(Inner)
         self.assertEqual(verdict(result), "ERROR")
-        self.assertRegex(report(result), r"open_socket_here at \S+, from \S+Inner\.setUpClass at \S+test_creation_sites")
+        self.assertRegex(
+            report(result), r"open_socket_here at \S+, from \S+Inner\.setUpClass at \S+test_creation_sites"
+        )
 
 
 class NothingKeptAlive(leaktest.LeakCheckedTestCase):

@@ -129,7 +129,9 @@ class WhereItWasStarted(leaktest.LeakCheckedTestCase):
     def test_a_creation_by_the_running_test_names_it_once(self) -> None:
         test = type(self).test_a_creation_by_the_running_test_names_it_once
         site = stacks.created_site(stacks.creation_stack(sys._getframe()), test)
-        self.assertRegex(str(site), r"^\S+\.test_a_creation_by_the_running_test_names_it_once at \S+test_stacks\.py:\d+$")
+        self.assertRegex(
+            str(site), r"^\S+\.test_a_creation_by_the_running_test_names_it_once at \S+test_stacks\.py:\d+$"
+        )
 
     def test_a_creation_keeps_its_frames_out_to_the_code_that_asked_and_a_few_callers(self) -> None:
         def deep(levels: int) -> FrameType:
