@@ -5,7 +5,9 @@ options a class would take to ignore it (the same keys as a `leaktest.ignores` e
 point's mapping). Each entry was checked against the library's own code, at the
 version named. `library_ignores = False` (`--no-library-ignores`) turns them off,
 with the entry points (ignore_sources.py). To add one: a `Helper` below, and a test
-in tests/test_ignore_sources.py that starts the real thing.
+in tests/test_ignore_sources.py that starts the real thing. A task's or socket's hook
+keeps only the frames out to the code that asked for it and that code's caller
+(`stacks.creation_stack`): an `ignore_started_by` function must be one of those.
 
 `WRAPPER_FUNCTIONS` are not ignores: functions that only wrap another call, skipped
 when a report names the function on top of a stack (the call they wrap is what runs).

@@ -107,7 +107,9 @@ class Settings:
         top: tuple[FunctionRef, ...] = self.get(IGNORE_TOP_FUNCTIONS) + sources.get(IGNORE_TOP_FUNCTIONS.name, ())
         anywhere: tuple[FunctionRef, ...] = self.get(IGNORE_ANY_FUNCTIONS) + sources.get(IGNORE_ANY_FUNCTIONS.name, ())
         started_by: tuple[FunctionRef, ...] = self.get(IGNORE_STARTED_BY) + sources.get(IGNORE_STARTED_BY.name, ())
-        if started_by or anywhere:  # a rule reads the whole stack of every creation from now on
+        if self.get(IGNORE_STARTED_BY) or self.get(IGNORE_ANY_FUNCTIONS):
+            # A user's rule may name any caller: keep the whole stack of every creation from
+            # now on. The known helpers' rules name frames kept without it (known_helpers.py).
             stacks.keep_whole_stacks()
         functions = (FunctionSet.of(top), FunctionSet.of(anywhere), FunctionSet.of(started_by))
         #: The probes switched on, in report order, each with its rules.
