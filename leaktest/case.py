@@ -253,10 +253,25 @@ def checked_in_own_run(
     test: unittest.TestCase, result: Any, check_leaks: Callable[[check.Baseline], None]
 ) -> AbstractContextManager[None]:
     """The block of a test's run: for a test that runs its own way (`families`, trial's),
-    the check at the end of its `tearDown`; for any other, nothing (`doCleanups` checks)."""
-    if _baseline_of(test) is None or not families.runs_its_own_way(test):
+    the check at the end of its `tearDown`; for a tornado test, the in-loop probes'
+    before its `tearDown` cancels the pending tasks; for any other, nothing
+    (`doCleanups` checks)."""
+    if _baseline_of(test) is None:
         return contextlib.nullcontext()
-    return families.checked_after_teardown(test, result, functools.partial(check_outside_outcome, test, check_leaks))
+    if families.runs_its_own_way(test):
+        check_now = functools.partial(check_outside_outcome, test, check_leaks)
+        return families.checked_after_teardown(test, result, check_now)
+    if families.cancels_pending_tasks(test):
+        return families.checked_before_cancelled(test, functools.partial(check_on_loop, test))
+    return contextlib.nullcontext()
+
+
+def check_on_loop(test: object, run_in_loop: families.RunInLoop) -> None:
+    """The in-loop phase of the test's check, now, on its loop (`check.check_on_loop`);
+    `doCleanups` checks the rest."""
+    baseline = _baseline_of(test)
+    if baseline is not None:
+        check.check_on_loop(baseline, run_in_loop)
 
 
 def _judge_expected_leak(

@@ -13,6 +13,7 @@ Importing this module installs the process-wide hooks (probes/install.py).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 import warnings
@@ -41,6 +42,7 @@ class Baseline:
     """
 
     own_loop: Any = None  # the event loop the test framework made for the test (`adopt_loop`)
+    found_on_loop: FoundOnLoop | None = None  # the first phase of its check (`check_on_loop`)
     excused: frozenset[str] | None = None  # the kinds a test's own settings do not check
     _marks: list[tuple[Probe[Any, Any], Any]] | None = None
     _every_probe_marked = False  # every probe was marked at once (a test with its own settings)
@@ -582,13 +584,17 @@ def _name_of(owner: object) -> str:
 
 
 async def verify_with(baseline: Baseline, wait: WaitStrategy) -> None:
-    """Check, release the baseline, and raise `LeakError` (or warn) if anything leaked."""
+    """Check, release the baseline, and raise `LeakError` (or warn) if anything leaked;
+    with what `check_on_loop` found already, against its deadline and in one report."""
+    found = baseline.found_on_loop
     try:
-        leaks = await leaks_with(baseline, wait)
+        leaks = await leaks_with(baseline, wait, None if found is None else found.deadline)
     finally:
         baseline.release()
+    if found is not None:
+        leaks = found.leaks + leaks
     if leaks:
-        conclude(baseline, leaks)
+        conclude(baseline, leaks, None if found is None else found.after)
 
 
 def verify(baseline: Baseline) -> None:
@@ -601,6 +607,32 @@ async def verify_async(baseline: Baseline) -> None:
     await verify_with(baseline, awaiting)
 
 
+@dataclasses.dataclass
+class FoundOnLoop:
+    """What the in-loop phase of a check found, for the rest of it (`verify_with`)."""
+
+    deadline: float  # the grace period's end, shared by both phases
+    leaks: list[Leak] = dataclasses.field(default_factory=list)
+    after: dict[str, int] = dataclasses.field(default_factory=dict)  # the in-loop probes' counts then
+
+
+def check_on_loop(baseline: Baseline, run_in_loop: Callable[[Callable[[], Coroutine[Any, Any, None]]], None]) -> None:
+    """The first phase of the check of a test owning an event loop, kept on the baseline:
+    `run_in_loop` runs the in-loop probes' check (tasks) on the test's loop, where what
+    is new gets the grace by being awaited, before the loop is torn down."""
+    found = baseline.found_on_loop = FoundOnLoop(grace_deadline(baseline))
+    in_loop = [probe for probe, _ in baseline.marks if probe.checked_in_loop]
+    # Running a check on the loop costs a task on it (in debug mode, a stack
+    # extracted per callback): only when something new is there to wait for.
+    if in_loop and not baseline.unchanged() and _anything_new(baseline, in_loop=True):
+
+        async def in_loop_phase() -> None:
+            found.leaks.extend(await find_leaks_async(baseline, found.deadline, in_loop=True))
+            found.after.update((probe.kind, probe.count()) for probe in in_loop)
+
+        run_in_loop(in_loop_phase)
+
+
 def verify_around_loop(
     baseline: Baseline,
     run_in_loop: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
@@ -608,31 +640,17 @@ def verify_around_loop(
 ) -> None:
     """The check of a test owning an event loop, in two phases against one deadline.
 
-    1. `run_in_loop` runs the in-loop probes' check (tasks) on the test's loop, where
-       what is new gets the grace by being awaited.
+    1. `check_on_loop`, on the test's loop.
     2. `close_loop` tears the loop down (cancelling what is left, reported already,
        and joining the default executor's threads); then every probe is checked.
     One `LeakError` carries everything.
     """
-    deadline = grace_deadline(baseline)
-    leaks: list[Leak] = []
-    after: dict[str, int] = {}
-    in_loop = [probe for probe, _ in baseline.marks if probe.checked_in_loop]
     try:
         try:
-            # Running a check on the loop costs a task on it (in debug mode, a stack
-            # extracted per callback): only when something new is there to wait for.
-            if in_loop and not baseline.unchanged() and _anything_new(baseline, in_loop=True):
-
-                async def in_loop_phase() -> None:
-                    leaks.extend(await find_leaks_async(baseline, deadline, in_loop=True))
-                    after.update((probe.kind, probe.count()) for probe in in_loop)
-
-                run_in_loop(in_loop_phase)
+            check_on_loop(baseline, run_in_loop)
         finally:
             close_loop()
-        leaks.extend(find_leaks(baseline, deadline))
-    finally:
+    except BaseException:
         baseline.release()
-    if leaks:
-        conclude(baseline, leaks, after)
+        raise
+    verify(baseline)

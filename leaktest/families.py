@@ -19,13 +19,22 @@ loaded already; leaktest stays stdlib-only), and read on the versions named:
   returned, unless the test was skipped. That teardown is run at the end of
   `doCleanups` instead, before the check, and the later call made a no-op:
   `tear_down_now`.
+- tornado's `AsyncTestCase` (tornado 6.5-6.6) cancels, without a word, every
+  task still pending on its IOLoop's asyncio loop at the start of its
+  `tearDown`, after the user's and `AsyncHTTPTestCase`'s, then closes the loop.
+  The in-loop probes (tasks) are checked just before, on that loop through the
+  public `IOLoop.run_sync`: for one run, `AsyncTestCase.tearDown` is wrapped on
+  the class (what `super().tearDown()` reaches; an instance attribute would
+  come before the user's `tearDown`), the wrapper acting for that test only:
+  `checked_before_cancelled`, `cancelling_tear_down`, `io_loop_of`. The rest is
+  checked at the end of `doCleanups`, as for any test.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from .report import LeakError
@@ -35,6 +44,7 @@ __tracebackhide__ = True  # and from pytest ones
 
 TRIAL_MODULE = "twisted.trial.unittest"
 DJANGO_MODULE = "django.test"
+TORNADO_MODULE = "tornado.testing"
 
 
 def runs_its_own_way(test: object) -> bool:
@@ -118,3 +128,42 @@ def tear_down_now(test: Any) -> None:
 
     test._post_teardown = done_already
     post_teardown()
+
+
+def cancels_pending_tasks(test: object) -> bool:
+    """Whether `test` is a tornado test (its class derives from tornado's `AsyncTestCase`)."""
+    tornado = sys.modules.get(TORNADO_MODULE)
+    return tornado is not None and isinstance(test, tornado.AsyncTestCase)
+
+
+RunInLoop = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
+
+
+@contextlib.contextmanager
+def checked_before_cancelled(test: Any, check: Callable[[RunInLoop], None]) -> Iterator[None]:
+    """Within the block (one run of `test`), `check(run_in_loop)` runs as tornado's
+    `AsyncTestCase.tearDown` begins, before it cancels the pending tasks."""
+    cls, tear_down = cancelling_tear_down()
+
+    def check_then_tear_down(self: Any) -> None:
+        if self is test:
+            check(io_loop_of(self).run_sync)
+        tear_down(self)
+
+    cls.tearDown = check_then_tear_down
+    try:
+        yield
+    finally:
+        cls.tearDown = tear_down  # an enclosing run's wrapper, if any
+
+
+def cancelling_tear_down() -> tuple[Any, Callable[[Any], None]]:
+    """tornado's `AsyncTestCase` and its own `tearDown`, the one that cancels the tasks."""
+    cls = sys.modules[TORNADO_MODULE].AsyncTestCase
+    tear_down: Callable[[Any], None] = vars(cls)["tearDown"]
+    return cls, tear_down
+
+
+def io_loop_of(test: Any) -> Any:
+    """The test's IOLoop, made by `AsyncTestCase.setUp` (the attribute tornado documents)."""
+    return test.io_loop

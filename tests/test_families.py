@@ -121,7 +121,8 @@ class WrongBaseClass(unittest.TestCase):
 
 @needs("tornado")
 class Tornado(FamilyCase):
-    """AsyncTestCase and AsyncHTTPTestCase: the check follows tornado's tearDown, which closes its IOLoop."""
+    """AsyncTestCase and AsyncHTTPTestCase: pending tasks are checked on the test's IOLoop before
+    tornado's tearDown cancels them, the rest after it (it closes the IOLoop) and the cleanups."""
 
     def test_base_class_first(self) -> None:
         run = Run("-m", "unittest", "-v", "tornado_suite")
@@ -130,6 +131,8 @@ class Tornado(FamilyCase):
             {
                 "TornadoChecked.test_clean": "ok",
                 "TornadoChecked.test_leaks_thread": "FAIL",
+                "TornadoChecked.test_leaks_task": "FAIL",
+                "TornadoChecked.test_awaits_its_task": "ok",
                 "TornadoHTTPChecked.test_clean_fetch": "ok",
                 "TornadoHTTPChecked.test_leaks_thread": "FAIL",
             },
@@ -137,10 +140,23 @@ class Tornado(FamilyCase):
         self.assert_reported(run, "TornadoChecked.test_leaks_thread", "tornado-thread-leak")
         self.assert_reported(run, "TornadoHTTPChecked.test_leaks_thread", "tornado-http-thread-leak")
 
+    def test_a_pending_task_is_reported_before_tornado_cancels_it(self) -> None:
+        run = Run("-m", "unittest", "-v", "tornado_suite")
+        self.assertIn("[Task 'tornado-task-leak'", run.report("TornadoChecked.test_leaks_task"), run.output)
+        self.assertEqual(run.output.count("tornado-task-leak"), 1, run.output)
+
     def test_runner_on_unchanged_tests(self) -> None:
         run = Run("-m", "leaktest", *FAST, "-v", "plain_tornado")
-        self.assert_verdicts(run, {"TornadoPlain.test_clean": "ok", "TornadoPlain.test_leaks_thread": "FAIL"})
+        self.assert_verdicts(
+            run,
+            {
+                "TornadoPlain.test_clean": "ok",
+                "TornadoPlain.test_leaks_thread": "FAIL",
+                "TornadoPlain.test_leaks_task": "FAIL",
+            },
+        )
         self.assert_reported(run, "TornadoPlain.test_leaks_thread", "tornado-plain-leak")
+        self.assertIn("[Task 'tornado-plain-task-leak'", run.report("TornadoPlain.test_leaks_task"), run.output)
 
 
 @needs("aiohttp")
@@ -262,16 +278,18 @@ class UnderPytest(FamilyCase):
         )
         return run, {f"{cls}.{test}": verdict for verdict, cls, test in self.VERDICT.findall(run.output)}
 
-    def assert_plain_suite(self, suite: str, cls: str, thread: str) -> None:
+    def assert_plain_suite(self, suite: str, cls: str, thread: str, *more_leaking: str) -> None:
         run, verdicts = self.pytest(suite)
-        self.assertEqual(verdicts, {f"{cls}.test_clean": "PASSED", f"{cls}.test_leaks_thread": "FAILED"}, run.output)
+        expected = {f"{cls}.test_clean": "PASSED", f"{cls}.test_leaks_thread": "FAILED"}
+        expected.update((f"{cls}.{test}", "FAILED") for test in more_leaking)
+        self.assertEqual(verdicts, expected, run.output)
         self.assertEqual(run.output.count(f"[Thread '{thread}'"), 1, run.output)
         self.assertEqual(run.process.returncode, 1, run.output)
 
     @needs("pytest")
     @needs("tornado")
     def test_tornado(self) -> None:
-        self.assert_plain_suite("plain_tornado.py", "TornadoPlain", "tornado-plain-leak")
+        self.assert_plain_suite("plain_tornado.py", "TornadoPlain", "tornado-plain-leak", "test_leaks_task")
 
     @needs("pytest")
     @needs("aiohttp")

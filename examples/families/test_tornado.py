@@ -2,8 +2,8 @@
 
 tornado's tearDown stops the server, closes the client and the IOLoop; leaktest
 checks after it and after every cleanup, so only what the test itself left
-running is reported. (tornado's tearDown also cancels the tasks still pending
-on its loop, so those are gone, not reported.)
+running is reported. The tasks still pending on the IOLoop, which tornado's
+tearDown cancels, are checked just before it does.
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
 """tornado's AsyncTestCase and AsyncHTTPTestCase with leaktest's base class first."""
 
+import asyncio
+
 from _leaks import leak_thread
 from tornado.testing import AsyncHTTPTestCase, AsyncTestCase, gen_test
 from tornado.web import Application, RequestHandler
 
 import leaktest
+
+_tasks: list[asyncio.Task[None]] = []  # kept: the leaked task is pending, not collected
 
 
 class Hello(RequestHandler):
@@ -22,6 +26,14 @@ class TornadoChecked(leaktest.LeakCheckedTestCase, AsyncTestCase):
     @gen_test
     async def test_leaks_thread(self) -> None:
         leak_thread("tornado-thread-leak")
+
+    @gen_test
+    async def test_leaks_task(self) -> None:
+        _tasks.append(asyncio.create_task(asyncio.Event().wait(), name="tornado-task-leak"))
+
+    @gen_test
+    async def test_awaits_its_task(self) -> None:
+        await asyncio.create_task(asyncio.sleep(0), name="tornado-awaited-task")
 
 
 class TornadoHTTPChecked(leaktest.LeakCheckedTestCase, AsyncHTTPTestCase):
