@@ -620,11 +620,13 @@ def check_on_loop(baseline: Baseline, run_in_loop: Callable[[Callable[[], Corout
     """The first phase of the check of a test owning an event loop, kept on the baseline:
     `run_in_loop` runs the in-loop probes' check (tasks) on the test's loop, where what
     is new gets the grace by being awaited, before the loop is torn down."""
+    if baseline.unchanged():
+        return  # the clean path: `verify` has nothing to finish either
     found = baseline.found_on_loop = FoundOnLoop(grace_deadline(baseline))
     in_loop = [probe for probe, _ in baseline.marks if probe.checked_in_loop]
     # Running a check on the loop costs a task on it (in debug mode, a stack
     # extracted per callback): only when something new is there to wait for.
-    if in_loop and not baseline.unchanged() and _anything_new(baseline, in_loop=True):
+    if in_loop and _anything_new(baseline, in_loop=True):
 
         async def in_loop_phase() -> None:
             found.leaks.extend(await find_leaks_async(baseline, found.deadline, in_loop=True))

@@ -133,6 +133,7 @@ class Tornado(FamilyCase):
                 "TornadoChecked.test_leaks_thread": "FAIL",
                 "TornadoChecked.test_leaks_task": "FAIL",
                 "TornadoChecked.test_awaits_its_task": "ok",
+                "TornadoTearDownChecked.test_task_cancelled_by_tear_down": "ok",
                 "TornadoHTTPChecked.test_clean_fetch": "ok",
                 "TornadoHTTPChecked.test_leaks_thread": "FAIL",
             },

@@ -36,6 +36,20 @@ class TornadoChecked(leaktest.LeakCheckedTestCase, AsyncTestCase):
         await asyncio.create_task(asyncio.sleep(0), name="tornado-awaited-task")
 
 
+class TornadoTearDownChecked(leaktest.LeakCheckedTestCase, AsyncTestCase):
+    """The check of pending tasks follows the user's tearDown, which may end them."""
+
+    grace_period = 0.05  # what it leaks on purpose is waited for briefly
+
+    def tearDown(self) -> None:
+        self.task.cancel()
+        super().tearDown()
+
+    @gen_test
+    async def test_task_cancelled_by_tear_down(self) -> None:
+        self.task = asyncio.create_task(asyncio.Event().wait(), name="tornado-task-cancelled-by-teardown")
+
+
 class TornadoHTTPChecked(leaktest.LeakCheckedTestCase, AsyncHTTPTestCase):
     grace_period = 0.05  # what it leaks on purpose is waited for briefly
 
