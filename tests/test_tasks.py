@@ -601,6 +601,62 @@ class TaskExceptions(leaktest.LeakCheckedTestCase):
         result = run_tests(Inner, "test")
         self.assertEqual(verdict(result), "ok", report(result))
 
+    def test_exception_the_tests_own_loop_handler_handled_passes(self) -> None:
+        # CPython's test_futures2 test_task_exc_handler_correct_context: the handler the
+        # test set is asyncio's report of the dropped task, and the test asserts on it.
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                async def explode() -> None:
+                    raise ValueError("handled by the test's handler")
+
+                seen: list[str] = []
+                asyncio.get_running_loop().set_exception_handler(lambda loop, context: seen.append(context["message"]))
+                asyncio.create_task(explode())
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+                self.assertEqual(seen, ["Task exception was never retrieved"])
+
+        result = run_tests(Inner, "test")
+        self.assertEqual(verdict(result), "ok", report(result))
+
+    def test_exception_the_tests_loop_handler_passes_on_fails(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                async def explode() -> None:
+                    raise ValueError("passed on to the default handler")
+
+                loop = asyncio.get_running_loop()
+                loop.set_exception_handler(lambda loop, context: loop.default_exception_handler(context))
+                asyncio.create_task(explode(), name="passed-on")
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+
+        with self.assertLogs("asyncio", "ERROR"):
+            result = run_tests(Inner, "test")
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertIn("ValueError: passed on to the default handler", report(result))
+
+    def test_exception_a_handler_set_before_the_test_handled_fails(self) -> None:
+        loop = asyncio.new_event_loop()
+        self.addCleanup(loop.close)
+        loop.set_exception_handler(lambda loop, context: None)  # a shared loop's quiet handler
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                async def explode() -> None:
+                    raise ValueError("handled by a handler older than the test")
+
+                async def main() -> None:
+                    loop.create_task(explode(), name="older-handler")
+                    await asyncio.sleep(0)
+                    await asyncio.sleep(0)
+
+                loop.run_until_complete(main())
+
+        result = run_tests(Inner, "test")
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertIn("ValueError: handled by a handler older than the test", report(result))
+
 
 class Guards(leaktest.LeakCheckedTestCase):
     def test_async_with_reports_a_leaked_task(self) -> None:

@@ -8,7 +8,11 @@ made before the hooks existed is older than every test, and so are its tasks.
 
 `BaseEventLoop.call_exception_handler` is hooked too, to record the two
 messages asyncio logs when a task is garbage-collected: "Task exception was
-never retrieved" and "Task was destroyed but it is pending!".
+never retrieved" and "Task was destroyed but it is pending!". An exception a
+handler the test set on the loop (`set_exception_handler`, hooked to number it)
+was given is the test's business, as a thread's exception its own excepthook
+handled is; what that handler passes on to `default_exception_handler` (hooked
+as well) is reported.
 
 What this relies on, per Python version (each in one function below):
 - every version: `Task._log_traceback`, the "exception not
@@ -59,6 +63,7 @@ from .event_loops import any_loop, live_loops, running_loop, seq_of
 # in the same thread. It also guards the WeakSets below, whose Python-level iteration
 # another thread's add would break (with the GIL as well as without).
 _lock = install.new_lock(reentrant=True)
+_HANDLER_SET = install.PREFIX + "handler_set"  # on each loop: the clock number its exception handler was set at
 _PARENT = install.PREFIX + "parent"  # on each task: a weak reference to the task that created it
 _REPORTED = install.PREFIX + "reported"  # on each task: reported (or created by a reported task)
 #: On each task `loop.create_task` made: its clock number and what made it (`_Created`).
@@ -87,6 +92,11 @@ class _Record:
     started: int | None = None  # the clock number of the task's creation
     seq: int = 0  # the clock's number when it was recorded
     claimed: bool = False
+    #: When the loop's exception handler that was given the report was set (0: none
+    #: was, asyncio's default handler logged it), and the report's id, to tell if
+    #: that handler passed it on to the default one.
+    handler_set: int = 0
+    context_id: int = 0
 
     def done(self) -> bool:
         return False  # a destroyed pending task never ends
@@ -114,10 +124,32 @@ def _on_exception_handler(result: None, frame: FrameType | None, args: tuple[Any
     # clears weak references before it finalizes the task.)
     if kind is not None and isinstance(task, asyncio.Task) and not _reported(task):
         record = _record(loop, kind, task, context.get("exception"))
+        if loop.get_exception_handler() is not None:
+            record.handler_set, record.context_id = getattr(loop, _HANDLER_SET, 0), id(context)
         with _lock:
             record.seq = clock.tick()
             _records.append(record)
             del _records[:-_KEEP_RECORDS]
+
+
+def _on_default_exception_handler(
+    result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """Before `BaseEventLoop.default_exception_handler`: a report the loop's own handler
+    passes on is no longer handled by it."""
+    context: dict[str, Any] = args[1] if len(args) > 1 else kwargs.get("context", {})
+    with _lock:
+        for record in reversed(_records):
+            if record.handler_set and record.context_id == id(context):
+                record.handler_set = 0
+                break
+
+
+def _on_set_exception_handler(
+    result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """After `BaseEventLoop.set_exception_handler`: number the handler, to tell a test's own."""
+    setattr(args[0], _HANDLER_SET, clock.tick())
 
 
 # The tasks `loop.create_task` made, by weak reference, with their creation number:
@@ -364,9 +396,17 @@ class TaskProbe(Probe[int, Item]):
         return [
             event_loops.LOOP_INIT,
             install.Hook(lambda: asyncio.BaseEventLoop, "call_exception_handler", _on_exception_handler),
+            install.Hook(lambda: asyncio.BaseEventLoop, "default_exception_handler", _on_default_exception_handler),
+            install.Hook(lambda: asyncio.BaseEventLoop, "set_exception_handler", _on_set_exception_handler, after=True),
             install.Hook(lambda: asyncio.BaseEventLoop, "create_task", _on_create_task, after=True),
             event_loops.UVLOOP_INIT,
             install.Hook(event_loops.uvloop_loop, "call_exception_handler", _on_exception_handler, module="uvloop"),
+            install.Hook(
+                event_loops.uvloop_loop, "default_exception_handler", _on_default_exception_handler, module="uvloop"
+            ),
+            install.Hook(
+                event_loops.uvloop_loop, "set_exception_handler", _on_set_exception_handler, after=True, module="uvloop"
+            ),
             install.Hook(event_loops.uvloop_loop, "create_task", _on_create_task, after=True, module="uvloop"),
         ]
 
@@ -521,7 +561,13 @@ class TaskProbe(Probe[int, Item]):
             if task.done() and _unretrieved(task) and task not in _claimed and not _reported(task):
                 found.append(_exception_leak(task))
         for record in _records_since(mark):
-            if record.kind == "task exceptions" and self._record_watched(mark, record) and _claim(record):
+            handled_by_the_test = record.handler_set > mark
+            if (
+                record.kind == "task exceptions"
+                and not handled_by_the_test
+                and self._record_watched(mark, record)
+                and _claim(record)
+            ):
                 found.append(_record_leak(record))
         return found
 
