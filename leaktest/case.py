@@ -12,7 +12,6 @@ checked where it ends.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import os
@@ -251,19 +250,19 @@ def check_outside_outcome(test: object, check_leaks: Callable[[check.Baseline], 
 
 def checked_in_own_run(
     test: unittest.TestCase, result: Any, check_leaks: Callable[[check.Baseline], None]
-) -> AbstractContextManager[None]:
+) -> AbstractContextManager[None] | None:
     """The block of a test's run: for a test that runs its own way (`families`, trial's),
     the check at the end of its `tearDown`; for a tornado test, the in-loop probes'
-    before its `tearDown` cancels the pending tasks; for any other, nothing
-    (`doCleanups` checks)."""
+    before its `tearDown` cancels the pending tasks; for any other, None (`doCleanups`
+    checks): no block to enter on every test."""
     if _baseline_of(test) is None:
-        return contextlib.nullcontext()
+        return None
     if families.runs_its_own_way(test):
         check_now = functools.partial(check_outside_outcome, test, check_leaks)
         return families.checked_after_teardown(test, result, check_now)
     if families.cancels_pending_tasks(test):
         return families.checked_before_cancelled(test, functools.partial(check_on_loop, test))
-    return contextlib.nullcontext()
+    return None
 
 
 def check_on_loop(test: object, run_in_loop: families.RunInLoop) -> None:
@@ -392,10 +391,14 @@ class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
         begin_test(self, self._leaktest_settings)
         try:
-            with checked_in_own_run(self, result, self._leaktest_check):
+            block = checked_in_own_run(self, result, self._leaktest_check)
+            if block is None:  # most tests: nothing to enter
+                return super().run(result)
+            with block:
                 return super().run(result)
         finally:
-            if _baseline_of(self) is not None:  # its doCleanups was not reached
+            state = self._leaktest_state
+            if state is not None and state.baseline is not None:  # its doCleanups was not reached
                 end_test(self)
 
 

@@ -11,6 +11,7 @@ down by the next.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
 import sys
@@ -120,7 +121,7 @@ def _wrap_test(test: unittest.TestCase, settings: Settings) -> None:
         def run_checked(result: unittest.TestResult | None = None) -> unittest.TestResult | None:
             case.begin_test(test, settings, counts_attribute=True)
             try:
-                with case.checked_in_own_run(test, result, check_leaks):
+                with case.checked_in_own_run(test, result, check_leaks) or contextlib.nullcontext():
                     return run(result)
             finally:
                 case.end_test(test)
