@@ -29,10 +29,13 @@ __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(init=False)
 class PerTestState:
     """What leaktest keeps on one test, under one attribute (`STATE`): its baseline
-    from `begin_test` to the check, and what the runner's result summarises after it."""
+    from `begin_test` to the check, and what the runner's result summarises after it.
+
+    No `__init__`: the defaults are read from the class until set, so that making
+    one, on every test, assigns nothing."""
 
     baseline: check.Baseline | None = None
     expected: str | None = None  # the reason given to `expected_leak`
