@@ -514,6 +514,23 @@ class TaskExceptions(leaktest.LeakCheckedTestCase):
         self.assertIn("[Task 'dropped' (coroutine ", text)
         self.assertIn("ValueError: dropped task blew up", text)
 
+    def test_unretrieved_exception_of_a_dropped_pure_python_task_fails(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                async def explode() -> None:
+                    raise ValueError("pure-Python task blew up")
+
+                asyncio.tasks._PyTask(explode(), name="py-dropped")  # not a subclass of the C Task
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+
+        with self.assertLogs("asyncio", "ERROR"):  # asyncio logs it too, when it is collected
+            result = run_tests(Inner, "test")
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertIn("[Task 'py-dropped' (coroutine ", text)
+        self.assertIn("ValueError: pure-Python task blew up", text)
+
     def test_exception_of_a_task_kept_past_the_test_fails_that_test_not_the_next(self) -> None:
         class Inner(leaktest.LeakCheckedAsyncTestCase):
             async def test_a_raises(self) -> None:

@@ -19,6 +19,8 @@ What this relies on, per Python version (each in one function below):
   retrieved yet" flag both the C and the Python implementation keep
   (`_unretrieved`); `Task._fut_waiter`, the future a task waits on (`_awaited`);
   `Task._source_traceback`, set in debug mode (`_creation`).
+- every version: `tasks._PyTask`, the pure-Python Task, which is not a subclass
+  of the C one that `asyncio.Task` names (`_task_classes`).
 - 3.10+: `BaseEventLoop._thread_id`, the ident of the thread running the loop, or
   None (`loop_thread`).
 - 3.12.0-3.12.4: `Task._coro` instead of `Task.get_coro()`, which crashes on
@@ -108,6 +110,16 @@ Item = asyncio.Task[Any] | _Record
 
 _KEEP_RECORDS = 1000  # records kept for the checks still to come; older ones are dropped
 _records: list[_Record] = []
+
+
+def _task_classes() -> tuple[type[asyncio.Task[Any]], ...]:
+    """What a "task" in asyncio's garbage-collection messages can be: the C Task and
+    the pure-Python one (3.10-3.15: `tasks._PyTask`), which code may build directly."""
+    python_task: type[asyncio.Task[Any]] = asyncio.tasks._PyTask  # type: ignore[attr-defined]
+    return (asyncio.Task, python_task)
+
+
+_TASK_CLASSES = _task_classes()
 _GC_MESSAGES = {
     "Task exception was never retrieved": "task exceptions",
     "Task was destroyed but it is pending!": "tasks",
@@ -122,7 +134,7 @@ def _on_exception_handler(result: None, frame: FrameType | None, args: tuple[Any
     task = context.get("task", context.get("future"))
     # A reported task's end belongs to its report. (Not `_claimed`: the collector
     # clears weak references before it finalizes the task.)
-    if kind is not None and isinstance(task, asyncio.Task) and not _reported(task):
+    if kind is not None and isinstance(task, _TASK_CLASSES) and not _reported(task):
         record = _record(loop, kind, task, context.get("exception"))
         if loop.get_exception_handler() is not None:
             record.handler_set, record.context_id = getattr(loop, _HANDLER_SET, 0), id(context)
