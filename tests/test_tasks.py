@@ -498,38 +498,29 @@ class TaskExceptions(leaktest.LeakCheckedTestCase):
         self.assertIn("ValueError: kept task blew up", text)
 
     def test_unretrieved_exception_of_a_dropped_task_fails_with_its_traceback(self) -> None:
-        class Inner(leaktest.LeakCheckedAsyncTestCase):
-            async def test(self) -> None:
-                async def explode() -> None:
-                    raise ValueError("dropped task blew up")
+        def made_by_the_loop(coro: Coroutine[Any, Any, None], name: str) -> object:
+            return asyncio.create_task(coro, name=name)
 
-                asyncio.create_task(explode(), name="dropped")
-                await asyncio.sleep(0)
-                await asyncio.sleep(0)
+        def pure_python(coro: Coroutine[Any, Any, None], name: str) -> object:
+            return asyncio.tasks._PyTask(coro, name=name)  # type: ignore[attr-defined]  # not a subclass of the C Task
 
-        with self.assertLogs("asyncio", "ERROR"):  # asyncio logs it too, when it is collected
-            result = run_tests(Inner, "test")
-        text = report(result)
-        self.assertEqual(verdict(result), "FAIL")
-        self.assertIn("[Task 'dropped' (coroutine ", text)
-        self.assertIn("ValueError: dropped task blew up", text)
+        for make in (made_by_the_loop, pure_python):
 
-    def test_unretrieved_exception_of_a_dropped_pure_python_task_fails(self) -> None:
-        class Inner(leaktest.LeakCheckedAsyncTestCase):
-            async def test(self) -> None:
-                async def explode() -> None:
-                    raise ValueError("pure-Python task blew up")
+            class Inner(leaktest.LeakCheckedAsyncTestCase):
+                async def test(self) -> None:
+                    async def explode() -> None:
+                        raise ValueError("dropped task blew up")
 
-                asyncio.tasks._PyTask(explode(), name="py-dropped")  # not a subclass of the C Task
-                await asyncio.sleep(0)
-                await asyncio.sleep(0)
+                    make(explode(), "dropped")
+                    await asyncio.sleep(0)
+                    await asyncio.sleep(0)
 
-        with self.assertLogs("asyncio", "ERROR"):  # asyncio logs it too, when it is collected
-            result = run_tests(Inner, "test")
-        text = report(result)
-        self.assertEqual(verdict(result), "FAIL")
-        self.assertIn("[Task 'py-dropped' (coroutine ", text)
-        self.assertIn("ValueError: pure-Python task blew up", text)
+            with self.subTest(make.__name__), self.assertLogs("asyncio", "ERROR"):  # asyncio logs it too
+                result = run_tests(Inner, "test")
+                text = report(result)
+                self.assertEqual(verdict(result), "FAIL")
+                self.assertIn("[Task 'dropped' (coroutine ", text)
+                self.assertIn("ValueError: dropped task blew up", text)
 
     def test_exception_of_a_task_kept_past_the_test_fails_that_test_not_the_next(self) -> None:
         class Inner(leaktest.LeakCheckedAsyncTestCase):
