@@ -53,8 +53,20 @@ class PerTestState:
         self.counts = None
 
 
+@dataclasses.dataclass
+class ClassFixture:
+    """What leaktest keeps on a leak-checked class, under one attribute (`CLASS_STATE`,
+    read from the class's own namespace: a subclass has its own): the baseline of its
+    `setUpClass`, checked by `doClassCleanups`."""
+
+    baseline: check.Baseline | None = None
+    in_setup: bool = False  # its setUpClass is running (a super() call takes no baseline)
+
+
 #: The one attribute leaktest sets on a test.
 STATE = "_leaktest_state"
+#: The one attribute leaktest sets on a leak-checked class.
+CLASS_STATE = "_leaktest_class_fixture"
 
 
 def state_of(test: object) -> PerTestState:
@@ -79,8 +91,6 @@ class _LeakChecked:
 
     _leaktest_settings: ClassVar[Settings] = Settings()
     _leaktest_state: PerTestState | None = None  # `STATE`; a class default keeps getattr cheap
-    _leaktest_class_baseline: ClassVar[check.Baseline | None] = None
-    _leaktest_in_class_setup: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -114,10 +124,10 @@ class _LeakChecked:
     @classmethod
     def doClassCleanups(cls) -> None:
         super().doClassCleanups()  # type: ignore[misc]
-        baseline = vars(cls).get("_leaktest_class_baseline")
+        baseline = _class_fixture(cls).baseline
         if baseline is None:
             return
-        cls._leaktest_class_baseline = None
+        _class_fixture(cls).baseline = None
         try:
             check.verify(baseline)
         except LeakError:
@@ -333,12 +343,21 @@ def _diagnose(test: object, baseline: check.Baseline) -> None:
             print(f"leaktest: {name}: {format_counts(baseline.counts, after)}", file=sys.stderr)
 
 
+def _class_fixture(cls: type) -> ClassFixture:
+    """The class's own state (not a base class's), made at first use."""
+    fixture: ClassFixture | None = vars(cls).get(CLASS_STATE)
+    if fixture is None:
+        fixture = ClassFixture()
+        setattr(cls, CLASS_STATE, fixture)
+    return fixture
+
+
 def _take_class_baseline(cls: type[_LeakChecked]) -> None:
-    if not vars(cls).get("_leaktest_in_class_setup"):
-        stale = vars(cls).get("_leaktest_class_baseline")
-        if stale is not None:
-            stale.release()
-        cls._leaktest_class_baseline = check.take_baseline(
+    fixture = _class_fixture(cls)
+    if not fixture.in_setup:
+        if fixture.baseline is not None:  # a stale one: its class never reached doClassCleanups
+            fixture.baseline.release()
+        fixture.baseline = check.take_baseline(
             cls._leaktest_settings, owner=cls, fixture=True, running=users_setup_class(cls)
         )
 
@@ -358,14 +377,15 @@ def _class_baseline_first(setup: Callable[[type], None]) -> classmethod[Any, [],
 
     @functools.wraps(setup)
     def setUpClass(cls: type[_LeakChecked]) -> None:
-        if vars(cls).get("_leaktest_in_class_setup"):
+        fixture = _class_fixture(cls)
+        if fixture.in_setup:
             return setup(cls)
         _take_class_baseline(cls)
-        cls._leaktest_in_class_setup = True
+        fixture.in_setup = True
         try:
             return setup(cls)
         finally:
-            cls._leaktest_in_class_setup = False
+            fixture.in_setup = False
 
     return classmethod(setUpClass)
 

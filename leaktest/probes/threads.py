@@ -116,7 +116,7 @@ _on_start_joinable_thread = _on_raw_start("start_joinable_thread")  # 3.13+
 def _current_thread_if_known() -> threading.Thread | None:
     """The `Thread` running this code, without making a `_DummyThread` for a thread
     threading does not know (`threading._active`, 3.10-3.15)."""
-    active: dict[int, threading.Thread] = getattr(threading, "_active", {})
+    active: dict[int, threading.Thread] = threading._active  # type: ignore[attr-defined]
     return active.get(threading.get_ident())
 
 
