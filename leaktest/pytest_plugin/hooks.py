@@ -159,19 +159,15 @@ class LeakCheck:
             return (yield)
         finally:
             self._current = None
-            try:
-                with _unraisable_as_the_tests():
-                    self._check_item(state)
-            finally:  # what a thread raised while the check waited for it is this test's
-                _compat.report_thread_exceptions(item.config)
+            if not _released_if_clean(state):
+                try:
+                    with _unraisable_as_the_tests():
+                        self._check_item(state)
+                finally:  # what a thread raised while the check waited for it is this test's
+                    _compat.report_thread_exceptions(item.config)
 
     def _check_item(self, state: _ItemState) -> None:
         baseline = state.baseline
-        if baseline.unchanged() and not state.leaks:
-            baseline.release()  # the clean path: nothing was started or raised
-            if state.anyio_lease is not None:
-                state.anyio_lease[0].__exit__(None, None, None)
-            return
         try:
             self._ownership.exclude_owned(baseline)
             for runner in self._open_runners:  # loops of wider scope: still open, not running
@@ -281,6 +277,17 @@ class LeakCheck:
                 self._check.conclude(baseline, leaks)
             except LeakError as error:
                 raise type(error)(f"leaked by {owner.name}:\n{error}", error.leaks) from None
+
+
+def _released_if_clean(state: _ItemState) -> bool:
+    """The clean path: nothing was started or raised, so there is nothing to check (and
+    nothing the check could make happen)."""
+    if state.baseline.unchanged() and not state.leaks:
+        state.baseline.release()
+        if state.anyio_lease is not None:
+            state.anyio_lease[0].__exit__(None, None, None)
+        return True
+    return False
 
 
 @contextlib.contextmanager
