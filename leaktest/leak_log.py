@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -59,13 +59,13 @@ class LeakLog:
         #: The ids of the test the runner is running (empty between tests, where class and
         #: module fixtures are checked). A check of anything else meanwhile (a `no_leaks`
         #: block, a test run by the test) is the test's own business: not the run's to log.
-        self.running: frozenset[str] = frozenset()
+        self.running: Container[str] | None = None
         self._lock = threading.Lock()
 
     def conclude(self, test: str, leaks: list[Leak], warned: bool, expected: bool) -> list[Leak]:
         """Record `leaks` of `test`; return those the known-leaks file does not excuse
         (an `expected_leak` test's are its own mark's to judge: never excused)."""
-        if self.running and test not in self.running:
+        if self.running is not None and test not in self.running:
             return leaks
         left = []
         with self._lock:
@@ -88,6 +88,8 @@ class LeakLog:
     def take(self) -> list[LeakRecord]:
         """Every record so far, taken out of the log: the pytest plugin passes them on
         with the report of the test phase they were found in."""
+        if not self.records:  # most phases: nothing to take, no lock to take
+            return []
         with self._lock:
             taken, self.records = self.records, []
         return taken

@@ -353,12 +353,12 @@ class LeakTestResult(unittest.TextTestResult):
     def startTest(self, test: unittest.TestCase) -> None:
         super().startTest(test)
         if leak_log.current is not None:
-            leak_log.current.running = frozenset({test.id()})
+            leak_log.current.running = (test.id(),)
 
     def stopTest(self, test: unittest.TestCase) -> None:
         super().stopTest(test)
         if leak_log.current is not None:
-            leak_log.current.running = frozenset()
+            leak_log.current.running = None
             leak_log.current.ran(test.id())
         state: case.PerTestState | None = getattr(test, case.STATE, None)
         if state is None:

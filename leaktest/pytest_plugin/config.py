@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -67,14 +68,19 @@ def _from_ini(option: Option[Any], value: str | list[str]) -> object:
     return convert(text)
 
 
+@functools.cache
+def _enabled() -> Option[bool]:
+    """The marker's own option (`enabled=False`: not checked), beside the settings' ones."""
+    from ..options import Flag
+
+    return Flag("enabled", True, "check the test")
+
+
 def marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> Settings | None:
     """The settings for `node` under its `leaktest` markers, farthest first; None: disabled.
 
     Raises `BadMarker` naming the marker and where it is.
     """
-    from ..options import Flag
-
-    enabled_option = Flag("enabled", True, "check the test")
     settings, enabled = suite, True
     marks = list(node.iter_markers_with_node(MARKER))
     for owner_node, mark in reversed(marks):
@@ -84,7 +90,7 @@ def marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> Se
             if mark.args:
                 raise TypeError(f"{owner}: takes keyword arguments only, not {mark.args!r}")
             if "enabled" in options:
-                enabled = enabled_option.validate(owner, options.pop("enabled"))
+                enabled = _enabled().validate(owner, options.pop("enabled"))
             settings = settings.updated(owner, options)
         except (TypeError, ValueError) as error:
             raise BadMarker(str(error)) from None

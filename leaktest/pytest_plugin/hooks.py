@@ -116,11 +116,14 @@ class LeakCheck:
         return report
 
     def _plan(self, item: pytest.Item) -> _Plan:
-        from ..case import _LeakChecked
-
         settings = marked_settings(self._settings, item)
-        cls = getattr(item, "cls", None)
+        # The class an item was collected from is its parent (`item.cls` would walk up to
+        # the session for every test function of a module).
+        parent = item.parent
+        cls = parent.obj if isinstance(parent, pytest.Class) else None
         if isinstance(cls, type) and issubclass(cls, unittest.TestCase):
+            from ..case import _LeakChecked
+
             if issubclass(cls, _LeakChecked):
                 return _Plan(None)  # a leak-checked class keeps its own settings
             return _Plan(settings, wrap_unittest=True)

@@ -81,11 +81,11 @@ class LeakResults:
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
         """While `item` runs, the checks of other owners (its `no_leaks` blocks) are its own."""
         if leak_log.current is not None:
-            leak_log.current.running = frozenset({item.nodeid, _unittest_id(item)})
+            leak_log.current.running = _ItemIds(item)
 
     def pytest_runtest_logfinish(self) -> None:
         if leak_log.current is not None:
-            leak_log.current.running = frozenset()
+            leak_log.current.running = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item) -> None:
@@ -128,6 +128,19 @@ def _line(record: LeakRecord) -> str:
     runs = f", running {record.runs}" if record.runs else ""
     started = f", started by {record.started_by}" if record.started_by else ""
     return f"{record.name} ({record.kind}{runs}{started}): {record.status}"
+
+
+class _ItemIds:
+    """The ids a check may name the running item by, worked out only when a check
+    concludes (`item.cls` walks the item's parents: not on every test)."""
+
+    __slots__ = ("_item",)
+
+    def __init__(self, item: pytest.Item) -> None:
+        self._item = item
+
+    def __contains__(self, test: object) -> bool:
+        return test in (self._item.nodeid, _unittest_id(self._item))
 
 
 def _unittest_id(item: pytest.Item) -> str:
