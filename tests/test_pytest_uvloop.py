@@ -1,0 +1,67 @@
+"""uvloop's timers, servers and subprocesses, made in its compiled code, reported as on
+asyncio's own loop (a pytest run on tests/pytest_suites/pytest_uvloop_resources.py)."""
+
+from __future__ import annotations
+
+import unittest
+
+from support import PYTHON_ENV
+from test_pytest_plugin import HAVE_UVLOOP, Run
+
+SUITE = "pytest_uvloop_resources"
+
+
+@unittest.skipUnless(HAVE_UVLOOP, f"uvloop or anyio is not importable (set {PYTHON_ENV} to a python that has it)")
+class UvloopResourcesTest(unittest.TestCase):
+    pytest_run: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.pytest_run = Run("--leaktest", f"{SUITE}.py", needs=("anyio",))
+
+    def test_each_test_has_its_verdict(self) -> None:
+        outcomes = {name: outcome for name, (outcome, _) in self.pytest_run.outcomes.items()}
+        self.assertEqual(
+            outcomes,
+            {
+                f"{SUITE}.test_leaves_a_timer_on_uvloop": "error",
+                f"{SUITE}.test_leaves_a_timer_at_on_uvloop": "error",
+                f"{SUITE}.test_leaves_a_server_on_uvloop": "error",
+                f"{SUITE}.test_leaves_a_subprocess_on_uvloop": "error",
+                f"{SUITE}.test_clean_on_uvloop": "passed",
+                f"{SUITE}.test_leaves_a_server_on_an_open_uvloop_loop": "error",
+            },
+            self.pytest_run.output,
+        )
+
+    def test_a_timer_is_named_by_its_callback(self) -> None:
+        report = self.pytest_run.report(f"{SUITE}.test_leaves_a_timer_on_uvloop")
+        self.assertIn("found asyncio callbacks and timers still pending:", report)
+        self.assertIn(f"[Timer {SUITE}.uvloop_tick() (call_later/call_at, due in ", report)
+        at = self.pytest_run.report(f"{SUITE}.test_leaves_a_timer_at_on_uvloop")
+        self.assertIn(f"[Timer {SUITE}.uvloop_tick('at') (call_later/call_at, due in ", at)
+
+    def test_a_server_closed_only_by_its_loop_is_reported(self) -> None:
+        report = self.pytest_run.report(f"{SUITE}.test_leaves_a_server_on_uvloop")
+        self.assertIn("found unexpected sockets:", report)
+        self.assertIn("(AF_INET, SOCK_STREAM, listening on 127.0.0.1:", report)
+        self.assertIn("never closed: its server was still listening when its uvloop event loop closed it", report)
+        self.assertIn(f"created by {SUITE}.test_leaves_a_server_on_uvloop at ", report)
+
+    def test_a_server_on_an_open_loop_is_still_open(self) -> None:
+        report = self.pytest_run.report(f"{SUITE}.test_leaves_a_server_on_an_open_uvloop_loop")
+        self.assertIn("(AF_INET, SOCK_STREAM, listening on 127.0.0.1:", report)
+        self.assertIn(") still open\n", report)
+        self.assertIn(f"created by {SUITE}.test_leaves_a_server_on_an_open_uvloop_loop at ", report)
+        self.assertIn("found asyncio event loops never closed:", report)
+
+    def test_a_subprocess_is_reported_with_its_command_line(self) -> None:
+        report = self.pytest_run.report(f"{SUITE}.test_leaves_a_subprocess_on_uvloop")
+        self.assertIn("found unexpected processes:", report)
+        self.assertIn("(running): ", report)
+        self.assertIn("-c 'import time; time.sleep(3600)'", report)
+        self.assertIn(f"started by {SUITE}.test_leaves_a_subprocess_on_uvloop at ", report)
+
+
+if __name__ == "__main__":
+    unittest.main()
