@@ -30,6 +30,7 @@ class UvloopResourcesTest(unittest.TestCase):
                 f"{SUITE}.test_leaves_a_subprocess_on_uvloop": "error",
                 f"{SUITE}.test_clean_on_uvloop": "passed",
                 f"{SUITE}.test_leaves_a_server_on_an_open_uvloop_loop": "error",
+                f"{SUITE}.test_leaves_a_callback_on_an_open_uvloop_loop": "error",
             },
             self.pytest_run.output,
         )
@@ -40,6 +41,10 @@ class UvloopResourcesTest(unittest.TestCase):
         self.assertIn(f"[Timer {SUITE}.uvloop_tick() (call_later/call_at, due in ", report)
         at = self.pytest_run.report(f"{SUITE}.test_leaves_a_timer_at_on_uvloop")
         self.assertIn(f"[Timer {SUITE}.uvloop_tick('at') (call_later/call_at, due in ", at)
+
+    def test_a_callback_not_run_yet_is_named(self) -> None:
+        report = self.pytest_run.report(f"{SUITE}.test_leaves_a_callback_on_an_open_uvloop_loop")
+        self.assertIn(f"[Callback {SUITE}.uvloop_tick('soon') (call_soon, not run yet, on stopped loop #", report)
 
     def test_a_server_closed_only_by_its_loop_is_reported(self) -> None:
         report = self.pytest_run.report(f"{SUITE}.test_leaves_a_server_on_uvloop")

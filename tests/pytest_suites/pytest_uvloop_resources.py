@@ -58,3 +58,9 @@ async def test_clean_on_uvloop():
 def test_leaves_a_server_on_an_open_uvloop_loop():
     loop = uvloop.new_event_loop()
     _kept.append((loop, loop.run_until_complete(loop.create_server(asyncio.Protocol, "127.0.0.1", 0))))
+
+
+def test_leaves_a_callback_on_an_open_uvloop_loop():
+    loop = uvloop.new_event_loop()
+    loop.call_soon(uvloop_tick, "soon")
+    _kept.append(loop)
