@@ -163,6 +163,7 @@ class LeakCheck:
                 with _unraisable_as_the_tests():
                     self._check_item(state)
             finally:  # what a thread raised while the check waited for it is this test's
+                self._ownership.test_checked()
                 _compat.report_thread_exceptions(item.config)
 
     def _check_item(self, state: _ItemState) -> None:
