@@ -249,6 +249,8 @@ class LeakCheck:
         finally:
             if owner is not None:
                 self._ownership.own(owner)  # a loop of wider scope, too, is its fixture's
+                # What the test makes next is the test's, "from" the test, not the fixture.
+                owner.baseline.returned()
         if _compat.is_asyncio_loop_fixture(fixturedef.argname):
             runner = cast(_RunnerLike, value)
             if fixturedef.scope != "function":
