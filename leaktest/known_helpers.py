@@ -18,6 +18,12 @@ is known here by the function through which its users reach it.
 `WRAPPER_FUNCTIONS` are not ignores: functions that only wrap another call, skipped
 when a report names the function on top of a stack (the call they wrap is what runs).
 
+A test runner's own loop needs no entry: it is known by how it was made. pytest-asyncio's
+class-, module-, package- and session-scoped loops are their fixtures' (pytest_plugin/
+hooks.py, `pytest_fixture_setup`; on uvloop too: tests/test_pytest_uvloop.py), anyio's
+runner loop is taken over by a lease only for the tests it runs (`_compat.anyio_runner_lease`),
+and `IsolatedAsyncioTestCase` closes its own loop before the check (runner.py).
+
 Checked and left out: coverage.py 7.18 starts no thread (its collector sets trace
 functions, `threading.settrace` included, and takes locks); debugpy's own threads
 (`debugpy.common.messaging`, `debugpy.adapter`) run in the adapter process, not in

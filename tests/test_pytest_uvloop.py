@@ -6,7 +6,7 @@ from __future__ import annotations
 import unittest
 
 from support import PYTHON_ENV
-from test_pytest_plugin import HAVE_UVLOOP, Run
+from test_pytest_plugin import HAVE_ASYNCIO_PLUGIN, HAVE_UVLOOP, Run
 
 SUITE = "pytest_uvloop_resources"
 
@@ -66,6 +66,38 @@ class UvloopResourcesTest(unittest.TestCase):
         self.assertIn("(running): ", report)
         self.assertIn("-c 'import time; time.sleep(3600)'", report)
         self.assertIn(f"started by {SUITE}.test_leaves_a_subprocess_on_uvloop at ", report)
+
+
+SESSION = "pytest_uvloop_session"
+
+
+@unittest.skipUnless(
+    HAVE_UVLOOP and HAVE_ASYNCIO_PLUGIN,
+    f"uvloop or pytest-asyncio is not importable (set {PYTHON_ENV} to a python that has it)",
+)
+class UvloopSessionLoopTest(unittest.TestCase):
+    """pytest-asyncio's session-scoped uvloop loop: the runner's own, never a test's;
+    what a test leaves on it is that test's."""
+
+    def test_each_test_has_its_verdict(self) -> None:
+        run = Run("--leaktest", f"{SESSION}.py", needs=("asyncio",))
+        outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
+        self.assertEqual(
+            outcomes,
+            {
+                f"{SESSION}.test_clean_first": "passed",
+                f"{SESSION}.test_leaves_a_timer_on_the_session_loop": "error",
+                f"{SESSION}.test_leaves_a_server_on_the_session_loop": "error",
+                f"{SESSION}.test_clean_after": "passed",
+            },
+            run.output,
+        )
+        timer = run.report(f"{SESSION}.test_leaves_a_timer_on_the_session_loop")
+        self.assertIn(f"[Timer {SESSION}.session_tick() (call_later/call_at, due in ", timer)
+        self.assertNotIn("event loops never closed", timer)
+        server = run.report(f"{SESSION}.test_leaves_a_server_on_the_session_loop")
+        self.assertIn("(AF_INET, SOCK_STREAM, listening on 127.0.0.1:", server)
+        self.assertIn(") still open\n", server)
 
 
 if __name__ == "__main__":
