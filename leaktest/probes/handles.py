@@ -107,6 +107,8 @@ def _uvloop_callback_of(handle: object) -> tuple[Any, tuple[Any, ...]] | None:
     if types is None or type(handle) not in types[1:]:
         return None
     fields = gc.get_referents(handle)
+    if len(fields) < 4:  # another layout than the one read here
+        return None
     callback, args = fields[:2] if type(handle) is types[2] else fields[2:4]
     return callback, args if isinstance(args, tuple) else ()
 
