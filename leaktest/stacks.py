@@ -57,7 +57,9 @@ def is_stdlib(filename: str) -> bool:
         return True
     if filename.startswith("<"):
         return False
-    path = os.path.abspath(filename)
+    # An absolute name (the usual one) is normalised without reading the cwd: the hooks
+    # run inside event loops where blockbuster refuses `os.path.abspath`.
+    path = os.path.normpath(filename) if os.path.isabs(filename) else os.path.abspath(filename)
     if path.startswith(_THIRD_PARTY_DIRS) or path.startswith(_STDLIB_TEST_DIRS):
         return False
     parts = path.split(os.sep)
@@ -208,14 +210,17 @@ def _out_of_followed(frame: FrameType, records: list[tuple[Any, ...]]) -> FrameT
     """Keep the frames out of a followed package, through the stdlib it calls through
     (urllib3's connections are `http.client`'s), to the last one before its caller."""
     while (back := frame.f_back) is not None and len(records) < _START_DEPTH:
-        kind = _kinds.get(back.f_code.co_filename)
-        if kind is None:
-            kind = _kind(back)
-        if kind not in (_STDLIB, _LEAKTEST) and not (kind == _USER and _in_followed(back)):
-            break
+        if not _in_followed(back):
+            kind = _kinds.get(back.f_code.co_filename)
+            if kind is None:
+                kind = _kind(back)
+            if kind not in (_STDLIB, _LEAKTEST):
+                break
+            if kind == _LEAKTEST:
+                frame = back
+                continue
         frame = back
-        if kind != _LEAKTEST:
-            records.append((frame.f_code, frame.f_globals, frame.f_lasti, None))
+        records.append((frame.f_code, frame.f_globals, frame.f_lasti, None))
     return frame
 
 

@@ -74,7 +74,7 @@ LOOKALIKE = {
             return sock
     """,
     "test_pools.py": """
-        import socket, unittest
+        import os, socket, unittest
         import leaktest
         import urllib3
 
@@ -101,6 +101,22 @@ LOOKALIKE = {
                 pool = urllib3.PoolManager()
                 _kept.append(pool)
                 pool.request("GET", URL)
+
+        class OwnPoolUnderBlockbuster(leaktest.LeakCheckedTestCase):
+            grace_period = 0.05
+            def test_own_pool(self):
+                # As blockbuster refuses os.path.abspath inside an event loop: leaktest's
+                # hooks look at files seen for the first time meanwhile.
+                real = os.path.abspath
+                def refused(path):
+                    raise RuntimeError("Blocking call to os.path.abspath")
+                os.path.abspath = refused
+                try:
+                    pool = urllib3.PoolManager()
+                    _kept.append(pool)
+                    pool.request("GET", URL)
+                finally:
+                    os.path.abspath = real
     """,
 }
 
@@ -146,6 +162,12 @@ class ModuleLevelPoolTest(unittest.TestCase):
         self.assertIn("(AF_INET, SOCK_STREAM, connected 127.0.0.1:", done.stderr)
         self.assertIn("created by urllib3.util.connection.create_connection at ", done.stderr)
         self.assertIn("from test_pools.OwnPool.test_own_pool at ", done.stderr)
+
+
+    def test_a_pool_made_under_blockbuster_is_still_reported(self) -> None:
+        done = self.run_class("OwnPoolUnderBlockbuster")
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("created by urllib3.util.connection.create_connection at ", done.stderr)
 
 
 if __name__ == "__main__":
