@@ -163,7 +163,6 @@ class ModuleLevelPoolTest(unittest.TestCase):
         self.assertIn("created by urllib3.util.connection.create_connection at ", done.stderr)
         self.assertIn("from test_pools.OwnPool.test_own_pool at ", done.stderr)
 
-
     def test_a_pool_made_under_blockbuster_is_still_reported(self) -> None:
         done = self.run_class("OwnPoolUnderBlockbuster")
         self.assertEqual(done.returncode, 1, done.stderr)
