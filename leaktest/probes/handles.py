@@ -71,11 +71,18 @@ def _queues(loop: asyncio.AbstractEventLoop) -> Queues:
     return tuple(ready), tuple(getattr(loop, "_scheduled", ()))
 
 
+_uvloop: tuple[type, type, type] | None = None
+
+
 def _uvloop_types() -> tuple[type, type, type] | None:
     """uvloop's compiled loop, `Handle` and `TimerHandle` classes, once it is imported."""
-    module = sys.modules.get("uvloop.loop")
-    types = tuple(getattr(module, name, None) for name in ("Loop", "Handle", "TimerHandle"))
-    return types if all(isinstance(t, type) for t in types) else None  # type: ignore[return-value]
+    global _uvloop
+    if _uvloop is None and "uvloop.loop" in sys.modules:
+        module = sys.modules["uvloop.loop"]
+        types = tuple(getattr(module, name, None) for name in ("Loop", "Handle", "TimerHandle"))
+        if all(isinstance(t, type) for t in types):
+            _uvloop = types  # type: ignore[assignment]
+    return _uvloop
 
 
 def _is_uvloop(loop: object) -> bool:
@@ -86,15 +93,16 @@ def _is_uvloop(loop: object) -> bool:
 def _uvloop_queues(loop: asyncio.AbstractEventLoop) -> Queues:
     """A uvloop loop's handles due now and its armed timers (uvloop 0.15+: `Loop._ready`,
     the one deque among its referents, and `Loop._timers`, the set of `TimerHandle`s)."""
-    types = _uvloop_types()
+    timer = _uvloop[2] if _uvloop is not None else None
     ready: tuple[asyncio.Handle, ...] = ()
     timers: tuple[asyncio.Handle, ...] = ()
     for field in gc.get_referents(loop):
-        if type(field) is collections.deque:
+        kind = type(field)
+        if kind is collections.deque:
             ready = tuple(field)
-        elif type(field) is set and types is not None:
+        elif kind is set and field:
             members = tuple(field)
-            if members and type(members[0]) is types[2]:
+            if type(members[0]) is timer:
                 timers = members
     return ready, timers
 
