@@ -28,6 +28,8 @@ class UvloopResourcesTest(unittest.TestCase):
                 f"{SUITE}.test_leaves_a_timer_at_on_uvloop": "error",
                 f"{SUITE}.test_leaves_a_server_on_uvloop": "error",
                 f"{SUITE}.test_leaves_a_subprocess_on_uvloop": "error",
+                f"{SUITE}.test_leaves_a_unix_server_on_uvloop": "error",
+                f"{SUITE}.test_leaves_a_shell_on_uvloop": "error",
                 f"{SUITE}.test_clean_on_uvloop": "passed",
                 f"{SUITE}.test_leaves_a_server_on_an_open_uvloop_loop": "error",
                 f"{SUITE}.test_leaves_a_callback_on_an_open_uvloop_loop": "error",
@@ -53,6 +55,11 @@ class UvloopResourcesTest(unittest.TestCase):
         self.assertIn("never closed: its server was still listening when its uvloop event loop closed it", report)
         self.assertIn(f"created by {SUITE}.test_leaves_a_server_on_uvloop at ", report)
 
+    def test_a_unix_server_closed_only_by_its_loop_is_reported(self) -> None:
+        report = self.pytest_run.report(f"{SUITE}.test_leaves_a_unix_server_on_uvloop")
+        self.assertIn("(AF_UNIX, SOCK_STREAM, listening on ", report)
+        self.assertIn("uvloop.sock) never closed: its server was still listening when its uvloop event loop", report)
+
     def test_a_server_on_an_open_loop_is_still_open(self) -> None:
         report = self.pytest_run.report(f"{SUITE}.test_leaves_a_server_on_an_open_uvloop_loop")
         self.assertIn("(AF_INET, SOCK_STREAM, listening on 127.0.0.1:", report)
@@ -66,6 +73,11 @@ class UvloopResourcesTest(unittest.TestCase):
         self.assertIn("(running): ", report)
         self.assertIn("-c 'import time; time.sleep(3600)'", report)
         self.assertIn(f"started by {SUITE}.test_leaves_a_subprocess_on_uvloop at ", report)
+
+    def test_a_shell_is_reported_as_run_by_sh(self) -> None:
+        report = self.pytest_run.report(f"{SUITE}.test_leaves_a_shell_on_uvloop")
+        self.assertIn("(running): /bin/sh -c 'sleep 3600'", report)
+        self.assertIn(f"started by {SUITE}.test_leaves_a_shell_on_uvloop at ", report)
 
 
 SESSION = "pytest_uvloop_session"

@@ -209,13 +209,14 @@ def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs
 
 def _on_uvloop_server(server: Any, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Once uvloop's `create_server`/`create_unix_server` is awaited: each listening
-    socket it made and detached is open while the returned server holds it. Its record
-    is the latest with that descriptor (open since it was made); a socket passed in as
-    `sock=` stays attached, and open through its own object."""
+    socket is the returned server's, open while the server holds it: one it made and
+    detached (a TCP server's), or one it keeps attached (a UNIX server's, one passed in
+    as `sock=`), which the loop's close closes. Its record is the latest with that
+    descriptor (open since it was made)."""
     for fd in {sock.fileno() for sock in server.sockets}:
         with _lock:
             record = next((r for r in reversed(_created) if r.fd == fd), None)
-            if record is not None and record.live() is None and record.gone_open is None:
+            if record is not None and record.gone_open is None:
                 record.server = weakref.ref(server)
 
 

@@ -1,7 +1,9 @@
 """Timers, servers and subprocesses on uvloop's loops (see tests/test_pytest_uvloop.py)."""
 
 import asyncio
+import os
 import sys
+import tempfile
 
 import pytest
 import uvloop
@@ -41,6 +43,17 @@ async def test_leaves_a_subprocess_on_uvloop():
 
 
 @pytest.mark.anyio
+async def test_leaves_a_unix_server_on_uvloop():
+    path = os.path.join(tempfile.mkdtemp(), "uvloop.sock")
+    _kept.append(await asyncio.get_running_loop().create_unix_server(asyncio.Protocol, path))
+
+
+@pytest.mark.anyio
+async def test_leaves_a_shell_on_uvloop():
+    _kept.append(await asyncio.create_subprocess_shell("sleep 3600"))
+
+
+@pytest.mark.anyio
 async def test_clean_on_uvloop():
     loop = asyncio.get_running_loop()
     loop.call_later(3600, uvloop_tick).cancel()
@@ -51,8 +64,13 @@ async def test_clean_on_uvloop():
     server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
     server.close()
     await server.wait_closed()
+    unix = await loop.create_unix_server(asyncio.Protocol, os.path.join(tempfile.mkdtemp(), "uvloop.sock"))
+    unix.close()
+    await unix.wait_closed()
     process = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
     await process.wait()
+    shell = await asyncio.create_subprocess_shell("exit 0")
+    await shell.wait()
 
 
 def test_leaves_a_server_on_an_open_uvloop_loop():
