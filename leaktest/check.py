@@ -158,12 +158,17 @@ class Baseline:
                 return True
         return False
 
+    def returned(self) -> None:
+        """The function it runs under returned (a fixture's setup is over, its check is
+        at its finalization): what is made next is the caller's, no longer its."""
+        if self._running is not None and clock.running is self._running:
+            clock.running = self._outer
+
     def release(self) -> None:
         """Undo what the marks installed, last first; safe to call more than once."""
         if not self.released:
             self.released = True
-            if self._running is not None and clock.running is self._running:
-                clock.running = self._outer
+            self.returned()
             if self.tests is not None:
                 _open_fixtures.remove(self)
             if self._every_probe_marked:

@@ -7,10 +7,22 @@ version named. `library_ignores = False` (`--no-library-ignores`) turns them off
 with the entry points (ignore_sources.py). To add one: a `Helper` below, and a test
 in tests/test_ignore_sources.py that starts the real thing. A task's or socket's hook
 keeps only the frames out to the code that asked for it and that code's caller
-(`stacks.creation_stack`): an `ignore_started_by` function must be one of those.
+(`stacks.creation_stack`), and, when that code is in the package of a library rule's
+`ignore_started_by` function, that package's frames out to its caller
+(`stacks.follow_packages`): an `ignore_started_by` function must be one of those.
+
+Where ownership cannot be known from how a thing was made, it is not guessed: an
+object made at import that keeps a resource for later callers (a module-level pool)
+is known here by the function through which its users reach it.
 
 `WRAPPER_FUNCTIONS` are not ignores: functions that only wrap another call, skipped
 when a report names the function on top of a stack (the call they wrap is what runs).
+
+A test runner's own loop needs no entry: it is known by how it was made. pytest-asyncio's
+class-, module-, package- and session-scoped loops are their fixtures' (pytest_plugin/
+hooks.py, `pytest_fixture_setup`; on uvloop too: tests/test_pytest_uvloop.py), anyio's
+runner loop is taken over by a lease only for the tests it runs (`_compat.anyio_runner_lease`),
+and `IsolatedAsyncioTestCase` closes its own loop before the check (runner.py).
 
 Checked and left out: coverage.py 7.18 starts no thread (its collector sets trace
 functions, `threading.settrace` included, and takes locks); debugpy's own threads
@@ -62,6 +74,15 @@ KNOWN_HELPERS: tuple[Helper, ...] = (
         " helper thread of the debugger (reader, writer, command, timeout, async value threads, some"
         " started on the IDE's request while a test runs) is a `PyDBDaemonThread` run by its `run`",
         {"ignore_any_functions": ("_pydevd_bundle.pydevd_daemon_thread.PyDBDaemonThread.run",)},
+    ),
+    Helper(
+        "urllib3's module-level pool",
+        "urllib3 2.x (urllib3/__init__.py, tested: 2.8.0): the top-level `urllib3.request()` sends"
+        " through `_DEFAULT_POOL`, a `PoolManager` made at import, whose connection pools keep each"
+        " keep-alive connection for the next caller (`HTTPConnectionPool._put_conn`): a socket made"
+        " through `urllib3.request` is that pool's, whichever test asked first; a socket of a"
+        " `PoolManager` or `HTTPConnectionPool` the code made itself is still reported",
+        {"ignore_started_by": ("urllib3.request",)},
     ),
 )
 

@@ -109,8 +109,11 @@ class Settings:
         started_by: tuple[FunctionRef, ...] = self.get(IGNORE_STARTED_BY) + sources.get(IGNORE_STARTED_BY.name, ())
         if self.get(IGNORE_STARTED_BY) or self.get(IGNORE_ANY_FUNCTIONS):
             # A user's rule may name any caller: keep the whole stack of every creation from
-            # now on. The known helpers' rules name frames kept without it (known_helpers.py).
+            # now on. The libraries' rules name frames of their own package, kept without it
+            # once that package is followed (known_helpers.py).
             stacks.keep_whole_stacks()
+        if sources.get(IGNORE_STARTED_BY.name):
+            stacks.follow_packages(_packages(sources[IGNORE_STARTED_BY.name]))
         functions = (FunctionSet.of(top), FunctionSet.of(anywhere), FunctionSet.of(started_by))
         #: The probes switched on, in report order, each with its rules.
         self.checked: tuple[tuple[Probe[Any, Any], Rules], ...] = tuple(
@@ -200,6 +203,12 @@ def ignore_options() -> dict[str, Option[Any]]:
 def library_ignores() -> dict[str, tuple[Any, ...]]:
     """The ignores of every ignore source (ignore_sources.py), loaded once per process."""
     return ignore_sources.combined(ignore_options())
+
+
+def _packages(functions: Iterable[FunctionRef]) -> set[str]:
+    """The top-level packages of functions named or given (their own frames are followed)."""
+    names = (ref if isinstance(ref, str) else getattr(ref, "__module__", None) or "" for ref in functions)
+    return {name.partition(".")[0] for name in names if name}
 
 
 def ignore_sources_listing(settings: Settings) -> list[str]:

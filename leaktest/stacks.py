@@ -15,7 +15,7 @@ import sys
 import sysconfig
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import CodeType, FrameType
 from typing import Any, NamedTuple
 
@@ -57,7 +57,9 @@ def is_stdlib(filename: str) -> bool:
         return True
     if filename.startswith("<"):
         return False
-    path = os.path.abspath(filename)
+    # An absolute name (the usual one) is normalised without reading the cwd: the hooks
+    # run inside event loops where blockbuster refuses `os.path.abspath`.
+    path = os.path.normpath(filename) if os.path.isabs(filename) else os.path.abspath(filename)
     if path.startswith(_THIRD_PARTY_DIRS) or path.startswith(_STDLIB_TEST_DIRS):
         return False
     parts = path.split(os.sep)
@@ -128,6 +130,34 @@ def keep_whole_stacks() -> None:
     _whole_stacks = True
 
 
+#: Top-level packages whose own frames a creation keeps, out of the package (and the
+#: stdlib frames it calls through): a library rule's `ignore_started_by` function may be
+#: deep inside it (`urllib3.request`, the module-level pool's entry point, is a dozen
+#: urllib3 and http.client frames out from its socket).
+_followed: frozenset[str] = frozenset()
+_followed_files: dict[str, bool] = {}  # filename -> whether its module is in a followed package
+
+
+def follow_packages(packages: Iterable[str]) -> None:
+    """From now on, what the code of these top-level packages makes keeps the packages'
+    frames out to their caller (the library rules' `ignore_started_by` functions)."""
+    global _followed
+    if not _followed.issuperset(packages):
+        _followed = _followed.union(packages)
+        _followed_files.clear()
+
+
+def _in_followed(frame: FrameType) -> bool:
+    """Whether the frame's module is in a followed package: one dict lookup once seen."""
+    filename = frame.f_code.co_filename
+    followed = _followed_files.get(filename)
+    if followed is None:
+        module = frame.f_globals.get("__name__")
+        followed = isinstance(module, str) and module.partition(".")[0] in _followed
+        _followed_files[filename] = followed
+    return followed
+
+
 #: Frames kept past the code that asked for something: the line of the test that led
 #: there, when the test called it through a helper (else its first line is named). Each
 #: costs about 0.2 us a creation on 3.11+ (reading `f_back` makes its frame object).
@@ -140,7 +170,8 @@ def creation_stack(frame: FrameType | None) -> tuple[tuple[Any, ...], ...]:
     its `_CALLERS` callers; leaktest's own left out before it. Runs on
     every creation, so it costs as many frames as the stdlib took, however deep the
     caller: the test it was made for is the one running (`probes.clock.running`). Once
-    a rule reads them (`keep_whole_stacks`), out to the test framework's frames.
+    a rule reads them (`keep_whole_stacks`), out to the test framework's frames; when
+    the code that asked is in a followed package (`follow_packages`), out of that package.
 
     Plain tuples (code, globals, instruction offset, owner): `records` makes them frame
     records on the failure path. A named tuple costs twice as much to make, and a
@@ -161,6 +192,8 @@ def creation_stack(frame: FrameType | None) -> tuple[tuple[Any, ...], ...]:
             owner = _owner_3_10(code, frame) if _NAMED_BY_SELF else None
             records.append((code, frame.f_globals, frame.f_lasti, owner))
             if not _whole_stacks:
+                if _followed and _in_followed(frame):
+                    frame = _out_of_followed(frame, records)
                 for _ in range(_CALLERS):  # whatever they are: only a test's line is looked for
                     frame = frame.f_back
                     if frame is None:
@@ -171,6 +204,24 @@ def creation_stack(frame: FrameType | None) -> tuple[tuple[Any, ...], ...]:
             records.append((code, frame.f_globals, frame.f_lasti, None))
         frame = frame.f_back
     return tuple(records)
+
+
+def _out_of_followed(frame: FrameType, records: list[tuple[Any, ...]]) -> FrameType:
+    """Keep the frames out of a followed package, through the stdlib it calls through
+    (urllib3's connections are `http.client`'s), to the last one before its caller."""
+    while (back := frame.f_back) is not None and len(records) < _START_DEPTH:
+        if not _in_followed(back):
+            kind = _kinds.get(back.f_code.co_filename)
+            if kind is None:
+                kind = _kind(back)
+            if kind not in (_STDLIB, _LEAKTEST):
+                break
+            if kind == _LEAKTEST:
+                frame = back
+                continue
+        frame = back
+        records.append((frame.f_code, frame.f_globals, frame.f_lasti, None))
+    return frame
 
 
 def records(stack: Sequence[tuple[Any, ...]]) -> tuple[FrameRecord, ...]:

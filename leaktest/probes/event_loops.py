@@ -10,7 +10,7 @@ belongs to the process, not to the test that asked first.
 
 What this relies on, per Python version (each in one function below):
 - every version: the loop classes derive from `asyncio.BaseEventLoop`; uvloop's
-  do not, and are hooked once uvloop is imported (`uvloop_loop`).
+  do not, and are hooked once uvloop is imported (probes/optional.py).
 - 3.10-3.13: `BaseDefaultEventLoopPolicy.get_event_loop` creates that implicit
   loop (`_implicit_creators`); 3.14+ creates none.
 """
@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.events
-import sys
 import weakref
 from types import CodeType, FrameType
 from typing import Any
 
 from .. import stacks
 from . import clock, install
+from .optional import uvloop_loop as uvloop_loop  # the hook below, and tasks.py's
 
 _lock = install.new_lock()  # guards the adds to `_loop_refs` (iterated by copying it)
 _SEQ = install.PREFIX + "seq"  # the creation number, on each loop
@@ -65,15 +65,6 @@ def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
                 _implicit.add(loop)
                 return
             frame = frame.f_back
-
-
-def uvloop_loop() -> type | None:
-    """uvloop's loop class, once uvloop is imported (never by leaktest): `uvloop.Loop`, a
-    Python subclass of its compiled loop, whose methods can be hooked as
-    `BaseEventLoop`'s are (uvloop 0.15+)."""
-    uvloop = sys.modules.get("uvloop")
-    loop = getattr(uvloop, "Loop", None)
-    return loop if isinstance(loop, type) else None
 
 
 #: The hooks every probe that looks at loops declares (each installed once).

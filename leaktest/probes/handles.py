@@ -22,6 +22,13 @@ What this relies on, per Python version (each in one function below):
   `BaseEventLoop._scheduled` (a heap of `TimerHandle`s), `_queues`;
   `Handle._callback` and `Handle._args` (`_callback_of`); `Handle._source_traceback`,
   set in debug mode (`_scheduled_at`).
+- uvloop 0.15+ (tested: 0.23), whose loop keeps its queues in C-level fields no
+  attribute reaches: read as the loop's referents (`gc.get_referents`, one C call),
+  `Loop._ready` is its one deque and `Loop._timers` its set of `TimerHandle`s
+  (`_uvloop_queues`); a `Handle`'s callback and arguments are its third and fourth
+  referents, a `TimerHandle`'s its first two, and each refers to its `Loop`
+  (`_uvloop_callback_of`, `_loop_of`). uvloop's own callbacks are its transports'
+  and servers' plumbing, as asyncio's are.
 - 3.10+: a future, of either implementation (`futures._PyFuture`, the C
   `asyncio.Future`), schedules each done-callback once done as
   `loop.call_soon(callback, future, context=...)`: the only `Handle` asyncio makes
@@ -31,10 +38,13 @@ What this relies on, per Python version (each in one function below):
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
+import gc
+import sys
 import weakref
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from .. import stacks
 from ..options import Flag
@@ -55,7 +65,60 @@ Queues = tuple[tuple[asyncio.Handle, ...], tuple[asyncio.Handle, ...]]
 def _queues(loop: asyncio.AbstractEventLoop) -> Queues:
     """The handles waiting on `loop`, due now and later (3.10+: `_ready`, `_scheduled`;
     copied in one C call each, safe while the loop runs in another thread)."""
-    return tuple(getattr(loop, "_ready", ())), tuple(getattr(loop, "_scheduled", ()))
+    ready = getattr(loop, "_ready", None)
+    if ready is None:
+        return _uvloop_queues(loop) if _is_uvloop(loop) else ((), ())
+    return tuple(ready), tuple(getattr(loop, "_scheduled", ()))
+
+
+_uvloop: tuple[type, type, type] | None = None
+
+
+def _uvloop_types() -> tuple[type, type, type] | None:
+    """uvloop's compiled loop, `Handle` and `TimerHandle` classes, once it is imported."""
+    global _uvloop
+    if _uvloop is None and "uvloop.loop" in sys.modules:
+        module = sys.modules["uvloop.loop"]
+        types = tuple(getattr(module, name, None) for name in ("Loop", "Handle", "TimerHandle"))
+        if all(isinstance(t, type) for t in types):
+            _uvloop = types  # type: ignore[assignment]
+    return _uvloop
+
+
+def _is_uvloop(loop: object) -> bool:
+    types = _uvloop_types()
+    return types is not None and isinstance(loop, types[0])
+
+
+def _uvloop_queues(loop: asyncio.AbstractEventLoop) -> Queues:
+    """A uvloop loop's handles due now and its armed timers (uvloop 0.15+: `Loop._ready`,
+    the one deque among its referents, and `Loop._timers`, the set of `TimerHandle`s)."""
+    timer = _uvloop[2] if _uvloop is not None else None
+    ready: tuple[asyncio.Handle, ...] = ()
+    timers: tuple[asyncio.Handle, ...] = ()
+    for field in gc.get_referents(loop):
+        kind = type(field)
+        if kind is collections.deque:
+            ready = tuple(field)
+        elif kind is set and field:
+            members = tuple(field)
+            if type(members[0]) is timer:
+                timers = members
+    return ready, timers
+
+
+def _uvloop_callback_of(handle: object) -> tuple[Any, tuple[Any, ...]] | None:
+    """What a uvloop handle will call, with what (uvloop 0.15+: a `TimerHandle`'s first two
+    referents, `callback` and `args`; a `Handle`'s third and fourth, `arg1` and `arg2`,
+    the callback and its arguments for `call_soon`'s); None for another handle."""
+    types = _uvloop_types()
+    if types is None or type(handle) not in types[1:]:
+        return None
+    fields = gc.get_referents(handle)
+    if len(fields) < 4:  # another layout than the one read here
+        return None
+    callback, args = fields[:2] if type(handle) is types[2] else fields[2:4]
+    return callback, args if isinstance(args, tuple) else ()
 
 
 def _pending(loop: asyncio.AbstractEventLoop) -> list[asyncio.Handle]:
@@ -66,7 +129,17 @@ def _pending(loop: asyncio.AbstractEventLoop) -> list[asyncio.Handle]:
 
 def _callback_of(handle: asyncio.Handle) -> tuple[Any, tuple[Any, ...]]:
     """What the handle will call, with what (3.10+: `_callback`, `_args`; None once run)."""
-    return getattr(handle, "_callback", None), getattr(handle, "_args", None) or ()
+    if isinstance(handle, asyncio.Handle):
+        return getattr(handle, "_callback", None), getattr(handle, "_args", None) or ()
+    return _uvloop_callback_of(handle) or (None, ())
+
+
+def _is_timer(handle: asyncio.Handle) -> bool:
+    """Scheduled by `call_later`/`call_at`: asyncio's `TimerHandle`, or uvloop's."""
+    if isinstance(handle, asyncio.TimerHandle):
+        return True
+    types = _uvloop_types()
+    return types is not None and type(handle) is types[2]
 
 
 def _scheduled_at(handle: asyncio.Handle) -> str:
@@ -85,8 +158,8 @@ _FUTURES: tuple[type[Any], ...] = tuple({asyncio.Future, getattr(asyncio.futures
 def _scheduled_by_future(handle: asyncio.Handle) -> bool:
     """Scheduled by a future completing: due now, its one argument the done future
     that scheduled it (3.10+, both implementations)."""
-    args = getattr(handle, "_args", None)
-    if not args or len(args) != 1 or isinstance(handle, asyncio.TimerHandle):
+    _, args = _callback_of(handle)
+    if not args or len(args) != 1 or _is_timer(handle):
         return False
     future = args[0]
     return isinstance(future, _FUTURES) and bool(future.done())
@@ -106,7 +179,7 @@ def _internal(callback: object) -> bool:
     if isinstance(getattr(callback, "__self__", None), asyncio.Future):
         return True  # a task's step or wake-up, a future's method
     module = getattr(_function(callback), "__module__", None) or ""
-    return module.split(".")[0] in ("asyncio", "_asyncio", "leaktest")
+    return module.split(".")[0] in ("asyncio", "_asyncio", "uvloop", "leaktest")
 
 
 def callback_name(callback: object) -> str:
@@ -242,9 +315,15 @@ class HandleProbe(Probe[HandleMark, Pending]):
 
 
 def _loop_of(handle: asyncio.Handle) -> asyncio.AbstractEventLoop:
-    """The loop a handle was scheduled on (3.10+: `Handle._loop`)."""
-    loop: asyncio.AbstractEventLoop = handle._loop  # type: ignore[attr-defined]
-    return loop
+    """The loop a handle was scheduled on (3.10+: `Handle._loop`; uvloop: the `Loop` among
+    its referents)."""
+    loop = getattr(handle, "_loop", None)
+    if loop is None:
+        types = _uvloop_types()
+        loop = next((f for f in gc.get_referents(handle) if types is not None and isinstance(f, types[0])), None)
+    if loop is None:
+        raise TypeError(f"{handle!r}: no loop of its own")
+    return cast(asyncio.AbstractEventLoop, loop)
 
 
 def _still_pending(items: Sequence[Pending]) -> list[Pending]:
@@ -272,8 +351,8 @@ def _describe(handle: asyncio.Handle) -> Leak:
     name = callback_name(callback)
     loop = _loop_of(handle)
     on = f"on {loop_label(loop)}"
-    if isinstance(handle, asyncio.TimerHandle):
-        due = handle.when() - loop.time()
+    if _is_timer(handle):
+        due = handle.when() - loop.time()  # type: ignore[attr-defined]
         when = f"due in {due:.3f}s" if due >= 0 else f"overdue by {-due:.3f}s"
         head = f"Timer {name}{_args(args)} (call_later/call_at, {when}, {on})"
         label = f"Timer {name}"

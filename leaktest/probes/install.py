@@ -24,6 +24,12 @@ A hook on a C function may also hand it other arguments (`Hook.rewrites`): the o
 one is `_thread.start_new_thread`'s, which wraps the thread's function to tell when it
 ends; its frame is left out of leak reports.
 
+A hook on an `async def` method hears of what the call returns once awaited
+(`Hook.awaited`: uvloop's `create_server` and `subprocess_exec`, whose servers and
+children are made in compiled code no other hook sees): the wrapper returns a
+coroutine of leaktest's awaiting the original one, whose frame a traceback through
+the call shows.
+
 Locks made by `new_lock()` are made free again in a forked child, where a lock
 held by another thread of the parent would stay held forever (with the one
 private method this needs, `_at_fork_reinit`, 3.9+); `after_fork` runs other
@@ -66,6 +72,9 @@ class Hook:
     #: it, returns them as (args, kwargs) (`_thread.start_new_thread`'s function, wrapped
     #: to tell when the thread ends).
     rewrites: bool = False
+    #: An `async def` method's hook: the listener hears of the awaited result, with the
+    #: frame that called the method. A method's hooks are all awaited or none is.
+    awaited: bool = False
 
 
 _installed: list[Hook] = []  # what this copy installed, for `uninstall`
@@ -87,10 +96,12 @@ def install(hooks: Iterable[Hook]) -> None:
         with _install_lock:
             shared = _shared(getattr(owner, hook.name))
             if shared is None:
-                shared = _wrap(owner, hook.name)
+                shared = _wrap(owner, hook.name, hook.awaited)
+            if hook.awaited != ("awaited" in shared):
+                raise ValueError(f"{hook.listener!r}: a method's hooks are all awaited or none is")
             if hook.rewrites and (hook.after or not isinstance(shared["original"], BuiltinFunctionType)):
                 raise ValueError(f"{hook.listener!r}: only a C function's hook before it hands it its arguments")
-            key = "rewrites" if hook.rewrites else "after" if hook.after else "before"
+            key = "awaited" if hook.awaited else "rewrites" if hook.rewrites else "after" if hook.after else "before"
             shared.setdefault(key, ())
             if hook.listener not in shared[key]:
                 shared[key] = (*shared[key], hook.listener)
@@ -119,14 +130,17 @@ def uninstall() -> None:
                 continue
             _remove(shared, hook.listener)
             ours = getattr(current, _SHARED, None) is shared  # not under someone else's wrapper
-            if ours and not shared["before"] and not shared["after"] and not shared.get("rewrites"):
+            if ours and not any(shared.get(key) for key in _KEYS):
                 setattr(owner, hook.name, shared["original"])
         _installed.clear()
         _waiting.clear()
 
 
+_KEYS = ("before", "after", "rewrites", "awaited")
+
+
 def _remove(shared: dict[str, Any], listener: Listener) -> None:
-    for key in ("before", "after", "rewrites"):
+    for key in _KEYS:
         shared[key] = tuple(other for other in shared.get(key, ()) if other is not listener)
 
 
@@ -142,11 +156,15 @@ def _shared(function: object) -> dict[str, Any] | None:
     return None
 
 
-def _wrap(owner: object, name: str) -> dict[str, Any]:
+def _wrap(owner: object, name: str, awaited: bool) -> dict[str, Any]:
     original = getattr(owner, name)
     shared: dict[str, Any] = {"original": original, "before": (), "after": (), "rewrites": ()}
     if name == "__del__":
         setattr(owner, name, _Finalizer(shared))
+        return shared
+    if awaited:
+        shared["awaited"] = ()
+        setattr(owner, name, _awaiting_wrapper(original, shared))
         return shared
 
     in_place = isinstance(original, BuiltinFunctionType)
@@ -179,6 +197,27 @@ def _wrap(owner: object, name: str) -> dict[str, Any]:
     setattr(wrapper, _SHARED, shared)
     setattr(owner, name, wrapper)
     return shared
+
+
+def _awaiting_wrapper(original: Callable[..., Any], shared: dict[str, Any]) -> Callable[..., Any]:
+    """The wrapper of an `async def` method: its listeners hear of the awaited result."""
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            frame: FrameType | None = sys._getframe(1)
+        except ValueError:
+            frame = None
+        return _awaited(shared, original(*args, **kwargs), frame, args, kwargs)
+
+    setattr(wrapper, _SHARED, shared)
+    return wrapper
+
+
+async def _awaited(
+    shared: dict[str, Any], call: Any, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    return _heard(shared["awaited"], await call, frame, args, kwargs)
 
 
 #: How `_in_place` calls a C function: compiled once, placed per call site.

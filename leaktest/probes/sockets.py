@@ -33,17 +33,27 @@ What this relies on, per Python version (each in one function below):
 - 3.10+: an event loop's self-pipe is made by `_make_self_pipe` (selector and
   proactor loops) through `socket.socketpair` (`_is_self_pipe`): not the test's
   socket; a loop left open is reported by the loops probe.
+- uvloop 0.15+ (tested: 0.23), once the suite imports it: `Loop.create_server` and
+  `create_unix_server` make each listening socket through `socket.socket`, then hand
+  its descriptor to libuv and `detach()` it. Their hook (`Hook.awaited`) gives each
+  socket's record the `Server` they return: the socket is open while that server
+  lists the descriptor in `Server.sockets` (until `close()`), and described through
+  the descriptor, borrowed (`_borrowed`). Closing a uvloop loop closes the servers
+  still listening on it (asyncio's leaves their sockets open): `Loop.close` is hooked
+  to note each such socket as closed by its loop, not by its owner, as the garbage
+  collector's closing is noted.
 """
 
 from __future__ import annotations
 
 import _socket
 import bisect
+import contextlib
 import gc
 import socket
 import warnings
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any
 
@@ -53,6 +63,7 @@ from ..report import Leak, entry
 from ..rules import Candidate
 from . import clock, install
 from .base import Maker, Probe, poll
+from .optional import uvloop_loop
 
 _lock = install.new_lock()
 
@@ -73,6 +84,8 @@ class SocketRecord:
         "collected",
         "reported",
         "claimed",
+        "server",
+        "loop_closed",
     )
 
     def __init__(self, sock: socket.socket, stack: tuple[tuple[Any, ...], ...], test: object) -> None:
@@ -88,14 +101,25 @@ class SocketRecord:
         self.collected = False  # still open at a deadline: garbage was collected once since
         self.reported = False  # reported as a leak (still open, then)
         self.claimed = False
+        self.server: weakref.ref[Any] | None = None  # the uvloop Server its descriptor was handed to
+        self.loop_closed = False  # closed by its uvloop server's loop closing, not by its owner
 
     def live(self) -> socket.socket | None:
         """The socket while it is alive and open."""
         sock = self.ref()
         return sock if sock is not None and sock.fileno() != -1 else None
 
+    def held(self) -> bool:
+        """Whether the uvloop server its descriptor was handed to still listens on it."""
+        server = self.server() if self.server is not None else None
+        return server is not None and any(s.fileno() == self.fd for s in server.sockets)
+
+    def alive(self) -> bool:
+        """Open, through its socket object or the uvloop server holding its descriptor."""
+        return self.live() is not None or (self.server is not None and self.held())
+
     def open(self) -> bool:
-        return self.gone_open is not None or self.live() is not None
+        return self.gone_open is not None or self.alive()
 
 
 # Records in creation order (their numbers increase): a check bisects for those
@@ -183,6 +207,68 @@ def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs
             pass
 
 
+def _on_uvloop_server(server: Any, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Once uvloop's `create_server`/`create_unix_server` is awaited: each listening
+    socket is the returned server's, open while the server holds it: one it made and
+    detached (a TCP server's), or one it keeps attached (a UNIX server's, one passed in
+    as `sock=`), which the loop's close closes. Its record is the latest with that
+    descriptor (open since it was made)."""
+    for fd in {sock.fileno() for sock in server.sockets}:
+        with _lock:
+            record = next((r for r in reversed(_created) if r.fd == fd), None)
+            if record is not None and record.gone_open is None:
+                record.server = weakref.ref(server)
+
+
+def _on_uvloop_close(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Before a uvloop loop closes, and with it the servers still listening on it: each
+    of their sockets is noted as never closed by its owner, for the test that made it."""
+    loop = args[0]
+    with _lock:
+        held = [r for r in _created if r.server is not None and r.gone_open is None]
+    for record in held:
+        server = record.server() if record.server is not None else None
+        if server is None or server.get_loop() is not loop or not record.held():
+            continue
+        with _borrowed(record.fd) as sock:
+            record.gone_addresses = tuple(a for a in addresses(sock) if a)
+            record.gone_open = _what(sock)
+        record.loop_closed = True
+        _collected.append(record)
+        del _collected[:-_KEEP_COLLECTED]
+
+
+def _uvloop_server_hooks() -> list[install.Hook]:
+    return [
+        *(
+            install.Hook(uvloop_loop, name, _on_uvloop_server, awaited=True, module="uvloop")
+            for name in ("create_server", "create_unix_server")
+        ),
+        install.Hook(uvloop_loop, "close", _on_uvloop_close, module="uvloop"),
+    ]
+
+
+@contextlib.contextmanager
+def _borrowed(fd: int) -> Iterator[socket.socket]:
+    """A socket object on a descriptor someone else holds (a uvloop server's), to read
+    its addresses: made without the creation hook, and detached after."""
+    sock = socket.socket.__new__(socket.socket)
+    _socket.socket.__init__(sock, fileno=fd)
+    try:
+        yield sock
+    finally:
+        _socket.socket.detach(sock)
+
+
+def _open_socket(record: SocketRecord) -> contextlib.AbstractContextManager[socket.socket | None]:
+    """The record's socket while it is open: its own object, or its descriptor borrowed
+    from the uvloop server holding it."""
+    sock = record.live()
+    if sock is None and record.server is not None and record.held():
+        return _borrowed(record.fd)
+    return contextlib.nullcontext(sock)
+
+
 _check_collecting = False  # while `_collect_garbage` runs
 _KEEP_COLLECTED = 1000  # records kept for the checks still to come; older ones are dropped
 _collected: list[SocketRecord] = []  # sockets the GC destroyed open, in that order
@@ -213,7 +299,7 @@ def open_fds() -> set[int]:
     """The descriptors of the recorded sockets still open (for the fd probe)."""
     with _lock:
         records = list(_created)
-    return {sock.fileno() for record in records if (sock := record.live()) is not None}
+    return {record.fd for record in records if record.alive()}
 
 
 # -- describing ----------------------------------------------------------------
@@ -299,12 +385,20 @@ def _maker(stack: Sequence[stacks.Frame]) -> str | None:
 
 
 def _describe(record: SocketRecord) -> Leak:
-    sock = record.live()
+    with _open_socket(record) as sock:
+        return _describe_open(record, sock)
+
+
+def _describe_open(record: SocketRecord, sock: socket.socket | None) -> Leak:
     record.reported = sock is not None
     if sock is not None:
         what = _what(sock)
         head = f"{what} still open"
         runs = _shape(sock)
+    elif record.loop_closed:
+        runs = "never closed"
+        what = record.gone_open or f"Socket fd={record.fd}"
+        head = f"{what} never closed: its server was still listening when its uvloop event loop closed it"
     elif record.by_check:
         runs = "dropped, never closed"
         what = record.gone_open or f"Socket fd={record.fd}"
@@ -340,6 +434,7 @@ class SocketProbe(Probe[int, SocketRecord]):
         return [
             install.Hook(lambda: socket.socket, "__init__", _on_init, after=True),
             install.Hook(_finalizer, "__del__", _on_del),
+            *_uvloop_server_hooks(),
         ]
 
     def count(self) -> int:
@@ -347,12 +442,12 @@ class SocketProbe(Probe[int, SocketRecord]):
             return 0
         with _lock:
             records = list(_created)
-        return sum(1 for record in records if record.live() is not None)
+        return sum(1 for record in records if record.alive())
 
     def new_since(self, mark: int) -> list[SocketRecord]:
         if clock.now == mark:
             return []
-        found = [r for r in _created_after(mark) if not r.claimed and r.live() is not None]
+        found = [r for r in _created_after(mark) if not r.claimed and r.alive()]
         found += [r for r in list(_collected) if r.seq > mark and not r.claimed]
         return found
 
@@ -393,19 +488,40 @@ class SocketProbe(Probe[int, SocketRecord]):
             record.claimed = True
 
     def cleanup(self, items: Sequence[SocketRecord]) -> str:
-        """Close the leaked sockets still open (those the GC destroyed are closed already)."""
+        """Close the leaked sockets still open (those the GC destroyed are closed already);
+        a uvloop server holding one is closed, in its loop's thread."""
         closed = []
         for record in items:
             sock = record.live()
             if sock is not None:
                 closed.append(f"fd {sock.fileno()}")
                 sock.close()
+            elif record.server is not None and record.held() and (server := record.server()) is not None:
+                closed.append(f"fd {record.fd}")
+                _close_server(server)
         return f"closed the sockets {', '.join(closed)}" if closed else ""
+
+
+def _close_server(server: Any) -> None:
+    """Close a uvloop server in its loop's thread (uvloop's loops are not thread-safe)."""
+    import asyncio  # imported already: uvloop imports it
+
+    loop = server.get_loop()
+    if loop.is_closed():
+        return
+    try:
+        here = asyncio.get_running_loop()
+    except RuntimeError:
+        here = None
+    if loop.is_running() and loop is not here:
+        loop.call_soon_threadsafe(server.close)
+    else:
+        server.close()
 
 
 def _addresses_of(record: SocketRecord) -> tuple[str, ...]:
     """What `ignore_sockets` patterns match: the local and peer addresses."""
-    sock = record.live()
-    if sock is None:
-        return record.gone_addresses
-    return tuple(address for address in addresses(sock) if address)
+    with _open_socket(record) as sock:
+        if sock is None:
+            return record.gone_addresses
+        return tuple(address for address in addresses(sock) if address)

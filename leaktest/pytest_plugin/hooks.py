@@ -162,12 +162,15 @@ class LeakCheck:
             return (yield)
         finally:
             self._current = None
-            if not _released_if_clean(state):
-                try:
-                    with _unraisable_as_the_tests():
-                        self._check_item(state)
-                finally:  # what a thread raised while the check waited for it is this test's
-                    _compat.report_thread_exceptions(item.config)
+            try:
+                if not _released_if_clean(state):
+                    try:
+                        with _unraisable_as_the_tests():
+                            self._check_item(state)
+                    finally:  # what a thread raised while the check waited for it is this test's
+                        _compat.report_thread_exceptions(item.config)
+            finally:
+                self._ownership.test_checked()
 
     def _check_item(self, state: _ItemState) -> None:
         baseline = state.baseline
@@ -247,6 +250,8 @@ class LeakCheck:
         finally:
             if owner is not None:
                 self._ownership.own(owner)  # a loop of wider scope, too, is its fixture's
+                # What the test makes next is the test's, "from" the test, not the fixture.
+                owner.baseline.returned()
         if _compat.is_asyncio_loop_fixture(fixturedef.argname):
             runner = cast(_RunnerLike, value)
             if fixturedef.scope != "function":

@@ -37,6 +37,9 @@ class Ownership:
 
     def __init__(self) -> None:
         self._owned: dict[int, Owner] = {}  # id of an item a fixture started -> that fixture
+        #: The same, for the fixtures finalized in the teardown of the test being checked
+        #: (the last test of their scope): theirs still, until that test's check is over.
+        self._retired: dict[int, Owner] = {}
 
     def own(self, owner: Owner) -> None:
         """Note what the fixture's setup started and left running (fixtures it set up keep theirs)."""
@@ -47,16 +50,22 @@ class Ownership:
                     owner.items.append(item)
 
     def release(self, owner: Owner) -> None:
-        """At the fixture's finalization: its items are checked as its own, not owned any more."""
+        """At the fixture's finalization: its items are checked as its own, not owned any more
+        once the test whose teardown finalized it is checked (`test_checked`)."""
         for item in owner.items:
-            self._owned.pop(id(item), None)
+            if self._owned.pop(id(item), None) is not None:
+                self._retired[id(item)] = owner
         ids = {id(item) for item in owner.items}
         baseline = owner.baseline
         baseline.marks = [(_filtered(probe, lambda item: id(item) in ids), mark) for probe, mark in baseline.marks]
 
+    def test_checked(self) -> None:
+        """The test is checked: what the fixtures finalized in its teardown owned is owned no more."""
+        self._retired.clear()
+
     def exclude_owned(self, baseline: Baseline) -> None:
         """Leave out of a test's check what fixtures of wider scope own, and what they made."""
-        if self._owned and not any(isinstance(probe, _Filtered) for probe, _ in baseline.marks):
+        if (self._owned or self._retired) and not any(isinstance(probe, _Filtered) for probe, _ in baseline.marks):
             baseline.marks = [
                 (_filtered(probe, functools.partial(self._unowned, probe)), mark) for probe, mark in baseline.marks
             ]
@@ -66,11 +75,11 @@ class Ownership:
 
     def owner_of(self, probe: Probe[Any, Any], item: object) -> Owner | None:
         """The fixture that owns `item`, or owns what made it."""
-        owner = self._owned.get(id(item))
+        owner = self._owned.get(id(item)) or self._retired.get(id(item))
         if owner is None:
             maker = probe.made_by(item)
             if maker is not None:
-                owner = self._owned.get(id(maker.thing))
+                owner = self._owned.get(id(maker.thing)) or self._retired.get(id(maker.thing))
         return owner
 
 
