@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
@@ -125,6 +126,21 @@ def concurrently(calls: Sequence[Callable[[], T]]) -> list[T]:
         return list(pool.map(lambda call: call(), calls))
 
 
+def started(call: Callable[[], T]) -> concurrent.futures.Future[T]:
+    """`call` started at once in a thread of its own, for calls that mostly wait for
+    subprocesses: what a test reads from the future overlaps with what other tests run."""
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(call())
+        except BaseException as error:  # the reader sees it
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=f"started {getattr(call, '__name__', call)}", daemon=True).start()
+    return future
+
+
 def verdict(result: unittest.TestResult) -> str:
     """'ok', 'FAIL' or 'ERROR' for a result holding one test."""
     if result.errors:
@@ -153,6 +169,11 @@ def pytest_python() -> str:
     return os.environ.get(PYTHON_ENV) or sys.executable
 
 
+def blocked_plugins(needs: Sequence[str] = ()) -> list[str]:
+    """The `-p no:NAME` arguments that keep `OTHER_PLUGINS` but those a run `needs` from loading."""
+    return [arg for name in OTHER_PLUGINS if not name.startswith(tuple(needs)) for arg in ("-p", f"no:{name}")]
+
+
 @functools.cache
 def importable(module: str) -> bool:
     """Whether `module` imports in the python that runs pytest."""
@@ -178,13 +199,12 @@ class PytestRun:
         environment = child_environment(lambda name: name.startswith(("PYTEST_", "LEAKTEST_")))
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
         environment["COLUMNS"] = "400"  # -rA lines are cut to the terminal width
-        blocked = [arg for name in OTHER_PLUGINS if not name.startswith(tuple(needs)) for arg in ("-p", f"no:{name}")]
         self._scratch = tempfile.TemporaryDirectory()
         self._junit = os.path.join(self._scratch.name, "junit.xml")
         # Files, not pipes: a run nobody reads yet never blocks on a full pipe.
         self._stdout = open(os.path.join(self._scratch.name, "stdout"), "w+")
         self._stderr = open(os.path.join(self._scratch.name, "stderr"), "w+")
-        command = [pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", *blocked]
+        command = [pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", *blocked_plugins(needs)]
         self._child = subprocess.Popen(
             [*command, "-rA", f"--junitxml={self._junit}", *args],
             cwd=cwd,
