@@ -120,6 +120,19 @@ def leaktest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return run_module("leaktest", *args, **env)
 
 
+#: The subprocesses `run_in_turn` runs at once: enough to keep two cores busy while
+#: one of them waits, no more (thirty pytest runs at once took a third more CPU time).
+_SLOTS = threading.BoundedSemaphore(3)
+
+
+def run_in_turn(command: Sequence[str], **options: object) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run(command, **options)`, once fewer than three others run (a
+    timeout of 300 s unless `options` set one); for callers that start many at once."""
+    options.setdefault("timeout", 300)
+    with _SLOTS:
+        return subprocess.run(command, **options)  # type: ignore[call-overload,no-any-return]
+
+
 def concurrently(calls: Sequence[Callable[[], T]]) -> list[T]:
     """The results of `calls`, two at a time (each mostly waits for a subprocess)."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
@@ -188,8 +201,8 @@ Outcomes = dict[str, tuple[str, str]]
 
 
 class PytestRun:
-    """One pytest run in a subprocess, started at once: reading its results waits for
-    it, so that runs started together overlap.
+    """One pytest run in a subprocess, started at once (`run_in_turn`): reading its
+    results waits for it, so that runs started together overlap.
 
     Started in `cwd` with `paths` importable and, of `OTHER_PLUGINS`, only those it
     `needs`; `process` is the finished process, `outcomes` per test (outcome, report text).
@@ -201,18 +214,16 @@ class PytestRun:
         environment["COLUMNS"] = "400"  # -rA lines are cut to the terminal width
         self._scratch = tempfile.TemporaryDirectory()
         self._junit = os.path.join(self._scratch.name, "junit.xml")
-        # Files, not pipes: a run nobody reads yet never blocks on a full pipe.
-        self._stdout = open(os.path.join(self._scratch.name, "stdout"), "w+")
-        self._stderr = open(os.path.join(self._scratch.name, "stderr"), "w+")
         command = [pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", *blocked_plugins(needs)]
-        self._child = subprocess.Popen(
+        run = functools.partial(
+            run_in_turn,
             [*command, "-rA", f"--junitxml={self._junit}", *args],
             cwd=cwd,
             env=environment,
-            stdout=self._stdout,
-            stderr=self._stderr,
+            capture_output=True,
             text=True,
         )
+        self._child = started(run)
         self._result: tuple[subprocess.CompletedProcess[str], Outcomes] | None = None
 
     @property
@@ -227,19 +238,10 @@ class PytestRun:
         """The process and the outcomes, once it has ended."""
         if self._result is None:
             try:
-                self._child.wait(timeout=300)
+                completed = self._child.result()
+                outcomes = junit_outcomes(self._junit) if os.path.exists(self._junit) else {}
             finally:
-                if self._child.returncode is None:
-                    self._child.kill()
-                    self._child.wait()
-            outputs = []
-            for file in (self._stdout, self._stderr):
-                file.seek(0)
-                outputs.append(file.read())
-                file.close()
-            outcomes = junit_outcomes(self._junit) if os.path.exists(self._junit) else {}
-            self._scratch.cleanup()
-            completed = subprocess.CompletedProcess(self._child.args, self._child.returncode, *outputs)
+                self._scratch.cleanup()
             self._result = (completed, outcomes)
         return self._result
 

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from support import ROOT, TESTS, blocked_plugins, importable, pytest_python, started
+from support import ROOT, TESTS, blocked_plugins, importable, pytest_python, run_in_turn, started
 from test_pytest_plugin import NEEDS_PYTEST, SUITES
 
 HAVE_PYTEST = importable("pytest")
@@ -29,7 +29,7 @@ CONFTEST_LEAK = ("threads", "threading.Event.wait", "conftest.leak")
 def pytest(*args: str, needs: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_", "SAMPLE_"))}
     environment.update(PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS)]), COLUMNS="400", **env)
-    return subprocess.run(
+    return run_in_turn(
         [
             pytest_python(),
             "-m",
@@ -49,7 +49,6 @@ def pytest(*args: str, needs: tuple[str, ...] = (), **env: str) -> subprocess.Co
         env=environment,
         capture_output=True,
         text=True,
-        timeout=300,
     )
 
 
