@@ -105,14 +105,7 @@ def run_module(module: str, *args: str, **env: str) -> subprocess.CompletedProce
     environment = child_environment(lambda name: name == "LEAKTEST_VERBOSE")
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(TESTS)])
     environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=TESTS,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_in_turn([sys.executable, "-m", module, *args], cwd=TESTS, env=environment, capture_output=True, text=True)
 
 
 def leaktest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -131,6 +124,22 @@ def run_in_turn(command: Sequence[str], **options: object) -> subprocess.Complet
     options.setdefault("timeout", 300)
     with _SLOTS:
         return subprocess.run(command, **options)  # type: ignore[call-overload,no-any-return]
+
+
+#: A `run_module` started by `started_module`.
+Started = concurrent.futures.Future[subprocess.CompletedProcess[str]]
+
+_STARTED_MODULES: dict[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], Started] = {}
+
+
+def started_module(module: str, *args: str, **env: str) -> Started:
+    """`run_module(module, *args, **env)`, started at once and only once: a test class
+    names its runs in `setUpClass`, which its module's `setUpModule` calls for every
+    class, so that the runs of the whole module overlap; tests read `.result()`."""
+    key = (module, args, tuple(sorted(env.items())))
+    if key not in _STARTED_MODULES:
+        _STARTED_MODULES[key] = started(functools.partial(run_module, module, *args, **env))
+    return _STARTED_MODULES[key]
 
 
 def concurrently(calls: Sequence[Callable[[], T]]) -> list[T]:
