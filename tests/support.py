@@ -105,7 +105,9 @@ def run_module(module: str, *args: str, **env: str) -> subprocess.CompletedProce
     environment = child_environment(lambda name: name == "LEAKTEST_VERBOSE")
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(TESTS)])
     environment.update(env)
-    return run_in_turn([sys.executable, "-m", module, *args], cwd=TESTS, env=environment, capture_output=True, text=True)
+    return run_in_turn(
+        [sys.executable, "-m", module, *args], cwd=TESTS, env=environment, capture_output=True, text=True
+    )
 
 
 def leaktest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
