@@ -115,13 +115,14 @@ def leaktest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return run_module("leaktest", *args, **env)
 
 
-#: The subprocesses `run_in_turn` runs at once: enough to keep two cores busy while
-#: one of them waits, no more (thirty pytest runs at once took a third more CPU time).
-_SLOTS = threading.BoundedSemaphore(3)
+#: The subprocesses `run_in_turn` runs at once: one per core of a small machine. More
+#: cost more CPU time than they save in waiting (thirty pytest runs at once took half
+#: as much again; three at a time a quarter more than two).
+_SLOTS = threading.BoundedSemaphore(2)
 
 
 def run_in_turn(command: Sequence[str], **options: object) -> subprocess.CompletedProcess[str]:
-    """`subprocess.run(command, **options)`, once fewer than three others run (a
+    """`subprocess.run(command, **options)`, in its turn (two run at once; a
     timeout of 300 s unless `options` set one); for callers that start many at once."""
     options.setdefault("timeout", 300)
     with _SLOTS:
