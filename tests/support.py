@@ -25,7 +25,7 @@ import unittest
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from unittest import mock
 
 from leaktest import load
@@ -163,7 +163,17 @@ def started(call: Callable[[], T]) -> concurrent.futures.Future[T]:
             future.set_exception(error)
 
     threading.Thread(target=run, name=f"started {getattr(call, '__name__', call)}", daemon=True).start()
+    _STARTED.append(future)
     return future
+
+
+_STARTED: list[concurrent.futures.Future[Any]] = []
+
+
+def wait_for_started() -> None:
+    """Wait for every call `started` has started, however it ends: a module's
+    `tearDownModule`, so that no run outlives the module (nor its scratch files)."""
+    concurrent.futures.wait(_STARTED)
 
 
 def verdict(result: unittest.TestResult) -> str:

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from support import ROOT, TESTS, blocked_plugins, importable, pytest_python, run_in_turn, started
+from support import ROOT, TESTS, blocked_plugins, importable, pytest_python, run_in_turn, started, wait_for_started
 from test_pytest_plugin import NEEDS_PYTEST, SUITES
 
 HAVE_PYTEST = importable("pytest")
@@ -97,6 +97,10 @@ def setUpModule() -> None:
     for case in (KnownLeaksFile, Results):
         if not getattr(case, "__unittest_skip__", False):
             case.setUpClass()
+
+
+def tearDownModule() -> None:
+    wait_for_started()
 
 
 @unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)

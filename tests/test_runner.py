@@ -18,7 +18,7 @@ from concurrent.futures import Future
 
 import leaktest
 from leaktest import runner
-from support import FAST, ROOT, Started, run_in_turn, started, started_module
+from support import FAST, ROOT, Started, run_in_turn, started, started_module, wait_for_started
 
 
 def started_leaktest(*args: str, **env: str) -> Started:
@@ -38,6 +38,10 @@ def setUpModule() -> None:
         DiagnosticsTest,
     ):
         case.setUpClass()
+
+
+def tearDownModule() -> None:
+    wait_for_started()
 
 
 def tests_ran(output: str) -> int:
