@@ -20,11 +20,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from unittest import mock
 
 from leaktest import load
@@ -104,13 +105,8 @@ def run_module(module: str, *args: str, **env: str) -> subprocess.CompletedProce
     environment = child_environment(lambda name: name == "LEAKTEST_VERBOSE")
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(TESTS)])
     environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=TESTS,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return run_in_turn(
+        [sys.executable, "-m", module, *args], cwd=TESTS, env=environment, capture_output=True, text=True
     )
 
 
@@ -119,10 +115,65 @@ def leaktest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return run_module("leaktest", *args, **env)
 
 
+#: The subprocesses `run_in_turn` runs at once: one per core of a small machine. More
+#: cost more CPU time than they save in waiting (thirty pytest runs at once took half
+#: as much again; three at a time a quarter more than two).
+_SLOTS = threading.BoundedSemaphore(2)
+
+
+def run_in_turn(command: Sequence[str], **options: object) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run(command, **options)`, in its turn (two run at once; a
+    timeout of 300 s unless `options` set one); for callers that start many at once."""
+    options.setdefault("timeout", 300)
+    with _SLOTS:
+        return subprocess.run(command, **options)  # type: ignore[call-overload,no-any-return]
+
+
+#: A `run_module` started by `started_module`.
+Started = concurrent.futures.Future[subprocess.CompletedProcess[str]]
+
+_STARTED_MODULES: dict[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], Started] = {}
+
+
+def started_module(module: str, *args: str, **env: str) -> Started:
+    """`run_module(module, *args, **env)`, started at once and only once: a test class
+    names its runs in `setUpClass`, which its module's `setUpModule` calls for every
+    class, so that the runs of the whole module overlap; tests read `.result()`."""
+    key = (module, args, tuple(sorted(env.items())))
+    if key not in _STARTED_MODULES:
+        _STARTED_MODULES[key] = started(functools.partial(run_module, module, *args, **env))
+    return _STARTED_MODULES[key]
+
+
 def concurrently(calls: Sequence[Callable[[], T]]) -> list[T]:
     """The results of `calls`, two at a time (each mostly waits for a subprocess)."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         return list(pool.map(lambda call: call(), calls))
+
+
+def started(call: Callable[[], T]) -> concurrent.futures.Future[T]:
+    """`call` started at once in a thread of its own, for calls that mostly wait for
+    subprocesses: what a test reads from the future overlaps with what other tests run."""
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(call())
+        except BaseException as error:  # the reader sees it
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=f"started {getattr(call, '__name__', call)}", daemon=True).start()
+    _STARTED.append(future)
+    return future
+
+
+_STARTED: list[concurrent.futures.Future[Any]] = []
+
+
+def wait_for_started() -> None:
+    """Wait for every call `started` has started, however it ends: a module's
+    `tearDownModule`, so that no run outlives the module (nor its scratch files)."""
+    concurrent.futures.wait(_STARTED)
 
 
 def verdict(result: unittest.TestResult) -> str:
@@ -153,6 +204,11 @@ def pytest_python() -> str:
     return os.environ.get(PYTHON_ENV) or sys.executable
 
 
+def blocked_plugins(needs: Sequence[str] = ()) -> list[str]:
+    """The `-p no:NAME` arguments that keep `OTHER_PLUGINS` but those a run `needs` from loading."""
+    return [arg for name in OTHER_PLUGINS if not name.startswith(tuple(needs)) for arg in ("-p", f"no:{name}")]
+
+
 @functools.cache
 def importable(module: str) -> bool:
     """Whether `module` imports in the python that runs pytest."""
@@ -167,8 +223,8 @@ Outcomes = dict[str, tuple[str, str]]
 
 
 class PytestRun:
-    """One pytest run in a subprocess, started at once: reading its results waits for
-    it, so that runs started together overlap.
+    """One pytest run in a subprocess, started at once (`run_in_turn`): reading its
+    results waits for it, so that runs started together overlap.
 
     Started in `cwd` with `paths` importable and, of `OTHER_PLUGINS`, only those it
     `needs`; `process` is the finished process, `outcomes` per test (outcome, report text).
@@ -178,21 +234,18 @@ class PytestRun:
         environment = child_environment(lambda name: name.startswith(("PYTEST_", "LEAKTEST_")))
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
         environment["COLUMNS"] = "400"  # -rA lines are cut to the terminal width
-        blocked = [arg for name in OTHER_PLUGINS if not name.startswith(tuple(needs)) for arg in ("-p", f"no:{name}")]
         self._scratch = tempfile.TemporaryDirectory()
         self._junit = os.path.join(self._scratch.name, "junit.xml")
-        # Files, not pipes: a run nobody reads yet never blocks on a full pipe.
-        self._stdout = open(os.path.join(self._scratch.name, "stdout"), "w+")
-        self._stderr = open(os.path.join(self._scratch.name, "stderr"), "w+")
-        command = [pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", *blocked]
-        self._child = subprocess.Popen(
+        command = [pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", *blocked_plugins(needs)]
+        run = functools.partial(
+            run_in_turn,
             [*command, "-rA", f"--junitxml={self._junit}", *args],
             cwd=cwd,
             env=environment,
-            stdout=self._stdout,
-            stderr=self._stderr,
+            capture_output=True,
             text=True,
         )
+        self._child = started(run)
         self._result: tuple[subprocess.CompletedProcess[str], Outcomes] | None = None
 
     @property
@@ -207,19 +260,10 @@ class PytestRun:
         """The process and the outcomes, once it has ended."""
         if self._result is None:
             try:
-                self._child.wait(timeout=300)
+                completed = self._child.result()
+                outcomes = junit_outcomes(self._junit) if os.path.exists(self._junit) else {}
             finally:
-                if self._child.returncode is None:
-                    self._child.kill()
-                    self._child.wait()
-            outputs = []
-            for file in (self._stdout, self._stderr):
-                file.seek(0)
-                outputs.append(file.read())
-                file.close()
-            outcomes = junit_outcomes(self._junit) if os.path.exists(self._junit) else {}
-            self._scratch.cleanup()
-            completed = subprocess.CompletedProcess(self._child.args, self._child.returncode, *outputs)
+                self._scratch.cleanup()
             self._result = (completed, outcomes)
         return self._result
 

@@ -9,10 +9,13 @@ import unittest
 import leaktest
 from support import INNER_GRACE_PERIOD, report, run_tests, verdict
 
-LONG_GRACE = 1.0  # a grace long enough for many links: must not hide the chain
+#: A grace long enough for many links (a link lives 0.01 s): must not hide the chain.
+#: What makes it long is the number of links it spans, not its value: the tests that
+#: wait it out answer in a fraction of the 1.0 s default.
+LONG_GRACE = 0.25
 
-#: Inner results by (kind, grace period): the default grace is the long one, and a
-#: chain runs its whole grace period, so the tests of one grace share one run.
+#: Inner results by (kind, grace period): a chain runs its whole grace period, so
+#: the tests of one grace share one run.
 RESULTS: dict[tuple[str, float], unittest.TestResult] = {}
 
 
@@ -67,8 +70,8 @@ class ThreadChains(leaktest.LeakCheckedTestCase):
 
         return run_tests(Inner, "test", load_stretch=True)
 
-    def test_timer_heartbeat_fails_with_the_default_grace(self) -> None:
-        result = self.run_heartbeat(leaktest.LeakCheckedTestCase.grace_period)
+    def test_timer_heartbeat_fails_with_a_short_grace(self) -> None:
+        result = self.run_heartbeat(INNER_GRACE_PERIOD)
         self.assertEqual(verdict(result), "FAIL")
         self.assertRegex(report(result), r"started by test_grace_chains\.Heartbeat\._arm at ")
 
@@ -152,8 +155,8 @@ class TaskChains(leaktest.LeakCheckedTestCase):
 
         return run_tests(Inner, "test", load_stretch=True)
 
-    def test_task_creating_its_successor_fails_with_the_default_grace(self) -> None:
-        result = self.run_retries(leaktest.LeakCheckedTestCase.grace_period)
+    def test_task_creating_its_successor_fails_with_a_short_grace(self) -> None:
+        result = self.run_retries(INNER_GRACE_PERIOD)
         self.assertEqual(verdict(result), "FAIL")
         self.assertRegex(report(result), r"\[Task 'retry' [^\n]*\n(.*\n)* created by test_grace_chains\.retry at ")
 

@@ -8,6 +8,7 @@ LEAKTEST_PYTEST_PYTHON, which has trio and anyio (skipped where it has not).
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import textwrap
 import unittest
 from pathlib import Path
 
-from support import importable, pytest_python
+from support import blocked_plugins, concurrently, importable, pytest_python
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -102,28 +103,39 @@ class EntryPoints(unittest.TestCase):
         top = self.distribution('IGNORES = {"ignore_threads": ["metrics-*"]}\n')
         plain = "import unittest, metrics_lib\nclass Plain(unittest.TestCase):\n    def test_starts_reporter(self):\n        metrics_lib.start_reporter()\n"
         Path(top, "test_plain.py").write_text(plain)
-        for flags, verdict in (((), "ok"), (("--no-library-ignores",), "FAIL")):
-            with self.subTest(flags):
-                result = run(
+        cases = (((), "ok"), (("--no-library-ignores",), "FAIL"))
+        results = concurrently(
+            [
+                functools.partial(
+                    run,
                     sys.executable,
                     ["-m", "leaktest", *flags, "--grace-period", "0.05", "-v", "test_plain"],
                     [top],
                     cwd=Path(top),
                 )
+                for flags, _ in cases
+            ]
+        )
+        for (flags, verdict), result in zip(cases, results):
+            with self.subTest(flags):
                 self.assertRegex(result.stderr, rf"\.Plain(\.test_starts_reporter)?\) \.\.\. {verdict}")
         self.assertIn("leaktest: ignore sources off (library_ignores is False)", result.stderr)
 
     def test_a_broken_declaration_is_a_warning_naming_the_distribution(self) -> None:
-        for declaration, entry_point, error in (
+        cases = (
             ('IGNORES = {"ignore_thread": ["metrics-*"]}\n', None, "unknown ignore option 'ignore_thread'"),
             ('IGNORES = {"ignore_threads": "metrics-*"}\n', None, "ignore_threads must be a list"),
             ('IGNORES = ["metrics-*"]\n', None, "expected a mapping of ignore options, not list"),
             ("raise ImportError('no such helper')\n", None, "ImportError: no such helper"),
             ("IGNORES = {}\n", "metrics = metrics_lib.nowhere:IGNORES", "ModuleNotFoundError"),
-        ):
+        )
+        tops = [
+            self.distribution(declaration, *(entry_point,) if entry_point else ())
+            for declaration, entry_point, _ in cases
+        ]
+        results = concurrently([functools.partial(self.run_suite, top) for top in tops])
+        for (_, _, error), result in zip(cases, results):
             with self.subTest(error):
-                top = self.distribution(declaration, *(entry_point,) if entry_point else ())
-                result = self.run_suite(top)
                 self.assertIn(
                     "leaktest: ignoring the ignores of metrics-lib 1.2 (leaktest.ignores: metrics =", result.stderr
                 )
@@ -149,14 +161,18 @@ class KnownHelpers(unittest.TestCase):
         return run(pytest_python(), ["suites/sample_known_helpers.py", "-v", name], [str(HERE)])
 
     def test_trio_thread_cache(self) -> None:
-        self.assertEqual(self.run_class("TrioCache").returncode, 0)
-        unknown = self.run_class("TrioCacheUnknown")
+        known, unknown = concurrently(
+            [functools.partial(self.run_class, name) for name in ("TrioCache", "TrioCacheUnknown")]
+        )
+        self.assertEqual(known.returncode, 0)
         self.assertIn("[Thread 'Trio thread ", unknown.stderr)
         self.assertEqual(unknown.returncode, 1)
 
     def test_anyio_process_pool(self) -> None:
-        self.assertEqual(self.run_class("AnyioPool").returncode, 0)
-        unknown = self.run_class("AnyioPoolUnknown")
+        known, unknown = concurrently(
+            [functools.partial(self.run_class, name) for name in ("AnyioPool", "AnyioPoolUnknown")]
+        )
+        self.assertEqual(known.returncode, 0)
         self.assertIn("[Task 'AnyIO process pool shutdown task'", unknown.stderr)
         self.assertEqual(unknown.returncode, 1)
 
@@ -238,9 +254,14 @@ class UnderPytest(unittest.TestCase):
     def test_verbose_lists_the_sources_and_the_flag_turns_them_off(self) -> None:
         with tempfile.TemporaryDirectory() as top:
             Path(top, "test_nothing.py").write_text("def test_nothing():\n    pass\n")
-            args = ["-m", "pytest", "-p", "no:cacheprovider", "-p", "leaktest.pytest_plugin", "--leaktest", "-v"]
-            on = run(pytest_python(), [*args, "test_nothing.py"], [], cwd=Path(top))
-            off = run(pytest_python(), [*args, "--no-leaktest-library-ignores", "test_nothing.py"], [], cwd=Path(top))
+            pytest = ["-m", "pytest", "-p", "no:cacheprovider", *blocked_plugins()]
+            args = [*pytest, "-p", "leaktest.pytest_plugin", "--leaktest", "-v"]
+            on, off = concurrently(
+                [
+                    functools.partial(run, pytest_python(), [*args, *more, "test_nothing.py"], [], cwd=Path(top))
+                    for more in ([], ["--no-leaktest-library-ignores"])
+                ]
+            )
         self.assertIn("leaktest: ignore sources (turn off with library_ignores = False):", on.stdout)
         self.assertIn("  leaktest: trio's thread cache: ignore_top_functions: ", on.stdout)
         self.assertIn("leaktest: ignore sources off (library_ignores is False)", off.stdout)

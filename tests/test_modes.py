@@ -9,7 +9,7 @@ import warnings
 
 import leaktest
 from hubs import Hub
-from support import FAST, leaktest_run, report, run_module, run_tests, verdict
+from support import FAST, Started, report, run_tests, started_module, verdict
 from test_runner import leaking, summary_line
 
 MODES = "suites.sample_modes"
@@ -102,8 +102,28 @@ class ClassAttribute(leaktest.LeakCheckedTestCase):
 class Precedence(unittest.TestCase):
     """Runner option, then LEAKTEST_MODE, then the class attribute, then fail."""
 
+    runs: dict[str, Started]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        """Start every run at once, so that they overlap."""
+        cls.runs = {
+            "class attribute": started_module("leaktest", *FAST, MODES),
+            "environment warn": started_module("leaktest", *FAST, MODES, LEAKTEST_MODE="warn"),
+            "environment fail": started_module("leaktest", *FAST, MODES, LEAKTEST_MODE="fail"),
+            "environment off": started_module("leaktest", *FAST, MODES, LEAKTEST_MODE="off"),
+            "warn over fail": started_module("leaktest", "--mode", "warn", *FAST, MODES, LEAKTEST_MODE="fail"),
+            "fail over off": started_module("leaktest", "--mode", "fail", *FAST, MODES, LEAKTEST_MODE="off"),
+            "plain unittest": started_module("unittest", f"{MODES}.WarnsByClass", LEAKTEST_MODE="fail"),
+            "warnings made errors": started_module(
+                "leaktest", "--mode", "warn", *FAST, MODES, PYTHONWARNINGS="error::leaktest.LeakWarning"
+            ),
+            "bad environment": started_module("leaktest", *FAST, MODES, LEAKTEST_MODE="loud"),
+            "bad option": started_module("leaktest", "--mode", "loud", MODES),
+        }
+
     def test_class_attribute_alone(self) -> None:
-        checked = leaktest_run(*FAST, MODES)
+        checked = self.runs["class attribute"].result()
         self.assertEqual(checked.returncode, 1, checked.stderr)
         self.assertEqual(leaking(checked.stderr), [f"{MODES}.PlainLeak.test_leaks"])
         self.assertIn("1 leak warned in 1 test", summary_line(checked.stderr))
@@ -112,41 +132,41 @@ class Precedence(unittest.TestCase):
         )
 
     def test_environment_turns_the_suite_to_warn(self) -> None:
-        checked = leaktest_run(*FAST, MODES, LEAKTEST_MODE="warn")
+        checked = self.runs["environment warn"].result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
         self.assertIn("2 leaks warned in 2 tests", summary_line(checked.stderr))
         self.assertIn("LeakWarning", checked.stderr)
 
     def test_environment_beats_the_class_attribute(self) -> None:
-        checked = leaktest_run(*FAST, MODES, LEAKTEST_MODE="fail")
+        checked = self.runs["environment fail"].result()
         self.assertEqual(len(leaking(checked.stderr)), 2, checked.stderr)
 
     def test_environment_off_checks_nothing(self) -> None:
-        checked = leaktest_run(*FAST, MODES, LEAKTEST_MODE="off")
+        checked = self.runs["environment off"].result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
         self.assertNotIn("Leak", checked.stderr)
 
     def test_command_line_beats_the_environment(self) -> None:
-        checked = leaktest_run("--mode", "warn", *FAST, MODES, LEAKTEST_MODE="fail")
+        checked = self.runs["warn over fail"].result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
-        checked = leaktest_run("--mode", "fail", *FAST, MODES, LEAKTEST_MODE="off")
+        checked = self.runs["fail over off"].result()
         self.assertEqual(len(leaking(checked.stderr)), 2, checked.stderr)
 
     def test_environment_applies_under_plain_unittest(self) -> None:
-        checked = run_module("unittest", f"{MODES}.WarnsByClass", LEAKTEST_MODE="fail")
+        checked = self.runs["plain unittest"].result()
         self.assertEqual(checked.returncode, 1, checked.stderr)
         self.assertIn("FAIL: test_leaks", checked.stderr)
 
     def test_dash_w_error_turns_warnings_back_into_failures(self) -> None:
-        checked = run_module("leaktest", "--mode", "warn", *FAST, MODES, PYTHONWARNINGS="error::leaktest.LeakWarning")
+        checked = self.runs["warnings made errors"].result()
         self.assertEqual(checked.returncode, 1, checked.stderr)
         self.assertEqual(len(leaking(checked.stderr)), 2, checked.stderr)
 
     def test_bad_values_are_clear_errors(self) -> None:
-        checked = leaktest_run(*FAST, MODES, LEAKTEST_MODE="loud")
+        checked = self.runs["bad environment"].result()
         self.assertNotEqual(checked.returncode, 0)
         self.assertIn("LEAKTEST_MODE: leak_mode must be one of fail, warn, off, not 'loud'", checked.stderr)
-        checked = leaktest_run("--mode", "loud", MODES)
+        checked = self.runs["bad option"].result()
         self.assertEqual(checked.returncode, 2, checked.stderr)
 
 

@@ -61,28 +61,48 @@ class Run:
         return self.outcomes.get(test, ("", ""))[1]
 
 
-#: The runs whole classes share, by arguments: `setUpModule` starts them all at once.
-_SHARED: dict[tuple[tuple[str, ...], tuple[str, ...]], Run] = {}
+#: The runs of the module, by arguments: `setUpModule` starts them all at once.
+_SHARED: dict[tuple[tuple[str, ...], tuple[str, ...], str, tuple[str, ...]], Run] = {}
 
 
-def shared_run(*args: str, needs: tuple[str, ...] = ()) -> Run:
-    """The run of these arguments, started once."""
-    if (args, needs) not in _SHARED:
-        _SHARED[args, needs] = Run(*args, needs=needs)
-    return _SHARED[args, needs]
+def shared_run(
+    *args: str, plugin: tuple[str, ...] = ("-p", "leaktest.pytest_plugin"), path: str = "", needs: tuple[str, ...] = ()
+) -> Run:
+    """The run of these arguments, started once: each class names its runs in
+    `setUpClass`, which `setUpModule` calls for all, so that every run overlaps the others."""
+    key = (args, plugin, path, needs)
+    if key not in _SHARED:
+        _SHARED[key] = Run(*args, plugin=plugin, path=path, needs=needs)
+    return _SHARED[key]
 
 
 def setUpModule() -> None:
-    """Start the runs of the classes that share one, so that they overlap."""
-    for case in (VerdictsTest, XdistVerdictsTest, FixtureScopeTest, UnittestCasesTest, AsyncioTest):
+    """Start the runs of every class, so that they overlap."""
+    for case in (
+        VerdictsTest,
+        XdistVerdictsTest,
+        FixtureScopeTest,
+        SettingsTest,
+        BadMarkerTest,
+        XdistBadMarkerTest,
+        NotEnabledTest,
+        InstalledTest,
+        UnittestCasesTest,
+        AsyncioTest,
+        UnderWarningsErrorTest,
+        AnyioTest,
+        UvloopTest,
+    ):
         if not getattr(case, "__unittest_skip__", False):
             case.setUpClass()
 
 
 def tearDownModule() -> None:
-    """Wait for the runs no test selected read."""
+    """Wait for the runs no test selected read, then remove what they ran on."""
     for run in _SHARED.values():
         run.finished()
+    if "installed" in vars(InstalledTest):
+        InstalledTest.installed.cleanup()
 
 
 VERDICTS = {
@@ -159,10 +179,14 @@ class FixtureScopeTest(unittest.TestCase):
     """What a class, module or session fixture starts is that fixture's."""
 
     pytest: Run
+    package_scope: Run
+    served: Run
 
     @classmethod
     def setUpClass(cls) -> None:
         cls.pytest = shared_run("--leaktest", "pytest_fixtures.py")
+        cls.package_scope = shared_run("--leaktest", "package_scope/pytest_first.py", "package_scope/pytest_last.py")
+        cls.served = shared_run("--leaktest", "pytest_served.py")
 
     def test_the_tests_pass_and_the_module_fixture_leak_is_a_teardown_error(self) -> None:
         outcomes = {name: outcome for name, (outcome, _) in self.pytest.outcomes.items()}
@@ -191,7 +215,7 @@ class FixtureScopeTest(unittest.TestCase):
         self.assertNotIn("class-hub", self.pytest.output)
 
     def test_a_package_fixture_leak_is_reported_against_it(self) -> None:
-        run = Run("--leaktest", "package_scope/pytest_first.py", "package_scope/pytest_last.py")
+        run = self.package_scope
         outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
         self.assertEqual(outcomes, {"pytest_first.test_first": "passed", "pytest_last.test_last": "error"}, run.output)
         report = run.report("pytest_last.test_last")
@@ -203,7 +227,7 @@ class FixtureScopeTest(unittest.TestCase):
         """The accepted connection, the handler task and the keep-alive timer of a module
         fixture's server (its loop in its thread) are not the first test's; nor is the
         worker thread a class fixture's thread cache starts for a test."""
-        run = Run("--leaktest", "pytest_served.py")
+        run = self.served
         outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
         self.assertEqual(
             outcomes,
@@ -221,8 +245,21 @@ class FixtureScopeTest(unittest.TestCase):
 class SettingsTest(unittest.TestCase):
     """The ini options and the command-line options."""
 
-    def test_the_ini_option_turns_the_check_on_and_adds_ignores(self) -> None:
-        run = Run(
+    ini_switch: Run
+    command_line_ignores: Run
+    by_flag: Run
+    by_ini: Run
+    by_both: Run
+    bad_ini_switch: Run
+    mode_warn: Run
+    mode_warn_made_an_error: Run
+    mode_off: Run
+    bad_command_line_value: Run
+    bad_ini_value: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.ini_switch = shared_run(
             "-o",
             "leaktest=true",
             "-o",
@@ -231,11 +268,7 @@ class SettingsTest(unittest.TestCase):
             "test_leaks_thread or test_fails_and_leaks",
             "pytest_verdicts.py",
         )
-        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
-        self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed+error", run.output)
-
-    def test_command_line_ignores_add_to_the_ini_ones(self) -> None:
-        run = Run(
+        cls.command_line_ignores = shared_run(
             "--leaktest",
             "-o",
             "leaktest_ignore_threads=function-*",
@@ -245,18 +278,14 @@ class SettingsTest(unittest.TestCase):
             "test_leaks_thread or test_fails_and_leaks",
             "pytest_verdicts.py",
         )
-        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
-        self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed", run.output)
-
-    def test_every_runner_option_is_a_flag_and_an_ini_option(self) -> None:
-        by_flag = Run("--leaktest", "--no-leaktest-check-threads", "-k", "test_leaks_thread", "pytest_verdicts.py")
-        self.assertEqual(by_flag.outcome("pytest_verdicts.test_leaks_thread"), "passed", by_flag.output)
-        by_ini = Run(
+        cls.by_flag = shared_run(
+            "--leaktest", "--no-leaktest-check-threads", "-k", "test_leaks_thread", "pytest_verdicts.py"
+        )
+        cls.by_ini = shared_run(
             "--leaktest", "-o", "leaktest_check_threads=false", "-k", "test_leaks_thread", "pytest_verdicts.py"
         )
-        self.assertEqual(by_ini.outcome("pytest_verdicts.test_leaks_thread"), "passed", by_ini.output)
         # The command line comes after the ini file.
-        both = Run(
+        cls.by_both = shared_run(
             "--leaktest",
             "-o",
             "leaktest_check_threads=false",
@@ -265,16 +294,8 @@ class SettingsTest(unittest.TestCase):
             "test_leaks_thread",
             "pytest_verdicts.py",
         )
-        self.assertEqual(both.outcome("pytest_verdicts.test_leaks_thread"), "error", both.output)
-
-    def test_a_bad_ini_switch_is_a_usage_error(self) -> None:
-        run = Run("--leaktest", "-o", "leaktest_check_threads=sometimes", "pytest_verdicts.py")
-        self.assertEqual(run.process.returncode, 4, run.output)
-        self.assertIn("leaktest_check_threads", run.output)
-        self.assertIn("'sometimes'", run.output)
-
-    def test_mode_warn_reports_and_passes(self) -> None:
-        run = Run(
+        cls.bad_ini_switch = shared_run("--leaktest", "-o", "leaktest_check_threads=sometimes", "pytest_verdicts.py")
+        cls.mode_warn = shared_run(
             "--leaktest",
             "--leaktest-mode=warn",
             "--leaktest-grace-period=0",
@@ -282,11 +303,7 @@ class SettingsTest(unittest.TestCase):
             "test_leaks_thread",
             "pytest_verdicts.py",
         )
-        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
-        self.assertIn("LeakWarning: pytest_verdicts.py::test_leaks_thread leaked: Thread 'function-leak'", run.output)
-
-    def test_mode_warn_made_an_error_fails_again(self) -> None:
-        run = Run(
+        cls.mode_warn_made_an_error = shared_run(
             "--leaktest",
             "--leaktest-mode=warn",
             "--leaktest-grace-period=0",
@@ -296,21 +313,53 @@ class SettingsTest(unittest.TestCase):
             "test_leaks_thread",
             "pytest_verdicts.py",
         )
+        cls.mode_off = shared_run("--leaktest", "--leaktest-mode=off", "-k", "test_leaks_thread", "pytest_verdicts.py")
+        cls.bad_command_line_value = shared_run("--leaktest", "--leaktest-grace-period=-1", "pytest_verdicts.py")
+        cls.bad_ini_value = shared_run("--leaktest", "-o", "leaktest_grace_period=soon", "pytest_verdicts.py")
+
+    def test_the_ini_option_turns_the_check_on_and_adds_ignores(self) -> None:
+        run = self.ini_switch
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
+        self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed+error", run.output)
+
+    def test_command_line_ignores_add_to_the_ini_ones(self) -> None:
+        run = self.command_line_ignores
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
+        self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed", run.output)
+
+    def test_every_runner_option_is_a_flag_and_an_ini_option(self) -> None:
+        self.assertEqual(self.by_flag.outcome("pytest_verdicts.test_leaks_thread"), "passed", self.by_flag.output)
+        self.assertEqual(self.by_ini.outcome("pytest_verdicts.test_leaks_thread"), "passed", self.by_ini.output)
+        self.assertEqual(self.by_both.outcome("pytest_verdicts.test_leaks_thread"), "error", self.by_both.output)
+
+    def test_a_bad_ini_switch_is_a_usage_error(self) -> None:
+        run = self.bad_ini_switch
+        self.assertEqual(run.process.returncode, 4, run.output)
+        self.assertIn("leaktest_check_threads", run.output)
+        self.assertIn("'sometimes'", run.output)
+
+    def test_mode_warn_reports_and_passes(self) -> None:
+        run = self.mode_warn
+        self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
+        self.assertIn("LeakWarning: pytest_verdicts.py::test_leaks_thread leaked: Thread 'function-leak'", run.output)
+
+    def test_mode_warn_made_an_error_fails_again(self) -> None:
+        run = self.mode_warn_made_an_error
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "error", run.output)
 
     def test_mode_off_checks_nothing(self) -> None:
-        run = Run("--leaktest", "--leaktest-mode=off", "-k", "test_leaks_thread", "pytest_verdicts.py")
+        run = self.mode_off
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
         self.assertNotIn("LeakWarning", run.output)
 
     def test_a_bad_command_line_value_is_a_usage_error(self) -> None:
-        run = Run("--leaktest", "--leaktest-grace-period=-1", "pytest_verdicts.py")
+        run = self.bad_command_line_value
         self.assertEqual(run.process.returncode, 4, run.output)
         self.assertIn("--leaktest-grace-period", run.output)
         self.assertEqual(run.outcomes, {})
 
     def test_a_bad_ini_value_is_a_usage_error(self) -> None:
-        run = Run("--leaktest", "-o", "leaktest_grace_period=soon", "pytest_verdicts.py")
+        run = self.bad_ini_value
         self.assertEqual(run.process.returncode, 4, run.output)
         self.assertIn("leaktest_grace_period", run.output)
         self.assertIn("'soon'", run.output)
@@ -321,10 +370,15 @@ class BadMarkerChecks:
 
     args: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
+    pytest: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.pytest = shared_run("--leaktest", *cls.args, "pytest_bad_marker.py", needs=cls.needs)
 
     def test_bad_markers_are_collection_errors_naming_each(self) -> None:
         assert isinstance(self, unittest.TestCase)
-        run = Run("--leaktest", *self.args, "pytest_bad_marker.py", needs=self.needs)
+        run = self.pytest
         self.assertNotEqual(run.process.returncode, 0, run.output)
         self.assertIn("ERROR collecting", run.output)
         self.assertNotIn("INTERNALERROR", run.output)
@@ -357,8 +411,14 @@ class XdistBadMarkerTest(BadMarkerChecks, unittest.TestCase):
 class NotEnabledTest(unittest.TestCase):
     """Loaded but not asked for: nothing is checked, nothing is patched."""
 
+    pytest: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.pytest = shared_run("pytest_verdicts.py", "pytest_untouched.py")
+
     def test_leaky_tests_pass_and_the_standard_library_is_untouched(self) -> None:
-        run = Run("pytest_verdicts.py", "pytest_untouched.py")
+        run = self.pytest
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
         self.assertEqual(run.outcome("pytest_verdicts.test_fails_and_leaks"), "failed", run.output)
         self.assertEqual(run.outcome("pytest_untouched.test_threading_is_not_patched"), "passed", run.output)
@@ -369,28 +429,39 @@ class NotEnabledTest(unittest.TestCase):
 class InstalledTest(unittest.TestCase):
     """Installed, the package's pytest11 entry point loads the plugin; -p names the same one."""
 
-    def setUp(self) -> None:
+    installed: tempfile.TemporaryDirectory[str]  # removed by tearDownModule, once the runs have ended
+    by_entry_point: Run
+    by_entry_point_and_p: Run
+    not_asked_for: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        if "installed" in vars(cls):
+            return
         # What an installation leaves for importlib.metadata: a dist-info with setup.cfg's entry points.
-        scratch = tempfile.TemporaryDirectory()
-        self.addCleanup(scratch.cleanup)
-        self.path = scratch.name
+        cls.installed = tempfile.TemporaryDirectory()
+        path = cls.installed.name
         config = configparser.ConfigParser()
         config.read(ROOT / "setup.cfg")
-        info = Path(self.path, "leaktest-0.0.dist-info")
+        info = Path(path, "leaktest-0.0.dist-info")
         info.mkdir()
         (info / "METADATA").write_text("Metadata-Version: 2.1\nName: leaktest\nVersion: 0.0\n")
         (info / "entry_points.txt").write_text(f"[pytest11]{config['options.entry_points']['pytest11']}\n")
+        leaking = ("--leaktest", "-k", "test_leaks_thread", "pytest_verdicts.py")
+        cls.by_entry_point = shared_run(*leaking, plugin=(), path=path)
+        cls.by_entry_point_and_p = shared_run(*leaking, path=path)
+        cls.not_asked_for = shared_run("pytest_verdicts.py", "pytest_untouched.py", plugin=(), path=path)
 
     def test_the_entry_point_loads_the_plugin(self) -> None:
-        run = Run("--leaktest", "-k", "test_leaks_thread", "pytest_verdicts.py", plugin=(), path=self.path)
+        run = self.by_entry_point
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "error", run.output)
 
     def test_naming_the_installed_plugin_with_p_is_no_conflict(self) -> None:
-        run = Run("--leaktest", "-k", "test_leaks_thread", "pytest_verdicts.py", path=self.path)
+        run = self.by_entry_point_and_p
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "error", run.output)
 
     def test_installed_but_not_asked_for_it_changes_nothing(self) -> None:
-        run = Run("pytest_verdicts.py", "pytest_untouched.py", plugin=(), path=self.path)
+        run = self.not_asked_for
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
         self.assertEqual(run.outcome("pytest_untouched.test_threading_is_not_patched"), "passed", run.output)
         self.assertEqual(run.outcome("pytest_untouched.test_the_engine_is_not_imported"), "passed", run.output)
@@ -473,13 +544,25 @@ class AsyncioTest(unittest.TestCase):
 class UnderWarningsErrorTest(unittest.TestCase):
     """`-W error` (a suite's `filterwarnings = error`): leaktest's own doings change no outcome."""
 
-    def run_suite(self, *args: str) -> Run:
-        # The suites' ini names pytest-asyncio's option, which this run does not load.
-        ignore = ("-W", "ignore:Unknown config option:pytest.PytestConfigWarning")
-        return Run("--leaktest", "-W", "error", *ignore, *args, "pytest_under_warnings_error.py")
+    checked: Run
+    thread_raising: Run
+    warn_mode: Run
+    warn_mode_made_an_error: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        # The suites' ini names pytest-asyncio's option, which these runs do not load.
+        under_error = ("--leaktest", "-W", "error", "-W", "ignore:Unknown config option:pytest.PytestConfigWarning")
+        suite = "pytest_under_warnings_error.py"
+        cls.checked = shared_run(*under_error, suite)
+        cls.thread_raising = shared_run(*under_error, "-p", "release_after_teardown", "pytest_thread_raising.py")
+        cls.warn_mode = shared_run(*under_error, "--leaktest-mode=warn", suite)
+        cls.warn_mode_made_an_error = shared_run(
+            *under_error, "--leaktest-mode=warn", "-W", "error::leaktest.LeakWarning", suite
+        )
 
     def test_what_the_checks_collection_finalizes_stays_with_the_test_checked(self) -> None:
-        run = self.run_suite()
+        run = self.checked
         self.assertEqual(run.outcome("pytest_under_warnings_error.test_drops_a_socket_in_a_cycle"), "error", run.output)
         self.assertEqual(
             run.outcome("pytest_under_warnings_error.test_after_the_check_collected_it"), "passed", run.output
@@ -487,7 +570,7 @@ class UnderWarningsErrorTest(unittest.TestCase):
         self.assertNotIn("PytestUnraisableExceptionWarning", run.output)
 
     def test_an_exception_raised_during_the_check_is_the_checked_tests(self) -> None:
-        run = self.run_suite()
+        run = self.checked
         report = run.report("pytest_under_warnings_error.test_drops_a_socket_and_a_broken_finalizer_in_a_cycle")
         self.assertIn("raised by a finalizer the check's collection ran", report)
         self.assertEqual(
@@ -495,14 +578,13 @@ class UnderWarningsErrorTest(unittest.TestCase):
         )
 
     def test_a_threads_exception_raised_during_the_check_is_the_checked_tests(self) -> None:
-        ignore = ("-W", "ignore:Unknown config option:pytest.PytestConfigWarning")
-        run = Run("--leaktest", "-W", "error", *ignore, "-p", "release_after_teardown", "pytest_thread_raising.py")
+        run = self.thread_raising
         report = run.report("pytest_thread_raising.test_thread_raising_during_the_check")
         self.assertIn("raised by a thread while the check waited for it", report)
         self.assertEqual(run.outcome("pytest_thread_raising.test_after_the_thread_raised"), "passed", run.output)
 
     def test_a_socket_closed_by_the_checks_collection_is_reported_as_such(self) -> None:
-        report = self.run_suite().report("pytest_under_warnings_error.test_drops_a_socket_in_a_cycle")
+        report = self.checked.report("pytest_under_warnings_error.test_drops_a_socket_in_a_cycle")
         self.assertRegex(
             report,
             r"\[Socket fd=\d+ \(AF_INET, SOCK_STREAM, not bound, not connected\) never closed: "
@@ -511,7 +593,7 @@ class UnderWarningsErrorTest(unittest.TestCase):
         self.assertNotIn("ResourceWarning", report)  # none was shown
 
     def test_warn_mode_passes_and_the_warning_is_in_the_summary(self) -> None:
-        run = self.run_suite("--leaktest-mode=warn")
+        run = self.warn_mode
         outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
         broken = "pytest_under_warnings_error.test_drops_a_socket_and_a_broken_finalizer_in_a_cycle"
         self.assertEqual(outcomes.pop(broken), "error", run.output)  # its finalizer raised, under -W error
@@ -523,7 +605,7 @@ class UnderWarningsErrorTest(unittest.TestCase):
         )
 
     def test_warn_mode_fails_when_leak_warnings_are_made_errors_by_name(self) -> None:
-        run = self.run_suite("--leaktest-mode=warn", "-W", "error::leaktest.LeakWarning")
+        run = self.warn_mode_made_an_error
         self.assertEqual(run.outcome("pytest_under_warnings_error.test_leaks_thread"), "error", run.output)
 
 
@@ -531,8 +613,14 @@ class UnderWarningsErrorTest(unittest.TestCase):
 class AnyioTest(unittest.TestCase):
     """Tasks left pending under anyio's plugin, found before anyio closes its loop."""
 
+    pytest: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.pytest = shared_run("--leaktest", "pytest_anyio_tasks.py", needs=("anyio",))
+
     def test_each_test_has_its_verdict(self) -> None:
-        run = Run("--leaktest", "pytest_anyio_tasks.py", needs=("anyio",))
+        run = self.pytest
         outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
         self.assertEqual(
             outcomes,
@@ -553,8 +641,14 @@ class AnyioTest(unittest.TestCase):
 class UvloopTest(unittest.TestCase):
     """uvloop's loops, hooked once the suite imports uvloop (leaktest never does)."""
 
+    pytest: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.pytest = shared_run("--leaktest", "pytest_uvloop.py", needs=("anyio",))
+
     def test_each_test_has_its_verdict(self) -> None:
-        run = Run("--leaktest", "pytest_uvloop.py", needs=("anyio",))
+        run = self.pytest
         outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
         self.assertEqual(
             outcomes,

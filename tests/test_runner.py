@@ -14,10 +14,34 @@ import subprocess
 import sys
 import threading
 import unittest
+from concurrent.futures import Future
 
 import leaktest
 from leaktest import runner
-from support import FAST, ROOT, concurrently, leaktest_run, run_module
+from support import FAST, ROOT, Started, run_in_turn, started, started_module, wait_for_started
+
+
+def started_leaktest(*args: str, **env: str) -> Started:
+    """`python -m leaktest args` in tests/, started at once (`support.started_module`)."""
+    return started_module("leaktest", *args, **env)
+
+
+def setUpModule() -> None:
+    """Start the runs of every class at once, so that they overlap."""
+    for case in (
+        ArgumentFormsTest,
+        ExitStatusTest,
+        LeaksReportedTest,
+        CheckedSubclassTest,
+        OptionsTest,
+        SocketsAndHandlesTest,
+        DiagnosticsTest,
+    ):
+        case.setUpClass()
+
+
+def tearDownModule() -> None:
+    wait_for_started()
 
 
 def tests_ran(output: str) -> int:
@@ -76,12 +100,24 @@ class ArgumentFormsTest(unittest.TestCase):
     if sys.version_info >= (3, 12):
         FORMS.append((("--durations", "2", "suites.sample_clean"), 5))
 
+    forms: list[tuple[Started, Started]]
+    durations: Started
+    clean: Started
+    buffered: Started
+    discovered_verbose: Started
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.forms = [(started_module("unittest", *args), started_leaktest(*args)) for args, _ in cls.FORMS]
+        if sys.version_info >= (3, 12):
+            cls.durations = started_leaktest("--durations", "0", "suites.sample_clean")
+        cls.clean = started_leaktest("suites.sample_clean")
+        cls.buffered = started_leaktest("-b", "suites.sample_clean")
+        cls.discovered_verbose = started_leaktest("discover", "-v", "-s", "suites", "-p", "sample_clean*.py", "-t", ".")
+
     def test_same_tests_and_status_as_unittest(self) -> None:
-        modules = ("unittest", "leaktest")
-        runs = concurrently(
-            [functools.partial(run_module, module, *args) for args, _ in self.FORMS for module in modules]
-        )
-        for (args, count), plain, checked in zip(self.FORMS, runs[::2], runs[1::2]):
+        for (args, count), (plain_run, checked_run) in zip(self.FORMS, self.forms):
+            plain, checked = plain_run.result(), checked_run.result()
             with self.subTest(args=args):
                 self.assertEqual(tests_ran(plain.stderr), count, plain.stderr)
                 self.assertEqual(tests_ran(checked.stderr), count, checked.stderr)
@@ -92,31 +128,41 @@ class ArgumentFormsTest(unittest.TestCase):
     def test_durations_where_unittest_has_it(self) -> None:
         if sys.version_info < (3, 12):
             self.skipTest("unittest has --durations from 3.12")
-        checked = leaktest_run("--durations", "0", "suites.sample_clean")
+        checked = self.durations.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
         self.assertIn("Slowest test durations", checked.stderr)
 
     def test_buffer_hides_output_of_passing_tests(self) -> None:
-        self.assertIn("output that -b buffers", leaktest_run("suites.sample_clean").stdout)
-        self.assertNotIn("output that -b buffers", leaktest_run("-b", "suites.sample_clean").stdout)
+        self.assertIn("output that -b buffers", self.clean.result().stdout)
+        self.assertNotIn("output that -b buffers", self.buffered.result().stdout)
 
     def test_every_test_is_checked(self) -> None:
         """Under -v every test has its counts line: the check ran for each one."""
-        checked = leaktest_run("discover", "-v", "-s", "suites", "-p", "sample_clean*.py", "-t", ".")
+        checked = self.discovered_verbose.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
         counts = re.findall(r"^    counts before -> after: threads \d+ -> \d+", checked.stderr, re.MULTILINE)
         self.assertEqual(len(counts), 7, checked.stderr)
 
 
 class ExitStatusTest(unittest.TestCase):
+    clean: Started
+    plain_leak_unchecked: Started
+    plain_leak: Started
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.clean = started_leaktest(*FAST, "suites.sample_clean")
+        cls.plain_leak_unchecked = started_module("unittest", f"{LEAKY}.PlainLeak")
+        cls.plain_leak = started_leaktest(*FAST, f"{LEAKY}.PlainLeak")
+
     def test_zero_without_a_leak(self) -> None:
-        checked = leaktest_run(*FAST, "suites.sample_clean")
+        checked = self.clean.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
         self.assertIn("leaktest: 5 tests run, 0 leaks found,", checked.stderr)
 
     def test_non_zero_when_only_a_leak_fails(self) -> None:
-        plain = run_module("unittest", f"{LEAKY}.PlainLeak")
-        checked = leaktest_run(*FAST, f"{LEAKY}.PlainLeak")
+        plain = self.plain_leak_unchecked.result()
+        checked = self.plain_leak.result()
         self.assertEqual(plain.returncode, 0, plain.stderr)
         self.assertEqual(checked.returncode, 1, checked.stderr)
         self.assertIn("FAILED (failures=1)", checked.stderr)
@@ -125,14 +171,21 @@ class ExitStatusTest(unittest.TestCase):
 class LeaksReportedTest(unittest.TestCase):
     """The leaky samples, unchanged, under the runner."""
 
-    output = ""
-    returncode = -1
+    leaky: Started
+    thread_exception: Started
 
     @classmethod
     def setUpClass(cls) -> None:
-        process = leaktest_run(*FAST, LEAKY, "suites.sample_module_leak", "suites.sample_module_setup_fails")
-        cls.output = process.stderr
-        cls.returncode = process.returncode
+        cls.leaky = started_leaktest(*FAST, LEAKY, "suites.sample_module_leak", "suites.sample_module_setup_fails")
+        cls.thread_exception = started_leaktest("suites.sample_thread_exception")
+
+    @property
+    def output(self) -> str:
+        return self.leaky.result().stderr
+
+    @property
+    def returncode(self) -> int:
+        return self.leaky.result().returncode
 
     def test_exactly_the_leaking_tests_and_fixtures_are_listed(self) -> None:
         self.assertEqual(self.returncode, 1, self.output)
@@ -201,7 +254,7 @@ class LeaksReportedTest(unittest.TestCase):
         )
 
     def test_exceptions_are_not_counted_as_leaks(self) -> None:
-        output = leaktest_run("suites.sample_thread_exception").stderr
+        output = self.thread_exception.result().stderr
         self.assertRegex(
             summary_line(output),
             r"^leaktest: 1 test run, 0 leaks found, 1 exception not caught \(in threads or tasks\) in 1 test, ",
@@ -215,74 +268,115 @@ class LeaksReportedTest(unittest.TestCase):
 
 
 class CheckedSubclassTest(unittest.TestCase):
+    NAME = f"{LEAKY}.CheckedSubclass.test_leaks_ignored_thread"
+    verbose: Started
+    whole_class: Started
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.verbose = started_leaktest(*FAST, cls.NAME, LEAKTEST_VERBOSE="1")
+        cls.whole_class = started_leaktest(*FAST, f"{LEAKY}.CheckedSubclass")
+
     def test_checked_once_with_its_own_settings(self) -> None:
-        name = f"{LEAKY}.CheckedSubclass.test_leaks_ignored_thread"
-        checked = leaktest_run(*FAST, name, LEAKTEST_VERBOSE="1")
+        name = self.NAME
+        checked = self.verbose.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
         self.assertEqual(checked.stderr.count(f"leaktest: {name}: counts before -> after:"), 1, checked.stderr)
         self.assertNotIn("own-ignore-1", checked.stderr)
 
     def test_its_ignores_hold_for_the_module_check(self) -> None:
-        checked = leaktest_run(*FAST, f"{LEAKY}.CheckedSubclass")
+        checked = self.whole_class.result()
         self.assertEqual(leaking(checked.stderr), [], checked.stderr)
 
 
 class OptionsTest(unittest.TestCase):
+    DISCOVER_PLAIN_LEAK = ("discover", "-s", "suites", "-p", "sample_leaky.py", "-t", ".", "-k", "PlainLeak")
+    LEAKING_TEST = f"{LEAKY}.PlainLeak.test_leaks_thread"
+    BAD = [
+        ("--grace-period", "-1"),
+        ("--grace-period", "nan"),
+        ("--grace-period", "inf"),
+        ("--grace-period", "soon"),
+        ("--grace-period",),
+        ("--ignore-thread", ""),
+        ("--grace-period=-1", "discover", "-s", "suites"),
+    ]
+    ignore_thread: Started
+    ignore_other_thread: Started
+    ignore_top_function: Started
+    ignore_any_function: Started
+    ignore_task: Started
+    discovered: Started
+    ignore_before_discover: Started
+    ignore_after_discover: Started
+    short_grace: Started
+    long_grace: Started
+    straggler: Started
+    clean: Started
+    bad: list[Started]
+    help: Started
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.ignore_thread = started_leaktest(*FAST, "--ignore-thread", "plain-*", f"{LEAKY}.PlainLeak")
+        cls.ignore_other_thread = started_leaktest(*FAST, "--ignore-thread", "other-*", f"{LEAKY}.PlainLeak")
+        cls.ignore_top_function = started_leaktest(
+            *FAST, "--ignore-top-function", "suites.sample_leaky.hold", f"{LEAKY}.PlainLeak"
+        )
+        cls.ignore_any_function = started_leaktest(
+            *FAST, "--ignore-any-function=suites.sample_leaky.hold", f"{LEAKY}.PlainLeak"
+        )
+        cls.ignore_task = started_leaktest(*FAST, "--ignore-task", "async-task-*", f"{LEAKY}.AsyncLeak.test_leaks_task")
+        cls.discovered = started_leaktest(*FAST, *cls.DISCOVER_PLAIN_LEAK)
+        cls.ignore_before_discover = started_leaktest(*FAST, "--ignore-thread", "plain-*", *cls.DISCOVER_PLAIN_LEAK)
+        cls.ignore_after_discover = started_leaktest(*cls.DISCOVER_PLAIN_LEAK, "--ignore-thread", "plain-*", *FAST)
+        cls.short_grace = started_leaktest(*FAST, cls.LEAKING_TEST)
+        cls.long_grace = started_leaktest("--grace-period", "0.4", cls.LEAKING_TEST)
+        cls.straggler = started_leaktest("--grace-period", "30", "suites.sample_straggler")
+        cls.clean = started_leaktest("suites.sample_clean")
+        cls.bad = [started_leaktest(*args, "suites.sample_clean") for args in cls.BAD]
+        cls.help = started_leaktest("--help")
+
     def test_ignore_thread(self) -> None:
-        checked = leaktest_run(*FAST, "--ignore-thread", "plain-*", f"{LEAKY}.PlainLeak")
+        checked = self.ignore_thread.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
 
     def test_ignore_thread_does_not_ignore_others(self) -> None:
-        checked = leaktest_run(*FAST, "--ignore-thread", "other-*", f"{LEAKY}.PlainLeak")
+        checked = self.ignore_other_thread.result()
         self.assertEqual(checked.returncode, 1, checked.stderr)
 
     def test_ignore_top_function(self) -> None:
-        checked = leaktest_run(*FAST, "--ignore-top-function", "suites.sample_leaky.hold", f"{LEAKY}.PlainLeak")
+        checked = self.ignore_top_function.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
 
     def test_ignore_any_function(self) -> None:
-        checked = leaktest_run(*FAST, "--ignore-any-function=suites.sample_leaky.hold", f"{LEAKY}.PlainLeak")
+        checked = self.ignore_any_function.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
 
     def test_ignore_task(self) -> None:
-        checked = leaktest_run(*FAST, "--ignore-task", "async-task-*", f"{LEAKY}.AsyncLeak.test_leaks_task")
+        checked = self.ignore_task.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
 
     def test_options_before_discover(self) -> None:
-        args = ("discover", "-s", "suites", "-p", "sample_leaky.py", "-t", ".", "-k", "PlainLeak")
-        self.assertEqual(leaktest_run(*FAST, *args).returncode, 1)
-        checked = leaktest_run(*FAST, "--ignore-thread", "plain-*", *args)
+        self.assertEqual(self.discovered.result().returncode, 1)
+        checked = self.ignore_before_discover.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
         self.assertEqual(tests_ran(checked.stderr), 2)
 
     def test_options_after_discover(self) -> None:
-        checked = leaktest_run(
-            "discover",
-            "-s",
-            "suites",
-            "-p",
-            "sample_leaky.py",
-            "-t",
-            ".",
-            "-k",
-            "PlainLeak",
-            "--ignore-thread",
-            "plain-*",
-            *FAST,
-        )
+        checked = self.ignore_after_discover.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
 
     def test_grace_period_is_waited_and_summed(self) -> None:
-        name = f"{LEAKY}.PlainLeak.test_leaks_thread"
-        short = re.search(r"([\d.]+)s spent", summary_line(leaktest_run(*FAST, name).stderr))
-        long = re.search(r"([\d.]+)s spent", summary_line(leaktest_run("--grace-period", "0.4", name).stderr))
+        short = re.search(r"([\d.]+)s spent", summary_line(self.short_grace.result().stderr))
+        long = re.search(r"([\d.]+)s spent", summary_line(self.long_grace.result().stderr))
         assert short is not None and long is not None
         self.assertGreaterEqual(float(short.group(1)), 0.04)
         self.assertLess(float(short.group(1)), 0.4)
         self.assertGreaterEqual(float(long.group(1)), 0.39)
 
     def test_slowest_straggler_is_named(self) -> None:
-        checked = leaktest_run("--grace-period", "30", "suites.sample_straggler")
+        checked = self.straggler.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
         self.assertRegex(
             checked.stderr,
@@ -291,21 +385,12 @@ class OptionsTest(unittest.TestCase):
         )
 
     def test_no_straggler_line_when_nothing_was_waited_for(self) -> None:
-        checked = leaktest_run("suites.sample_clean")
+        checked = self.clean.result()
         self.assertNotIn("slowest straggler", checked.stderr)
 
     def test_bad_options_are_usage_errors(self) -> None:
-        bad = [
-            ("--grace-period", "-1"),
-            ("--grace-period", "nan"),
-            ("--grace-period", "inf"),
-            ("--grace-period", "soon"),
-            ("--grace-period",),
-            ("--ignore-thread", ""),
-            ("--grace-period=-1", "discover", "-s", "suites"),
-        ]
-        runs = concurrently([functools.partial(leaktest_run, *args, "suites.sample_clean") for args in bad])
-        for args, checked in zip(bad, runs):
+        for args, run in zip(self.BAD, self.bad):
+            checked = run.result()
             with self.subTest(args=args):
                 self.assertEqual(checked.returncode, 2, checked.stderr)
                 self.assertRegex(checked.stderr, r"(?m)^usage: ")
@@ -314,7 +399,7 @@ class OptionsTest(unittest.TestCase):
                 self.assertNotIn("Ran ", checked.stderr)
 
     def test_help(self) -> None:
-        checked = leaktest_run("--help")
+        checked = self.help.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
         for text in (
             "python -m leaktest",
@@ -336,29 +421,18 @@ class OptionsTest(unittest.TestCase):
 
 class SocketsAndHandlesTest(unittest.TestCase):
     SAMPLE = "suites.sample_sockets"
+    sample: Started
+    implicit_loop: Started
+    switched_off: Started
+    ignored_before_discover: Started
 
-    def test_an_unchanged_suite_leaking_a_socket_and_a_timer(self) -> None:
-        checked = leaktest_run(*FAST, self.SAMPLE)
-        self.assertEqual(checked.returncode, 1, checked.stderr)
-        self.assertEqual(
-            leaking(checked.stderr),
-            [f"{self.SAMPLE}.SocketLeak.test_leaks_socket", f"{self.SAMPLE}.TimerLeak.test_leaks_timer"],
-        )
-        self.assertIn("listening on 127.0.0.1:", checked.stderr)
-        self.assertIn("[Timer suites.sample_sockets.reconnect() (call_later/call_at, due in", checked.stderr)
-
-    @unittest.skipIf(sys.version_info >= (3, 14), "3.14+: get_event_loop() no longer creates a loop")
-    def test_the_loop_get_event_loop_creates_implicitly_is_the_processs(self) -> None:
-        checked = leaktest_run(*FAST, "suites.sample_implicit_loop")
-        self.assertEqual(checked.returncode, 0, checked.stderr)
-        self.assertEqual(tests_ran(checked.stderr), 2)
-
-    def test_switched_off(self) -> None:
-        checked = leaktest_run(*FAST, "--no-check-sockets", "--no-check-handles", self.SAMPLE)
-        self.assertEqual(checked.returncode, 0, checked.stderr)
-
-    def test_ignore_socket_and_switches_before_discover(self) -> None:
-        checked = leaktest_run(
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.sample = started_leaktest(*FAST, cls.SAMPLE)
+        if sys.version_info < (3, 14):
+            cls.implicit_loop = started_leaktest(*FAST, "suites.sample_implicit_loop")
+        cls.switched_off = started_leaktest(*FAST, "--no-check-sockets", "--no-check-handles", cls.SAMPLE)
+        cls.ignored_before_discover = started_leaktest(
             *FAST,
             "--ignore-socket",
             "127.0.0.1:*",
@@ -371,13 +445,54 @@ class SocketsAndHandlesTest(unittest.TestCase):
             "-t",
             ".",
         )
+
+    def test_an_unchanged_suite_leaking_a_socket_and_a_timer(self) -> None:
+        checked = self.sample.result()
+        self.assertEqual(checked.returncode, 1, checked.stderr)
+        self.assertEqual(
+            leaking(checked.stderr),
+            [f"{self.SAMPLE}.SocketLeak.test_leaks_socket", f"{self.SAMPLE}.TimerLeak.test_leaks_timer"],
+        )
+        self.assertIn("listening on 127.0.0.1:", checked.stderr)
+        self.assertIn("[Timer suites.sample_sockets.reconnect() (call_later/call_at, due in", checked.stderr)
+
+    @unittest.skipIf(sys.version_info >= (3, 14), "3.14+: get_event_loop() no longer creates a loop")
+    def test_the_loop_get_event_loop_creates_implicitly_is_the_processs(self) -> None:
+        checked = self.implicit_loop.result()
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        self.assertEqual(tests_ran(checked.stderr), 2)
+
+    def test_switched_off(self) -> None:
+        checked = self.switched_off.result()
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+
+    def test_ignore_socket_and_switches_before_discover(self) -> None:
+        checked = self.ignored_before_discover.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
         self.assertEqual(tests_ran(checked.stderr), 2)
 
 
 class DiagnosticsTest(unittest.TestCase):
+    BASELINE_COUNTS_SAMPLE = "suites.sample_clean.Alpha.test_select_me"  # reads them when told to
+    verbose: Started
+    plain_leak: Started
+    baseline_counts_unchecked: Started
+    baseline_counts: Started
+    inner_verbose: Future[subprocess.CompletedProcess[str]]
+    inner_quiet: Future[subprocess.CompletedProcess[str]]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.verbose = started_leaktest(*FAST, "-v", f"{LEAKY}.PlainLeak")
+        cls.plain_leak = started_leaktest(*FAST, f"{LEAKY}.PlainLeak")
+        told = {"SAMPLE_EXPECT_BASELINE_COUNTS": "1"}
+        cls.baseline_counts_unchecked = started_module("unittest", cls.BASELINE_COUNTS_SAMPLE, **told)
+        cls.baseline_counts = started_leaktest(cls.BASELINE_COUNTS_SAMPLE, **told)
+        cls.inner_verbose = started(functools.partial(cls.run_inner, "1"))
+        cls.inner_quiet = started(functools.partial(cls.run_inner, "0"))
+
     def test_verbose_runner_prints_counts_under_each_test(self) -> None:
-        checked = leaktest_run(*FAST, "-v", f"{LEAKY}.PlainLeak")
+        checked = self.verbose.result()
         self.assertRegex(
             checked.stderr,
             r"test_leaks_thread \(suites\.sample_leaky\.PlainLeak[^\n]*\.\.\. FAIL\n"
@@ -388,7 +503,7 @@ class DiagnosticsTest(unittest.TestCase):
         )
 
     def test_counts_not_printed_without_verbose(self) -> None:
-        checked = leaktest_run(*FAST, f"{LEAKY}.PlainLeak")
+        checked = self.plain_leak.result()
         self.assertNotIn("    counts before -> after", checked.stderr)
 
     # The variable is read once, when leaktest is imported: hence a subprocess.
@@ -401,19 +516,15 @@ class DiagnosticsTest(unittest.TestCase):
         "raise SystemExit(0 if result.wasSuccessful() else 1)\n"
     )
 
-    def run_inner(self, verbose: str) -> subprocess.CompletedProcess[str]:
+    @classmethod
+    def run_inner(cls, verbose: str) -> subprocess.CompletedProcess[str]:
         environment = {**os.environ, "LEAKTEST_VERBOSE": verbose}
-        return subprocess.run(
-            [sys.executable, "-c", self.INNER_SCRIPT],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        return run_in_turn(
+            [sys.executable, "-c", cls.INNER_SCRIPT], cwd=ROOT, env=environment, capture_output=True, text=True
         )
 
     def test_environment_variable_prints_counts_of_base_class_tests(self) -> None:
-        completed = self.run_inner("1")
+        completed = self.inner_verbose.result()
         self.assertEqual(completed.returncode, 0, completed.stderr)
         self.assertRegex(
             completed.stderr,
@@ -421,7 +532,7 @@ class DiagnosticsTest(unittest.TestCase):
         )
 
     def test_quiet_without_the_environment_variable(self) -> None:
-        completed = self.run_inner("0")
+        completed = self.inner_quiet.result()
         self.assertEqual((completed.returncode, completed.stderr), (0, ""))
 
     def test_baseline_counts_attribute(self) -> None:
@@ -442,11 +553,9 @@ class DiagnosticsTest(unittest.TestCase):
         self.assertGreaterEqual(seen["threads"], 2)
 
     def test_baseline_counts_under_the_runner(self) -> None:
-        # The sample reads self.leaktest_baseline_counts when told to.
-        name = "suites.sample_clean.Alpha.test_select_me"
-        plain = run_module("unittest", name, SAMPLE_EXPECT_BASELINE_COUNTS="1")
+        plain = self.baseline_counts_unchecked.result()
         self.assertEqual(plain.returncode, 1, plain.stderr)
-        checked = leaktest_run(name, SAMPLE_EXPECT_BASELINE_COUNTS="1")
+        checked = self.baseline_counts.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
 
 
