@@ -2,7 +2,8 @@
 
 The public names are imported on first use: pytest imports the package when it
 loads the plugin, and a suite that does not ask for leaktest must find the
-standard library unpatched.
+standard library unpatched; a suite that asks for `LeakCheckedTestCase` only
+must not find asyncio imported (`LeakCheckedAsyncTestCase` is in async_case.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .case import LeakCheckedAsyncTestCase, LeakCheckedTestCase
+    from .async_case import LeakCheckedAsyncTestCase
+    from .case import LeakCheckedTestCase
     from .guards import no_leaks, verify_none
     from .marks import expected_leak, leak_settings
     from .report import LeakError, LeakWarning
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 _MODULE_OF = {
-    "LeakCheckedAsyncTestCase": "case",
+    "LeakCheckedAsyncTestCase": "async_case",
     "LeakCheckedTestCase": "case",
     "LeakError": "report",
     "LeakWarning": "report",

@@ -10,10 +10,9 @@ asyncio's own privates).
 - `TestCase.tearDown_exceptions`, filled by `doClassCleanups` (3.10-3.15):
   `add_class_teardown_error`.
 - `_Outcome.result` (3.10-3.15): `outcome_result`.
-- IsolatedAsyncioTestCase: 3.11+ `_asyncioRunner`, `_callAsync`,
-  `_setupAsyncioRunner`, `_tearDownAsyncioRunner`; 3.10 `_asyncioTestLoop`,
-  `_callAsync`, `_setupAsyncioLoop`, `_tearDownAsyncioLoop`: `LoopSteps`,
-  `hook_loop_steps`, `create_test_loop`, `run_in_test_loop`, `close_test_loop`.
+- IsolatedAsyncioTestCase's loop steps: in _async_compat.py, which imports
+  asyncio; here only `is_async_test_class`, which does not (unittest imports
+  `unittest.async_case` on first access of `unittest.IsolatedAsyncioTestCase`).
 - The skip decorators' `__unittest_skip__` (3.10-3.15): `skipped`.
 - TestSuite's fixture steps `_handleClassSetUp`, `_tearDownPreviousClass`,
   `_handleModuleFixture`, `_handleModuleTearDown`, `_get_previous_module`,
@@ -29,10 +28,9 @@ from __future__ import annotations
 
 import sys
 import unittest
-from collections.abc import Callable, Coroutine
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeGuard
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -75,100 +73,21 @@ def add_class_teardown_error(cls: type, info: Any) -> None:
     cls.tearDown_exceptions.append(info)  # type: ignore[attr-defined]
 
 
-# -- IsolatedAsyncioTestCase's loop ----------------------------------------------
+def is_async_test_class(cls: type) -> bool:
+    """Whether `cls` is an IsolatedAsyncioTestCase, without importing asyncio: a class
+    can only be one once `unittest.async_case` is imported (3.10-3.15)."""
+    async_case = sys.modules.get("unittest.async_case")
+    return async_case is not None and issubclass(cls, async_case.IsolatedAsyncioTestCase)
 
 
-def run_in_test_loop(test: unittest.IsolatedAsyncioTestCase, func: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run `func()` to completion on the test's loop, as the base class runs `asyncSetUp`.
-
-    3.11+: `asyncio.Runner.run` through `_callAsync`, in the test's context; the
-    check runs in a task of its own, which the task probe skips as the current task.
-    3.10: `_callAsync` hands it to the base class's runner task `_asyncioCallsTask`,
-    the current task there as well.
-    """
-    if sys.version_info >= (3, 11):
-        if getattr(test, "_asyncioRunner", None) is not None:
-            test._callAsync(func)  # type: ignore[attr-defined]
-    elif getattr(test, "_asyncioTestLoop", None) is not None:
-        test._callAsync(func)  # type: ignore[attr-defined]
-
-
-def close_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
-    """Tear the base class's loop down now; its `run()` tries again afterwards.
-
-    3.11+: `_tearDownAsyncioRunner()` closes the `asyncio.Runner`, whose `close()`
-    is idempotent. 3.10: `_tearDownAsyncioLoop()` asserts the loop still exists,
-    so the second call is disarmed once, on the instance.
-    """
-    if sys.version_info >= (3, 11):
-        if getattr(test, "_asyncioRunner", None) is not None:
-            test._tearDownAsyncioRunner()  # type: ignore[attr-defined]
-    elif getattr(test, "_asyncioTestLoop", None) is not None:
-        test._tearDownAsyncioLoop()  # type: ignore[attr-defined]
-
-        def skip_once() -> None:
-            del test._tearDownAsyncioLoop  # type: ignore[attr-defined]
-
-        vars(test)["_tearDownAsyncioLoop"] = skip_once
-
-
-#: IsolatedAsyncioTestCase's first step in `run()`: 3.11+ its `asyncio.Runner`'s
-#: set-up, 3.10 its loop's.
-_SET_UP = "_setupAsyncioRunner" if sys.version_info >= (3, 11) else "_setupAsyncioLoop"
-
-
-class LoopSteps(unittest.IsolatedAsyncioTestCase):
-    """IsolatedAsyncioTestCase's private loop set-up, between two public hooks.
-
-    Hooked there rather than around `run()`: in the debug mode the base class
-    turns on, every task and future records the whole stack, so a frame of
-    leaktest's around the test would be paid for by every task the test makes.
-    """
-
-    def leaktest_loop_starting(self) -> None:
-        """Called first in `run()` (and `debug()`), before the loop or runner is set up."""
-
-    def leaktest_loop_ready(self) -> None:
-        """Called once the loop (3.10) or the runner (3.11+) exists, before `setUp`."""
-
-
-def _set_up(test: LoopSteps) -> None:
-    test.leaktest_loop_starting()
-    getattr(super(LoopSteps, test), _SET_UP)()
-    test.leaktest_loop_ready()
-
-
-setattr(LoopSteps, _SET_UP, _set_up)
-
-
-def hook_loop_steps(
-    test: unittest.IsolatedAsyncioTestCase, starting: Callable[[], None], ready: Callable[[], None]
-) -> None:
-    """`LoopSteps` for one instance of a plain IsolatedAsyncioTestCase."""
-    set_up = getattr(test, _SET_UP)
-
-    def set_up_hooked() -> None:
-        starting()
-        set_up()
-        ready()
-
-    setattr(test, _SET_UP, set_up_hooked)
+def is_async_test(test: object) -> TypeGuard[unittest.IsolatedAsyncioTestCase]:
+    return is_async_test_class(type(test))
 
 
 def skipped(test: object, method: object) -> bool:
     """Whether `TestCase.run` will skip the test before its `setUp` (a skip decorator on
     its method or its class: their `__unittest_skip__`), so that no `doCleanups` follows."""
     return bool(getattr(method, "__unittest_skip__", False) or getattr(type(test), "__unittest_skip__", False))
-
-
-def create_test_loop(test: unittest.IsolatedAsyncioTestCase) -> Any:
-    """Make the runner create the test's loop now (3.11+: `asyncio.Runner.get_loop`).
-
-    None on 3.10, whose loop steps make the loop and start a task on it for the
-    whole test: its tests take the check's full path.
-    """
-    runner = getattr(test, "_asyncioRunner", None)
-    return runner.get_loop() if runner is not None else None
 
 
 # -- TestSuite's class and module fixtures (3.10-3.15) ----------------------------

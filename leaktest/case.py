@@ -2,7 +2,7 @@
 
 The baseline is taken before the user's `setUp` exists, so it does not depend
 on `super().setUp()`: in `run()`, or for an IsolatedAsyncioTestCase before its
-loop is set up (`_compat.LoopSteps`, which keeps leaktest's frames off the stack
+loop is set up (async_case.py, which keeps leaktest's frames off the stack
 while the test runs). The check runs at the end of `doCleanups()`, which
 `TestCase.run` calls after tearDown and every cleanup, inside the test's own
 outcome: a leak is that test's FAIL. A TestCase family whose life cycle ends
@@ -399,7 +399,7 @@ class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if issubclass(cls, unittest.IsolatedAsyncioTestCase):
+        if _compat.is_async_test_class(cls):
             # Its check would run before the base class closes the test's loop.
             raise TypeError(
                 f"{cls.__qualname__} is an IsolatedAsyncioTestCase: subclass"
@@ -423,48 +423,3 @@ class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc
             state = self._leaktest_state
             if state is not None and state.baseline is not None:  # its doCleanups was not reached
                 end_test(self)
-
-
-class LeakCheckedAsyncTestCase(_LeakChecked, _compat.LoopSteps):  # type: ignore[misc]
-    """An `IsolatedAsyncioTestCase` whose tests fail when they leave anything a probe checks behind.
-
-    Pending tasks are checked on the test's loop, after the async cleanups and
-    before the base class would cancel them silently.
-    """
-
-    def _leaktest_check(self, baseline: check.Baseline) -> None:
-        check_async_test(self, baseline)
-
-    def leaktest_loop_starting(self) -> None:
-        begin_test(self, self._leaktest_settings, unless_skipped=True)
-
-    def leaktest_loop_ready(self) -> None:
-        adopt_test_loop(self)
-
-    def debug(self) -> None:
-        """Run without a result, as the base class does: nothing is checked."""
-        try:
-            super().debug()
-        finally:
-            end_test(self)
-
-
-def adopt_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
-    """The test's own loop, made by the base class before `setUp`, is not the test's doing."""
-    baseline = _baseline_of(test)
-    if baseline is not None:
-        check.adopt_loop(baseline, functools.partial(_compat.create_test_loop, test))
-
-
-def check_async_test(test: unittest.IsolatedAsyncioTestCase, baseline: check.Baseline) -> None:
-    """The check of an `IsolatedAsyncioTestCase`: first on its loop, then once it is closed.
-
-    Tasks are awaited on the test's loop before the base class would cancel them
-    silently; closing the loop then shuts the default executor down, so the threads
-    of `run_in_executor` are joined, not reported.
-    """
-    check.verify_around_loop(
-        baseline,
-        functools.partial(_compat.run_in_test_loop, test),
-        functools.partial(_compat.close_test_loop, test),
-    )

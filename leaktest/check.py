@@ -78,7 +78,6 @@ class Baseline:
         (or fixture) function that runs under this baseline, until its release."""
         self.settings = settings
         self.owner = owner
-        install.install_imported()  # hooks on a library imported since (uvloop)
         if running is not None:
             self._running, self._outer = running, clock.running
             clock.running = running
@@ -91,8 +90,8 @@ class Baseline:
             # Only the probes whose mark is more than the clock's number are asked now.
             self._own_marks = [mark(everything) for mark in settings.own_markers]
         else:
-            probes = [probe for probe, _ in settings.checked]
-            off = [probe for probe, _ in class_settings.checked if probe not in probes]
+            probes = list(settings.checked)
+            off = [probe for probe in class_settings.checked if probe not in probes]
             self.excused = frozenset(probe.kind for probe in off)
             self._every_probe_marked = True
             self._own_marks = []
@@ -105,9 +104,7 @@ class Baseline:
         """Each checked probe with its mark (built when a check needs them)."""
         if self._marks is None:
             own = iter(self._own_marks)
-            self._marks = [
-                (probe, self.clock if probe.marks_clock else next(own)) for probe, _ in self.settings.checked
-            ]
+            self._marks = [(probe, self.clock if probe.marks_clock else next(own)) for probe in self.settings.checked]
         return self._marks
 
     @marks.setter
@@ -115,10 +112,9 @@ class Baseline:
         self._marks = marks
 
     def kinds(self) -> list[str]:
-        return [
-            probe.kind
-            for probe, _ in (self._marks if self._every_probe_marked and self._marks else self.settings.checked)
-        ]
+        if self._every_probe_marked and self._marks:
+            return [probe.kind for probe, _ in self._marks]
+        return [probe.kind for probe in self.settings.checked]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -296,8 +292,6 @@ def _leaks_after_waits(
     """
     leaks: list[Leak] = []
     excused = baseline.excused
-    # By kind: the settings may have been merged since the marks, a probe wrapped (pytest).
-    rules_of = {probe.kind: rules for probe, rules in baseline.settings.checked}
     for probe, mark in baseline.marks:
         if in_loop is not None and probe.checked_in_loop is not in_loop:
             continue
@@ -306,45 +300,46 @@ def _leaks_after_waits(
             if items:
                 probe.claim(items)  # the test's own settings do not check this kind
             continue
-        rules = rules_of[probe.kind]
         if items and baseline.tests:
             items = [item for item in items if not _started_in_a_test(baseline, probe.started(item))]
         if items and _open_fixtures and baseline.tests is None:
             items = [item for item in items if not _served_by_a_fixture(baseline, probe, item)]
         if items:
+            # By kind: the settings may have been merged since the marks, a probe wrapped (pytest).
+            rules = baseline.settings.rules_of(probe.kind)
             items = _unignored(probe, items, rules, claim_ignored=excused is not None)
-        if items:
-            waited_for = _WaitedFor(probe, items)
-            until, extended = deadline, False
-            while True:
-                survivors = yield probe, items, until
-                again = waited_for.look_again(probe, mark, rules, survivors, until)
-                if again is None:
-                    if survivors and not extended:  # one extension, while overloaded
-                        extended = True
-                        extra = load.extension(baseline.settings.grace_period)
-                        if extra > 0:
-                            until, items = deadline + extra, survivors
-                            continue
-                    break
-                items = again
-            starters = _starters(probe, survivors)
-            if starters:
-                # A link that started its successor just before the deadline may still
-                # be inside that start: a moment more, so that a chain is reported by
-                # its newest link alone (a parent that lives on is reported as well).
-                still = yield probe, starters, time.monotonic() + _STARTER_SETTLE
-                ended = {probe.identity(item) for item in starters} - {probe.identity(item) for item in still}
-                survivors = [item for item in survivors if probe.identity(item) not in ended]
-            # Stacks change while waiting: the rules are applied again.
-            items = _unignored(probe, survivors, rules) if survivors else survivors
             if items:
-                leaks.extend(_described(probe, items, waited_for))
-                probe.claim(items)
-                if baseline.settings.cleanup_leaks:
-                    done = probe.cleanup(items)
-                    if done:
-                        baseline.cleaned += (done,)
+                waited_for = _WaitedFor(probe, items)
+                until, extended = deadline, False
+                while True:
+                    survivors = yield probe, items, until
+                    again = waited_for.look_again(probe, mark, rules, survivors, until)
+                    if again is None:
+                        if survivors and not extended:  # one extension, while overloaded
+                            extended = True
+                            extra = load.extension(baseline.settings.grace_period)
+                            if extra > 0:
+                                until, items = deadline + extra, survivors
+                                continue
+                        break
+                    items = again
+                starters = _starters(probe, survivors)
+                if starters:
+                    # A link that started its successor just before the deadline may still
+                    # be inside that start: a moment more, so that a chain is reported by
+                    # its newest link alone (a parent that lives on is reported as well).
+                    still = yield probe, starters, time.monotonic() + _STARTER_SETTLE
+                    ended = {probe.identity(item) for item in starters} - {probe.identity(item) for item in still}
+                    survivors = [item for item in survivors if probe.identity(item) not in ended]
+                # Stacks change while waiting: the rules are applied again.
+                items = _unignored(probe, survivors, rules) if survivors else survivors
+                if items:
+                    leaks.extend(_described(probe, items, waited_for))
+                    probe.claim(items)
+                    if baseline.settings.cleanup_leaks:
+                        done = probe.cleanup(items)
+                        if done:
+                            baseline.cleaned += (done,)
         if probe.errors_switch is None or baseline.settings.get(probe.errors_switch):
             leaks.extend(leak for leak in probe.errors(mark) if not _started_in_a_test(baseline, leak.started))
     return leaks
@@ -428,11 +423,11 @@ def _described(probe: Probe[Any, Any], items: list[object], waited_for: _WaitedF
 
 def _anything_new(baseline: Baseline, in_loop: bool) -> bool:
     """Whether a check of these probes would find something new to wait for (claims nothing)."""
-    rules_of = {probe.kind: rules for probe, rules in baseline.settings.checked}
+    checked = {probe.kind for probe in baseline.settings.checked}
     for probe, mark in baseline.marks:
-        if probe.checked_in_loop is in_loop and probe.kind in rules_of:
+        if probe.checked_in_loop is in_loop and probe.kind in checked:
             items = probe.new_since(mark)
-            if items and _unignored(probe, items, rules_of[probe.kind]):
+            if items and _unignored(probe, items, baseline.settings.rules_of(probe.kind)):
                 return True
     return False
 

@@ -15,7 +15,6 @@ the end of the run; the layout (version 1):
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -40,6 +39,8 @@ def write(path: str, records: Sequence[LeakRecord], tests_run: set[str], count: 
                 dict(zip(("test", "kind", "runs", "started_by"), key)) for key in known.fixed(records, tests_run)
             ],
         }
+    import json  # only where a run writes or reads a file
+
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as out:
         out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

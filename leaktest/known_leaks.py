@@ -16,7 +16,6 @@ when the file is rewritten.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 
@@ -62,6 +61,8 @@ class KnownLeaks:
             "about": ABOUT,
             "leaks": [{**dict(zip(_FIELDS, key)), "reason": entries[key]} for key in sorted(entries)],
         }
+        import json  # only where a run writes or reads a file
+
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
         temporary = f"{self.path}.tmp{os.getpid()}"
@@ -75,6 +76,8 @@ def load(path: str, update: bool = False) -> KnownLeaks:
     """The file at `path` (a missing one records); ValueError naming the file when it is not one."""
     if not os.path.exists(path):
         return KnownLeaks(path, {}, recording=True)
+    import json  # only where a run writes or reads a file
+
     try:
         with open(path, encoding="utf-8") as source:
             data = json.load(source)

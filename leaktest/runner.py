@@ -90,12 +90,10 @@ def _discover_after_options(argv: list[str]) -> list[str]:
 
 def _check_function(test: unittest.TestCase) -> Callable[[check.Baseline], None]:
     """How the check runs for `test`: the async flavour for IsolatedAsyncioTestCase."""
-    if isinstance(test, unittest.IsolatedAsyncioTestCase):
-        async_check: Callable[[unittest.TestCase, check.Baseline], None] | None = getattr(
-            case, "check_async_test", None
-        )
-        if async_check is not None:
-            return functools.partial(async_check, test)
+    if _compat.is_async_test(test):
+        from . import async_case
+
+        return functools.partial(async_case.check_async_test, test)
     return check.verify
 
 
@@ -109,11 +107,13 @@ def _wrap_test(test: unittest.TestCase, settings: Settings) -> None:
         return case.check_after_cleanups(test, bool(do_cleanups()), check_leaks)
 
     test.doCleanups = do_cleanups_checked  # type: ignore[method-assign, assignment]
-    if isinstance(test, unittest.IsolatedAsyncioTestCase):
-        _compat.hook_loop_steps(
+    if _compat.is_async_test(test):
+        from . import _async_compat, async_case
+
+        _async_compat.hook_loop_steps(
             test,
             functools.partial(case.begin_test, test, settings, counts_attribute=True, unless_skipped=True),
-            functools.partial(case.adopt_test_loop, test),
+            functools.partial(async_case.adopt_test_loop, test),
         )
     else:
         run = test.run

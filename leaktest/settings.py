@@ -91,6 +91,7 @@ class Settings:
         "values",
         "off",
         "checked",
+        "_rules",
         "in_loop",
         "own_mark_probes",
         "own_markers",
@@ -103,29 +104,28 @@ class Settings:
         self.values: dict[str, object] = {option.name: option.default for option in options}
         if values:
             self.values.update(values)
-        sources = library_ignores() if self.values[LIBRARY_IGNORES.name] else {}
-        top: tuple[FunctionRef, ...] = self.get(IGNORE_TOP_FUNCTIONS) + sources.get(IGNORE_TOP_FUNCTIONS.name, ())
-        anywhere: tuple[FunctionRef, ...] = self.get(IGNORE_ANY_FUNCTIONS) + sources.get(IGNORE_ANY_FUNCTIONS.name, ())
-        started_by: tuple[FunctionRef, ...] = self.get(IGNORE_STARTED_BY) + sources.get(IGNORE_STARTED_BY.name, ())
         if self.get(IGNORE_STARTED_BY) or self.get(IGNORE_ANY_FUNCTIONS):
             # A user's rule may name any caller: keep the whole stack of every creation from
             # now on. The libraries' rules name frames of their own package, kept without it
             # once that package is followed (known_helpers.py).
             stacks.keep_whole_stacks()
+        sources = library_ignores() if self.values[LIBRARY_IGNORES.name] else {}
         if sources.get(IGNORE_STARTED_BY.name):
             stacks.follow_packages(_packages(sources[IGNORE_STARTED_BY.name]))
+        top: tuple[FunctionRef, ...] = self.get(IGNORE_TOP_FUNCTIONS) + sources.get(IGNORE_TOP_FUNCTIONS.name, ())
+        anywhere: tuple[FunctionRef, ...] = self.get(IGNORE_ANY_FUNCTIONS) + sources.get(IGNORE_ANY_FUNCTIONS.name, ())
+        started_by: tuple[FunctionRef, ...] = self.get(IGNORE_STARTED_BY) + sources.get(IGNORE_STARTED_BY.name, ())
         functions = (FunctionSet.of(top), FunctionSet.of(anywhere), FunctionSet.of(started_by))
-        #: The probes switched on, in report order, each with its rules.
-        self.checked: tuple[tuple[Probe[Any, Any], Rules], ...] = tuple(
-            (probe, self._rules(probe, sources, *functions)) for probe in PROBES if self.values[probe.switch.name]
-        )
+        #: The probes switched on, in report order.
+        self.checked: tuple[Probe[Any, Any], ...] = tuple(probe for probe in PROBES if self.values[probe.switch.name])
+        self._rules = {probe.kind: self._made_rules(probe, sources, *functions) for probe in self.checked}
         #: The checked probes an async test checks on its own loop.
-        self.in_loop = tuple(probe for probe, _ in self.checked if probe.checked_in_loop)
+        self.in_loop = tuple(probe for probe in self.checked if probe.checked_in_loop)
         #: Whether the mode turns the check off.
         self.off = self.values[LEAK_MODE.name] == "off"
         #: The checked probes whose mark is more than the clock's number, their `mark`
         #: methods, and the indexes of those to release.
-        self.own_mark_probes = tuple(probe for probe, _ in self.checked if not probe.marks_clock)
+        self.own_mark_probes = tuple(probe for probe in self.checked if not probe.marks_clock)
         self.own_markers = tuple(probe.mark for probe in self.own_mark_probes)
         self.own_marks_to_release = tuple(index for index, probe in enumerate(self.own_mark_probes) if probe.installs)
         #: The own-mark probes whose `changed` the clean path asks (indexes into `own_mark_probes`).
@@ -133,7 +133,11 @@ class Settings:
             index for index, probe in enumerate(self.own_mark_probes) if probe.looks_without_clock
         )
 
-    def _rules(
+    def rules_of(self, kind: str) -> Rules:
+        """The rules of the checked probe of `kind`."""
+        return self._rules[kind]
+
+    def _made_rules(
         self,
         probe: Probe[Any, Any],
         sources: Mapping[str, tuple[Any, ...]],

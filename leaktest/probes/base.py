@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
@@ -138,6 +137,8 @@ class Probe(Generic[Mark, Item]):
         polls (a thread may need the loop to finish); probes override it where
         they can await instead.
         """
+        import asyncio
+
         pause = _FIRST_PAUSE
         while True:
             left = self.wait(items, time.monotonic())  # the deadline is now: never blocks

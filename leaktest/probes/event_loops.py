@@ -8,6 +8,9 @@ integers. The same hook notes a loop the policy creates implicitly: the loop
 `asyncio.get_event_loop()` creates for a main thread that never had one set
 belongs to the process, not to the test that asked first.
 
+leaktest does not import asyncio: the hook is put in place when the code under
+test imports it (`install.on_import`), before it can make a loop.
+
 What this relies on, per Python version (each in one function below):
 - every version: the loop classes derive from `asyncio.BaseEventLoop`; uvloop's
   do not, and are hooked once uvloop is imported (probes/optional.py).
@@ -17,15 +20,17 @@ What this relies on, per Python version (each in one function below):
 
 from __future__ import annotations
 
-import asyncio
-import asyncio.events
+import sys
 import weakref
 from types import CodeType, FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import stacks
 from . import clock, install
 from .optional import uvloop_loop as uvloop_loop  # the hook below, and tasks.py's
+
+if TYPE_CHECKING:
+    import asyncio
 
 _lock = install.new_lock()  # guards the adds to `_loop_refs` (iterated by copying it)
 _SEQ = install.PREFIX + "seq"  # the creation number, on each loop
@@ -39,13 +44,23 @@ _implicit: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # the
 def _implicit_creators() -> frozenset[CodeType]:
     """The code of the policy method that creates a loop implicitly: 3.10-3.13
     `BaseDefaultEventLoopPolicy.get_event_loop` (3.14+ creates none)."""
+    import asyncio.events
+
     policy = getattr(asyncio.events, "BaseDefaultEventLoopPolicy", None)
     method = getattr(policy, "get_event_loop", None)
     code = getattr(method, "__code__", None)
     return frozenset([code]) if isinstance(code, CodeType) else frozenset()
 
 
-_IMPLICIT_CREATORS = _implicit_creators()
+_IMPLICIT_CREATORS: frozenset[CodeType] = frozenset()  # set once asyncio is imported
+
+
+def _asyncio_imported() -> None:
+    global _IMPLICIT_CREATORS
+    _IMPLICIT_CREATORS = _implicit_creators()
+
+
+install.on_import("asyncio", _asyncio_imported)
 
 
 def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -67,8 +82,16 @@ def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
             frame = frame.f_back
 
 
+def base_loop() -> type:
+    """`asyncio.BaseEventLoop`, once asyncio is imported (what the hooks with
+    `module="asyncio"` are on)."""
+    import asyncio
+
+    return asyncio.BaseEventLoop
+
+
 #: The hooks every probe that looks at loops declares (each installed once).
-LOOP_INIT = install.Hook(lambda: asyncio.BaseEventLoop, "__init__", _on_loop_init, after=True)
+LOOP_INIT = install.Hook(base_loop, "__init__", _on_loop_init, after=True, module="asyncio")
 UVLOOP_INIT = install.Hook(uvloop_loop, "__init__", _on_loop_init, after=True, module="uvloop")
 
 
@@ -99,6 +122,10 @@ def implicit(loop: asyncio.AbstractEventLoop) -> bool:
 
 def running_loop() -> asyncio.AbstractEventLoop | None:
     """The loop running in this thread, if any."""
+    if "asyncio" not in sys.modules:
+        return None  # none runs before asyncio is imported
+    import asyncio
+
     try:
         return asyncio.get_running_loop()
     except RuntimeError:

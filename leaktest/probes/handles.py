@@ -37,29 +37,31 @@ What this relies on, per Python version (each in one function below):
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import functools
 import gc
 import sys
 import weakref
 from collections.abc import Sequence
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, cast
 
 from .. import stacks
 from ..options import Flag
 from ..report import Leak, entry, short_repr
 from ..rules import Candidate
-from . import clock
+from . import clock, install
 from .base import Maker, Probe, poll
 from .event_loops import any_loop, live_loops, running_loop, seq_of
 from .tasks import loop_label, loop_thread
+
+if TYPE_CHECKING:
+    import asyncio
 
 _claimed: weakref.WeakSet[asyncio.Handle] = weakref.WeakSet()
 
 
 #: A loop's queues as `_queues` copies them: due now, due later.
-Queues = tuple[tuple[asyncio.Handle, ...], tuple[asyncio.Handle, ...]]
+Queues: TypeAlias = "tuple[tuple[asyncio.Handle, ...], tuple[asyncio.Handle, ...]]"
 
 
 def _queues(loop: asyncio.AbstractEventLoop) -> Queues:
@@ -129,6 +131,8 @@ def _pending(loop: asyncio.AbstractEventLoop) -> list[asyncio.Handle]:
 
 def _callback_of(handle: asyncio.Handle) -> tuple[Any, tuple[Any, ...]]:
     """What the handle will call, with what (3.10+: `_callback`, `_args`; None once run)."""
+    import asyncio
+
     if isinstance(handle, asyncio.Handle):
         return getattr(handle, "_callback", None), getattr(handle, "_args", None) or ()
     return _uvloop_callback_of(handle) or (None, ())
@@ -136,6 +140,8 @@ def _callback_of(handle: asyncio.Handle) -> tuple[Any, tuple[Any, ...]]:
 
 def _is_timer(handle: asyncio.Handle) -> bool:
     """Scheduled by `call_later`/`call_at`: asyncio's `TimerHandle`, or uvloop's."""
+    import asyncio
+
     if isinstance(handle, asyncio.TimerHandle):
         return True
     types = _uvloop_types()
@@ -151,8 +157,18 @@ def _scheduled_site(handle: asyncio.Handle) -> stacks.StartSite | None:
     return stacks.debug_site(getattr(handle, "_source_traceback", None))
 
 
-#: The two implementations of asyncio's futures (tasks derive from them).
-_FUTURES: tuple[type[Any], ...] = tuple({asyncio.Future, getattr(asyncio.futures, "_PyFuture", asyncio.Future)})
+#: The two implementations of asyncio's futures (tasks derive from them), once it is imported.
+_FUTURES: tuple[type[Any], ...] = ()
+
+
+def _asyncio_imported() -> None:
+    import asyncio.futures
+
+    global _FUTURES
+    _FUTURES = tuple({asyncio.Future, getattr(asyncio.futures, "_PyFuture", asyncio.Future)})
+
+
+install.on_import("asyncio", _asyncio_imported)
 
 
 def _scheduled_by_future(handle: asyncio.Handle) -> bool:
@@ -174,6 +190,8 @@ def _function(callback: object) -> object:
 
 def _internal(callback: object) -> bool:
     """asyncio's own plumbing, or leaktest's: not the test's callback."""
+    import asyncio
+
     while isinstance(callback, functools.partial):
         callback = callback.func
     if isinstance(getattr(callback, "__self__", None), asyncio.Future):
@@ -323,7 +341,7 @@ def _loop_of(handle: asyncio.Handle) -> asyncio.AbstractEventLoop:
         loop = next((f for f in gc.get_referents(handle) if types is not None and isinstance(f, types[0])), None)
     if loop is None:
         raise TypeError(f"{handle!r}: no loop of its own")
-    return cast(asyncio.AbstractEventLoop, loop)
+    return cast("asyncio.AbstractEventLoop", loop)
 
 
 def _still_pending(items: Sequence[Pending]) -> list[Pending]:

@@ -65,8 +65,9 @@ class Hook:
     name: str
     listener: Listener
     after: bool = False
-    #: A module leaktest never imports (uvloop): while it is not imported, the hook
-    #: waits, and `install_imported` puts it in place once it is.
+    #: A module leaktest does not import itself (asyncio, uvloop): while it is not
+    #: imported, the hook waits, and is put in place right after the module's own code
+    #: ran (`on_import`), before the code that imported it can make anything with it.
     module: str | None = None
     #: A C function's hook that hands the call its arguments: the listener, called before
     #: it, returns them as (args, kwargs) (`_thread.start_new_thread`'s function, wrapped
@@ -86,11 +87,13 @@ def install(hooks: Iterable[Hook]) -> None:
     for hook in hooks:
         if hook.after and hook.name == "__del__":
             raise ValueError(f"{hook.listener!r}: a finalizer's hook runs before it only")
-        owner = hook.owner()
-        if owner is None and hook.module is not None and hook.module not in sys.modules:
+        if hook.module is not None and hook.module not in sys.modules:
             if hook not in _waiting:
+                if not any(other.module == hook.module for other in _waiting):
+                    on_import(hook.module, functools.partial(_install_waiting, hook.module))
                 _waiting.append(hook)
             continue
+        owner = hook.owner()
         if owner is None or not hasattr(owner, hook.name):
             continue  # not on this platform, or not imported yet
         with _install_lock:
@@ -109,14 +112,102 @@ def install(hooks: Iterable[Hook]) -> None:
                 _installed.append(hook)
 
 
-def install_imported() -> None:
-    """Put in place the waiting hooks whose module has been imported since (cheap: called
-    by every baseline)."""
-    if _waiting:
-        ready = [hook for hook in _waiting if hook.module in sys.modules]
-        if ready:
-            _waiting[:] = [hook for hook in _waiting if hook not in ready]
-            install(ready)
+def _install_waiting(module: str) -> None:
+    """Put in place the hooks waiting for `module`, imported now. (Not those of the other
+    modules in `sys.modules`: one may be still executing, importing this one.)"""
+    ready = [hook for hook in _waiting if hook.module == module]
+    _waiting[:] = [hook for hook in _waiting if hook.module != module]
+    install(ready)
+
+
+# -- after an import ------------------------------------------------------------
+
+_on_import: dict[str, list[Callable[[], None]]] = {}  # module name -> what runs once it is imported
+
+
+def on_import(module: str, action: Callable[[], None]) -> None:
+    """Run `action` once `module` is imported: now if it is, else right after the module's
+    own code ran, in the import statement that brought it in. A module leaktest does
+    not need until the code under test uses it (asyncio) is not imported by leaktest:
+    its hooks and what a probe derives from it wait for it."""
+    if module in sys.modules:
+        action()
+        return
+    with _install_lock:
+        actions = _on_import.setdefault(module, [])
+        if action not in actions:
+            actions.append(action)
+        if _WATCHER not in sys.meta_path:
+            sys.meta_path.insert(0, _WATCHER)
+
+
+def _imported(module: str) -> None:
+    with _install_lock:
+        actions = _on_import.pop(module, [])
+        if not _on_import and _WATCHER in sys.meta_path:
+            sys.meta_path.remove(_WATCHER)
+    for action in actions:
+        try:  # an action never breaks the import
+            action()
+        except Exception:
+            pass
+
+
+class _ImportWatcher:
+    """A finder placed first in `sys.meta_path` while an `on_import` action waits: for
+    a waited module, it finds the spec as the other finders would and has its loader
+    announce the end of the module's execution. Asked for every import meanwhile,
+    it answers the others with a dict lookup."""
+
+    def __init__(self) -> None:
+        #: The names being found by the other finders (one import of a name at a time:
+        #: the import system holds the name's lock), so as not to answer them twice.
+        self._finding: set[str] = set()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in _on_import or name in self._finding:
+            return None
+        self._finding.add(name)
+        try:
+            for finder in sys.meta_path:
+                find = getattr(finder, "find_spec", None)
+                if finder is self or find is None:
+                    continue
+                spec = find(name, path, target)
+                if spec is not None:
+                    break
+            else:
+                return None
+        finally:
+            self._finding.discard(name)
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _Announcing(spec.loader)
+        return spec
+
+    def invalidate_caches(self) -> None:
+        """Nothing cached (called by `importlib.invalidate_caches`)."""
+
+
+class _Announcing:
+    """A module's loader, for one execution of it: the module gets its own loader back
+    before its code runs, and `_imported` runs after."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        module.__spec__.loader = module.__loader__ = self.loader
+        self.loader.exec_module(module)
+        _imported(module.__name__)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)
+
+
+_WATCHER = _ImportWatcher()
 
 
 def uninstall() -> None:
@@ -134,6 +225,9 @@ def uninstall() -> None:
                 setattr(owner, hook.name, shared["original"])
         _installed.clear()
         _waiting.clear()
+        _on_import.clear()
+        if _WATCHER in sys.meta_path:
+            sys.meta_path.remove(_WATCHER)
 
 
 _KEYS = ("before", "after", "rewrites", "awaited")

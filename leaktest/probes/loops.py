@@ -14,10 +14,9 @@ as the default executor does, not to whichever test asked first
 
 from __future__ import annotations
 
-import asyncio
-import asyncio.events
 import weakref
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .. import stacks
 from ..options import Flag
@@ -27,11 +26,15 @@ from . import clock, event_loops, install
 from .base import Probe, poll
 from .event_loops import any_loop, implicit, live_loops, origin_of, seq_of
 
+if TYPE_CHECKING:
+    import asyncio
+
 _claimed: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
-class LoopProbe(Probe[int, asyncio.AbstractEventLoop]):
-    """A mark is the clock's number: loops numbered above it were created after it."""
+class LoopProbe(Probe[int, "asyncio.AbstractEventLoop"]):
+    """A mark is the clock's number: loops numbered above it were created after it
+    (none before asyncio is imported)."""
 
     kind = "loops"
     switch = Flag("check_loops", True, "asyncio event loops created by the test and never closed")
@@ -85,6 +88,8 @@ class LoopProbe(Probe[int, asyncio.AbstractEventLoop]):
 
 
 def _describe(loop: asyncio.AbstractEventLoop) -> Leak:
+    import asyncio
+
     state = "running" if loop.is_running() else "stopped"
     tasks = len(asyncio.all_tasks(loop))
     name = f"Event loop #{seq_of(loop)}"

@@ -183,8 +183,10 @@ _SPAWN_HOOKS = [
     install.Hook(lambda: os, "forkpty", _on_spawn("os.forkpty", lambda r: int(r[0]), _no_argv), after=True),
     install.Hook(lambda: os, "posix_spawn", _on_spawn("os.posix_spawn", int, _spawn_argv), after=True),
     install.Hook(lambda: os, "posix_spawnp", _on_spawn("os.posix_spawnp", int, _spawn_argv), after=True),
-    install.Hook(lambda: sys.modules.get("_posixsubprocess"), "fork_exec", _on_fork_exec, after=True),
-    install.Hook(lambda: sys.modules.get("subprocess"), "_fork_exec", _on_fork_exec, after=True),
+    install.Hook(
+        lambda: sys.modules.get("_posixsubprocess"), "fork_exec", _on_fork_exec, after=True, module="_posixsubprocess"
+    ),
+    install.Hook(lambda: sys.modules.get("subprocess"), "_fork_exec", _on_fork_exec, after=True, module="subprocess"),
 ]
 
 
@@ -243,29 +245,15 @@ def _on_forkserver_launch(result: None, frame: FrameType | None, args: tuple[Any
 
 
 def _forkserver_popen() -> object:
-    """multiprocessing's forkserver Popen, once `multiprocessing` is imported.
-
-    Not imported before then, to keep leaktest's import light: the hook is tried
-    at import and at each mark until it is in place.
-    """
-    if "multiprocessing" not in sys.modules:
-        return None
-    try:
-        from multiprocessing import popen_forkserver
-    except ImportError:  # no fd passing on this platform: no forkserver
-        return None
-    return popen_forkserver.Popen
+    """multiprocessing's forkserver Popen, once its module is imported (multiprocessing
+    imports it when a forkserver context starts a process; leaktest never does)."""
+    popen_forkserver = sys.modules.get("multiprocessing.popen_forkserver")
+    return getattr(popen_forkserver, "Popen", None)
 
 
-_FORKSERVER_HOOK = install.Hook(_forkserver_popen, "_launch", _on_forkserver_launch, after=True)
-_forkserver_hooked = False
-
-
-def _hook_forkserver_launch() -> None:
-    global _forkserver_hooked
-    if "multiprocessing" in sys.modules:
-        _forkserver_hooked = True
-        install.install([_FORKSERVER_HOOK])
+_FORKSERVER_HOOK = install.Hook(
+    _forkserver_popen, "_launch", _on_forkserver_launch, after=True, module="multiprocessing.popen_forkserver"
+)
 
 
 # -- what is not the test's doing -------------------------------------------
@@ -425,14 +413,10 @@ class ProcessProbe(Probe[int, Child]):
         flag="--ignore-process",
     )
     headings = {"processes": "found unexpected processes:"}
+    marks_clock = True
 
     def hooks(self) -> list[install.Hook]:
         return [*_SPAWN_HOOKS, _FORKSERVER_HOOK, *_UVLOOP_HOOKS]
-
-    def mark(self, everything: bool = False) -> int:
-        if not _forkserver_hooked and "multiprocessing" in sys.modules:
-            _hook_forkserver_launch()
-        return -1 if everything else clock.now
 
     def count(self) -> int:
         if not _children:

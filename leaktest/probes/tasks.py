@@ -37,11 +37,14 @@ What this relies on, per Python version (each in one function below):
   kept or dropped, not the test in which the garbage collector gets to it. A
   task built by calling `asyncio.Task(...)` directly is seen while pending,
   once a check waited for it, or when it is garbage-collected.
+
+leaktest does not import asyncio: the hooks, and what is read of asyncio once,
+wait for the code under test to import it (`install.on_import`); until then
+there is no loop and no task to look at.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import threading
 import time
@@ -50,7 +53,7 @@ import weakref
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from types import CodeType, FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .. import stacks
 from ..options import Flag, Patterns
@@ -58,7 +61,10 @@ from ..report import Leak, entry, short_repr
 from ..rules import Candidate
 from . import clock, event_loops, install, threads
 from .base import Maker, Probe
-from .event_loops import any_loop, live_loops, running_loop, seq_of
+from .event_loops import any_loop, base_loop, live_loops, running_loop, seq_of
+
+if TYPE_CHECKING:
+    import asyncio
 
 # Reentrant: the garbage collector may finalize a task inside any `with _lock:` block,
 # and the finalizer reports an unretrieved exception through `_on_exception_handler`,
@@ -105,7 +111,7 @@ class _Record:
 
 
 #: What the task probe reports: a live task, or one asyncio destroyed while pending.
-Item = asyncio.Task[Any] | _Record
+Item: TypeAlias = "asyncio.Task[Any] | _Record"
 
 
 _KEEP_RECORDS = 1000  # records kept for the checks still to come; older ones are dropped
@@ -115,11 +121,13 @@ _records: list[_Record] = []
 def _task_classes() -> tuple[type[asyncio.Task[Any]], ...]:
     """What a "task" in asyncio's garbage-collection messages can be: the C Task and
     the pure-Python one (3.10-3.15: `tasks._PyTask`), which code may build directly."""
+    import asyncio.tasks
+
     python_task: type[asyncio.Task[Any]] = asyncio.tasks._PyTask  # type: ignore[attr-defined]
     return (asyncio.Task, python_task)
 
 
-_TASK_CLASSES = _task_classes()
+_TASK_CLASSES: tuple[type[asyncio.Task[Any]], ...] = ()  # set once asyncio is imported
 _GC_MESSAGES = {
     "Task exception was never retrieved": "task exceptions",
     "Task was destroyed but it is pending!": "tasks",
@@ -191,7 +199,7 @@ def _on_create_task(
         return  # a loop made before leaktest's hooks existed is older than every test, so are its tasks
     ref = weakref.ref(task, _forget_task)
     _task_seqs[ref] = seq = clock.tick()
-    parent = asyncio.current_task(loop) if loop.is_running() else None
+    parent = _current_task(loop) if loop.is_running() else None
     try:
         setattr(task, _CREATED, (seq, stacks.creation_stack(frame), clock.running))
         if parent is not None and parent is not task:
@@ -206,6 +214,8 @@ def _runner_codes() -> tuple[frozenset[int], frozenset[int]]:
     """The ids of the codes of `asyncio.Runner.run` and `Runner.close` (3.11+; no
     `Runner` on 3.10), and of those between them and `create_task`:
     `BaseEventLoop.run_until_complete`, `ensure_future` and (3.10-3.12) `_ensure_future`."""
+    import asyncio
+
     runner = getattr(asyncio, "Runner", None)
     if runner is None:
         return frozenset(), frozenset()
@@ -214,7 +224,22 @@ def _runner_codes() -> tuple[frozenset[int], frozenset[int]]:
     return frozenset({id(runner.run.__code__), id(runner.close.__code__)}), frozenset(id(f.__code__) for f in between)
 
 
-_RUNNER, _ON_THE_WAY = _runner_codes()
+_RUNNER: frozenset[int] = frozenset()  # these two set once asyncio is imported
+_ON_THE_WAY: frozenset[int] = frozenset()
+_current_task: Callable[[asyncio.AbstractEventLoop], asyncio.Task[Any] | None]
+
+
+def _asyncio_imported() -> None:
+    """What is read of asyncio once, for the hooks, when the code under test imports it."""
+    import asyncio
+
+    global _TASK_CLASSES, _RUNNER, _ON_THE_WAY, _current_task
+    _TASK_CLASSES = _task_classes()
+    _RUNNER, _ON_THE_WAY = _runner_codes()
+    _current_task = asyncio.current_task
+
+
+install.on_import("asyncio", _asyncio_imported)
 
 
 def _made_by_runner(frame: FrameType | None) -> bool:
@@ -288,6 +313,8 @@ def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyn
     tasks `loop.create_task` made (weakly kept by the hook above), plus those
     a check waited for.
     """
+    import asyncio
+
     found = {task for ref in _task_seqs.copy() if (task := ref()) is not None}
     with _lock:
         found.update(_waited)
@@ -311,6 +338,8 @@ def _registry_empty() -> bool:
     """Whether asyncio's registry of tasks is empty: a look that costs a length, where
     `asyncio.all_tasks(loop)` iterates a WeakSet (3 us on every async test's clean path).
     False where there is no registry to look at (3.14+)."""
+    import asyncio.tasks
+
     return bool(_REGISTRIES) and not any(getattr(asyncio.tasks, name, True) for name in _REGISTRIES)
 
 
@@ -321,6 +350,8 @@ def _unretrieved(task: asyncio.Task[Any]) -> bool:
 
 def _awaited(task: asyncio.Task[Any]) -> asyncio.Future[Any] | None:
     """The future `task` is suspended on (`_fut_waiter`, both implementations, 3.10+)."""
+    import asyncio
+
     waiter = getattr(task, "_fut_waiter", None)
     return waiter if isinstance(waiter, asyncio.Future) else None
 
@@ -407,10 +438,10 @@ class TaskProbe(Probe[int, Item]):
     def hooks(self) -> list[install.Hook]:
         return [
             event_loops.LOOP_INIT,
-            install.Hook(lambda: asyncio.BaseEventLoop, "call_exception_handler", _on_exception_handler),
-            install.Hook(lambda: asyncio.BaseEventLoop, "default_exception_handler", _on_default_exception_handler),
-            install.Hook(lambda: asyncio.BaseEventLoop, "set_exception_handler", _on_set_exception_handler, after=True),
-            install.Hook(lambda: asyncio.BaseEventLoop, "create_task", _on_create_task, after=True),
+            install.Hook(base_loop, "call_exception_handler", _on_exception_handler, module="asyncio"),
+            install.Hook(base_loop, "default_exception_handler", _on_default_exception_handler, module="asyncio"),
+            install.Hook(base_loop, "set_exception_handler", _on_set_exception_handler, after=True, module="asyncio"),
+            install.Hook(base_loop, "create_task", _on_create_task, after=True, module="asyncio"),
             event_loops.UVLOOP_INIT,
             install.Hook(event_loops.uvloop_loop, "call_exception_handler", _on_exception_handler, module="uvloop"),
             install.Hook(
@@ -423,11 +454,15 @@ class TaskProbe(Probe[int, Item]):
         ]
 
     def pending_on(self, loop: Any) -> bool:
+        import asyncio
+
         return not _registry_empty() and bool(asyncio.all_tasks(loop))
 
     def count(self) -> int:
         if not any_loop():
             return 0
+        import asyncio
+
         open_loops = [loop for loop in live_loops() if not loop.is_closed()]
         if not open_loops:  # closed loops of earlier tests wait for the GC: skip them
             return 0
@@ -448,8 +483,10 @@ class TaskProbe(Probe[int, Item]):
         return [task for task in tasks if seq_of(task.get_loop()) <= mark]
 
     def new_since(self, mark: int) -> list[Item]:
-        if clock.now == mark:
-            return []  # no loop, task or collected task since the mark
+        if clock.now == mark or "asyncio" not in sys.modules:
+            return []  # no loop, task or collected task since the mark (none before asyncio)
+        import asyncio
+
         found: list[Item] = [
             record
             for record in _records_since(mark)
@@ -466,6 +503,8 @@ class TaskProbe(Probe[int, Item]):
 
     def made_by(self, item: Item) -> Maker | None:
         """The thread running the task's loop: a fixture's server thread owns what its loop runs."""
+        import asyncio
+
         return loop_thread(item.get_loop()) if isinstance(item, asyncio.Task) else None
 
     def candidates(self, items: Sequence[Item], with_frames: bool) -> list[Candidate]:
@@ -478,6 +517,8 @@ class TaskProbe(Probe[int, Item]):
 
     def wait(self, items: Sequence[Item], deadline: float) -> list[Item]:
         """Block until the tasks on loops running in other threads are done, or the deadline."""
+        import asyncio
+
         here = running_loop()
         waitable = [t for t in items if isinstance(t, asyncio.Task) and _can_finish(t, here)]
         if waitable and deadline > time.monotonic():
@@ -500,6 +541,8 @@ class TaskProbe(Probe[int, Item]):
 
     async def wait_async(self, items: Sequence[Item], deadline: float) -> list[Item]:
         """Await the tasks of the running loop, and those of loops running elsewhere."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         waiters: list[asyncio.Future[Any]] = []
         tasks = [t for t in items if isinstance(t, asyncio.Task)]
@@ -738,6 +781,8 @@ def _state(task: asyncio.Task[Any]) -> str:
 
 
 def _format_chain(task: asyncio.Task[Any], depth: int = 0) -> str:
+    import asyncio
+
     frames, waiter = _chain(task)
     lines = []
     if frames:

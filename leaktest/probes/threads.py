@@ -9,6 +9,8 @@ Threads started below `threading` (`_thread.start_new_thread`, 3.13+ also
 
 What was made before the hooks existed (a module-wide pool, a server thread
 started at import) is older than every test, and so is what it starts later.
+leaktest does not import `concurrent.futures`: its pool's hook waits for the code
+under test to import it (`install.on_import`).
 
 Private APIs read, 3.10-3.15: `Thread._target` and `Thread._args` (`_target_name`,
 `_pool_seq`), `concurrent.futures.thread._worker` (`_pool_seq`),
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import _thread
 import bisect
-import concurrent.futures.thread
 import functools
 import itertools
 import sys
@@ -28,7 +29,6 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -222,11 +222,19 @@ def _on_pool_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
     setattr(args[0], _SEQ, clock.tick())
 
 
+def _pool_class() -> type:
+    """`ThreadPoolExecutor`, once `concurrent.futures.thread` is imported."""
+    from concurrent.futures.thread import ThreadPoolExecutor
+
+    return ThreadPoolExecutor
+
+
 def _pool_seq(thread: threading.Thread) -> int | None:
     """The pool's number when `thread` is a ThreadPoolExecutor worker, 0 for a pool made
     before leaktest's hooks existed (3.10-3.15: target `_worker`, first argument a weak
     reference to the executor)."""
-    if getattr(thread, "_target", None) is not concurrent.futures.thread._worker:
+    pools = sys.modules.get("concurrent.futures.thread")
+    if pools is None or getattr(thread, "_target", None) is not getattr(pools, "_worker", None):
         return None
     args = getattr(thread, "_args", ())
     pool = args[0]() if args and callable(args[0]) else None
@@ -417,7 +425,7 @@ class ThreadProbe(Probe[ThreadMark, AnyThread]):
     def hooks(self) -> list[install.Hook]:
         return [
             install.Hook(lambda: threading.Thread, "start", _on_start),
-            install.Hook(lambda: ThreadPoolExecutor, "__init__", _on_pool_init),
+            install.Hook(_pool_class, "__init__", _on_pool_init, module="concurrent.futures.thread"),
             install.Hook(lambda: _thread, "start_new_thread", _on_start_new_thread, rewrites=True),
             install.Hook(lambda: _thread, "start_joinable_thread", _on_start_joinable_thread, rewrites=True),
         ]

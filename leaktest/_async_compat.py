@@ -1,0 +1,108 @@
+"""Every private attribute of IsolatedAsyncioTestCase that leaktest uses.
+
+Apart from _compat.py because it imports asyncio (through `unittest.async_case`):
+only an asynchronous test brings it in. One small function (or hook class) each:
+
+- 3.11+ `_asyncioRunner`, `_callAsync`, `_setupAsyncioRunner`,
+  `_tearDownAsyncioRunner`; 3.10 `_asyncioTestLoop`, `_callAsync`,
+  `_setupAsyncioLoop`, `_tearDownAsyncioLoop`: `LoopSteps`, `hook_loop_steps`,
+  `create_test_loop`, `run_in_test_loop`, `close_test_loop`.
+"""
+
+from __future__ import annotations
+
+import sys
+import unittest
+import unittest.async_case
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+__unittest = True  # hide these frames from unittest tracebacks
+__tracebackhide__ = True  # and from pytest ones
+
+
+def run_in_test_loop(test: unittest.IsolatedAsyncioTestCase, func: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `func()` to completion on the test's loop, as the base class runs `asyncSetUp`.
+
+    3.11+: `asyncio.Runner.run` through `_callAsync`, in the test's context; the
+    check runs in a task of its own, which the task probe skips as the current task.
+    3.10: `_callAsync` hands it to the base class's runner task `_asyncioCallsTask`,
+    the current task there as well.
+    """
+    if sys.version_info >= (3, 11):
+        if getattr(test, "_asyncioRunner", None) is not None:
+            test._callAsync(func)  # type: ignore[attr-defined]
+    elif getattr(test, "_asyncioTestLoop", None) is not None:
+        test._callAsync(func)  # type: ignore[attr-defined]
+
+
+def close_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
+    """Tear the base class's loop down now; its `run()` tries again afterwards.
+
+    3.11+: `_tearDownAsyncioRunner()` closes the `asyncio.Runner`, whose `close()`
+    is idempotent. 3.10: `_tearDownAsyncioLoop()` asserts the loop still exists,
+    so the second call is disarmed once, on the instance.
+    """
+    if sys.version_info >= (3, 11):
+        if getattr(test, "_asyncioRunner", None) is not None:
+            test._tearDownAsyncioRunner()  # type: ignore[attr-defined]
+    elif getattr(test, "_asyncioTestLoop", None) is not None:
+        test._tearDownAsyncioLoop()  # type: ignore[attr-defined]
+
+        def skip_once() -> None:
+            del test._tearDownAsyncioLoop  # type: ignore[attr-defined]
+
+        vars(test)["_tearDownAsyncioLoop"] = skip_once
+
+
+#: IsolatedAsyncioTestCase's first step in `run()`: 3.11+ its `asyncio.Runner`'s
+#: set-up, 3.10 its loop's.
+_SET_UP = "_setupAsyncioRunner" if sys.version_info >= (3, 11) else "_setupAsyncioLoop"
+
+
+class LoopSteps(unittest.IsolatedAsyncioTestCase):
+    """IsolatedAsyncioTestCase's private loop set-up, between two public hooks.
+
+    Hooked there rather than around `run()`: in the debug mode the base class
+    turns on, every task and future records the whole stack, so a frame of
+    leaktest's around the test would be paid for by every task the test makes.
+    """
+
+    def leaktest_loop_starting(self) -> None:
+        """Called first in `run()` (and `debug()`), before the loop or runner is set up."""
+
+    def leaktest_loop_ready(self) -> None:
+        """Called once the loop (3.10) or the runner (3.11+) exists, before `setUp`."""
+
+
+def _set_up(test: LoopSteps) -> None:
+    test.leaktest_loop_starting()
+    getattr(super(LoopSteps, test), _SET_UP)()
+    test.leaktest_loop_ready()
+
+
+setattr(LoopSteps, _SET_UP, _set_up)
+
+
+def hook_loop_steps(
+    test: unittest.IsolatedAsyncioTestCase, starting: Callable[[], None], ready: Callable[[], None]
+) -> None:
+    """`LoopSteps` for one instance of a plain IsolatedAsyncioTestCase."""
+    set_up = getattr(test, _SET_UP)
+
+    def set_up_hooked() -> None:
+        starting()
+        set_up()
+        ready()
+
+    setattr(test, _SET_UP, set_up_hooked)
+
+
+def create_test_loop(test: unittest.IsolatedAsyncioTestCase) -> Any:
+    """Make the runner create the test's loop now (3.11+: `asyncio.Runner.get_loop`).
+
+    None on 3.10, whose loop steps make the loop and start a task on it for the
+    whole test: its tests take the check's full path.
+    """
+    runner = getattr(test, "_asyncioRunner", None)
+    return runner.get_loop() if runner is not None else None
