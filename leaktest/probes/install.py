@@ -224,10 +224,7 @@ def uninstall() -> None:
             if ours and not any(shared.get(key) for key in _KEYS):
                 setattr(owner, hook.name, shared["original"])
         _installed.clear()
-        _waiting.clear()
-        _on_import.clear()
-        if _WATCHER in sys.meta_path:
-            sys.meta_path.remove(_WATCHER)
+        _waiting.clear()  # (their `on_import` actions then find nothing to install)
 
 
 _KEYS = ("before", "after", "rewrites", "awaited")
