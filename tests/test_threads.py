@@ -10,6 +10,7 @@ import socketserver
 import threading
 import time
 import unittest
+import weakref
 from collections.abc import Callable
 
 import leaktest
@@ -440,6 +441,24 @@ class RawThreads(leaktest.LeakCheckedTestCase):
             with self.subTest(name):
                 result = self.start_raw(start, ends_in_cleanup=True)
                 self.assertEqual(verdict(result), "ok", report(result))
+
+    def test_a_raw_thread_that_returned_keeps_nothing_of_its_function(self) -> None:
+        class Work:
+            def run(self) -> None:
+                pass
+
+        for name, start in self.starters().items():
+            with self.subTest(name):
+                holder = [Work()]
+                gone = weakref.ref(holder[0])
+
+                class Inner(leaktest.LeakCheckedTestCase):
+                    def test(self) -> None:
+                        start(holder.pop().run, ())
+
+                result = run_tests(Inner, "test")
+                self.assertEqual(verdict(result), "ok", report(result))
+                self.assertIsNone(gone(), "the ended raw thread keeps its function's object alive")
 
     def test_a_thread_is_reported_once(self) -> None:
         release = threading.Event()

@@ -55,12 +55,14 @@ class RawThread:
     `start_joinable_thread`), not through `threading.Thread`: CPython's test_socket
     starts its client threads so, and C-accelerated libraries through the same call.
     The call is handed this object in place of the function: it runs the function and
-    tells when it has returned (nothing else signals a raw thread's end)."""
+    tells when it has returned (nothing else signals a raw thread's end). Once it has,
+    the function is let go, as `Thread` lets its target go: a test's bound method
+    (test_socket's client threads) would keep the test alive with all it holds."""
 
     _names = itertools.count(1)
 
     def __init__(self, function: Callable[..., object], api: str) -> None:
-        self.function = function
+        self.function: Callable[..., object] | None = function
         self.api = api
         self.name = f"raw-thread-{next(RawThread._names)}"
         self.ident: int | None = None
@@ -69,10 +71,15 @@ class RawThread:
 
     def __call__(self, *args: Any, **kwargs: Any) -> object:
         self.ident = threading.get_ident()
+        assert self.function is not None  # (called once, by the thread it starts)
         try:
-            return self.function(*args, **kwargs)
-        finally:
+            result = self.function(*args, **kwargs)
+        except BaseException:
             self._ended.set()
+            raise  # `_thread` names the function: "Exception ignored in thread started by"
+        self.function = None
+        self._ended.set()
+        return result
 
     def __repr__(self) -> str:
         return repr(self.function)  # "Exception ignored in thread started by <the function>"
@@ -292,6 +299,8 @@ def _target_name(thread: AnyThread) -> str | None:
     """
     if isinstance(thread, RawThread):
         function = thread.function
+        if function is None:
+            return None  # it has returned
         while isinstance(function, functools.partial):
             function = function.func
         return stacks.function_name(function)
