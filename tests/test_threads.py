@@ -5,6 +5,7 @@ from __future__ import annotations
 import _thread
 import concurrent.futures
 import functools
+import itertools
 import queue
 import socketserver
 import threading
@@ -447,14 +448,17 @@ class RawThreads(leaktest.LeakCheckedTestCase):
             def run(self) -> None:
                 pass
 
-        for name, start in self.starters().items():
-            with self.subTest(name):
+            def exit(self) -> None:
+                _thread.exit()  # as test_socket's client threads end
+
+        for (name, start), method in itertools.product(self.starters().items(), ("run", "exit")):
+            with self.subTest(name, method=method):
                 holder = [Work()]
                 gone = weakref.ref(holder[0])
 
                 class Inner(leaktest.LeakCheckedTestCase):
                     def test(self) -> None:
-                        start(holder.pop().run, ())
+                        start(getattr(holder.pop(), method), ())
 
                 result = run_tests(Inner, "test")
                 self.assertEqual(verdict(result), "ok", report(result))

@@ -72,14 +72,18 @@ class RawThread:
     def __call__(self, *args: Any, **kwargs: Any) -> object:
         self.ident = threading.get_ident()
         assert self.function is not None  # (called once, by the thread it starts)
+        raised = True  # then `_thread` names the function: "Exception ignored in thread started by"
         try:
             result = self.function(*args, **kwargs)
-        except BaseException:
+            raised = False
+            return result
+        except SystemExit:  # `_thread.exit()`, a quiet end (test_socket's client threads)
+            raised = False
+            raise
+        finally:
+            if not raised:
+                self.function = None
             self._ended.set()
-            raise  # `_thread` names the function: "Exception ignored in thread started by"
-        self.function = None
-        self._ended.set()
-        return result
 
     def __repr__(self) -> str:
         return repr(self.function)  # "Exception ignored in thread started by <the function>"
