@@ -40,7 +40,6 @@ class PerTestState:
     baseline: check.Baseline | None = None
     expected: str | None = None  # the reason given to `expected_leak`
     verbose: bool = False  # the runner's -v: counts with the baseline, printed after the test
-    wrapped: bool = False  # the runner gave it the check (a test that is not leak-checked)
     waited: float = 0.0  # seconds the check waited in the grace period
     straggler: float = 0.0  # the same, when nothing leaked: what ended in the grace period
     warned: int = 0  # leaks reported as warnings (warn mode)
