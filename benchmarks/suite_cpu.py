@@ -1,0 +1,64 @@
+"""``python -m benchmarks.suite_cpu MODULE``: a real suite's CPU time, plain and under leaktest.
+
+Runs ``python -m unittest MODULE`` (which never imports leaktest) and ``python -m
+leaktest MODULE`` (this tree's leaktest, and that of each ``--other`` tree) in turn,
+each in a fresh process, ``--rounds`` times, alternating the order, and prints
+each side's median CPU time (user + sys of the child, from ``getrusage``: what the
+other processes of a shared machine take is not counted) and the median of the
+paired differences with plain. Run a suite that uses the network under
+``unshare -n sh -c 'ip link set lo up; ...'``. Nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_of(command: list[str], path: str | None) -> float:
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if path is not None:
+        env["PYTHONPATH"] = path
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("module", help="the test module, e.g. test.test_socket")
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--other", action="append", default=[], help="another leaktest tree to compare (repeatable)")
+    args = parser.parse_args(argv)
+    sides: list[tuple[str, list[str], str | None]] = [
+        ("plain", [args.python, "-m", "unittest", args.module], None),
+        ("leaktest", [args.python, "-m", "leaktest", args.module], str(ROOT)),
+    ]
+    sides += [(f"leaktest {other}", [args.python, "-m", "leaktest", args.module], other) for other in args.other]
+    times: dict[str, list[float]] = {name: [] for name, _, _ in sides}
+    for round_ in range(args.rounds):
+        for name, command, path in sides if round_ % 2 == 0 else sides[::-1]:
+            times[name].append(cpu_of(command, path))
+    plain = times["plain"]
+    print(f"{args.python} -m unittest/leaktest {args.module}: {args.rounds} rounds, CPU time (user+sys)")
+    for name, taken in times.items():
+        line = f"{name:40} median {statistics.median(taken):7.2f} s  (min {min(taken):.2f}, max {max(taken):.2f})"
+        if name != "plain":
+            pairs = [mine - theirs for mine, theirs in zip(taken, plain)]
+            line += f"  +{statistics.median(pairs):.2f} s over plain (median of pairs)"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
