@@ -306,11 +306,7 @@ def _leaks_after_waits(
             items = [item for item in items if not _served_by_a_fixture(baseline, probe, item)]
         if items:
             # By kind: the settings may have been merged since the marks, a probe wrapped (pytest).
-            # The first rules made read the ignore sources (the installed packages' entry
-            # points, once per process: tens of ms), which is not the grace period's time.
-            made = time.monotonic()
             rules = baseline.settings.rules_of(probe.kind)
-            deadline += time.monotonic() - made
             items = _unignored(probe, items, rules, claim_ignored=excused is not None)
             if items:
                 waited_for = _WaitedFor(probe, items)
