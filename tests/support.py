@@ -195,18 +195,26 @@ def report(result: unittest.TestResult) -> str:
 #: The python that runs pytest (a venv with pytest and its plugins); else this one.
 PYTHON_ENV = "LEAKTEST_PYTEST_PYTHON"
 
-#: The third-party plugins a pytest run loads only when it needs them: importing
-#: them (anyio imports trio) is half the time of a small run.
-OTHER_PLUGINS = ("asyncio", "anyio", "xdist", "xdist.looponfail")
+#: The pytest11 entry points of the python that runs pytest, as one line of names.
+_ENTRY_POINTS = "from importlib.metadata import entry_points; print(*[e.name for e in entry_points(group='pytest11')])"
 
 
 def pytest_python() -> str:
     return os.environ.get(PYTHON_ENV) or sys.executable
 
 
+@functools.cache
+def other_plugins() -> tuple[str, ...]:
+    """The third-party plugins installed for the python that runs pytest (leaktest's own
+    left out): a run loads only those it needs. Importing them is most of a small run's
+    time (anyio imports trio; hypothesis and pytest-benchmark, where installed, a second)."""
+    names = subprocess.run([pytest_python(), "-c", _ENTRY_POINTS], capture_output=True, text=True).stdout.split()
+    return tuple(name for name in names if not name.startswith("leaktest"))
+
+
 def blocked_plugins(needs: Sequence[str] = ()) -> list[str]:
-    """The `-p no:NAME` arguments that keep `OTHER_PLUGINS` but those a run `needs` from loading."""
-    return [arg for name in OTHER_PLUGINS if not name.startswith(tuple(needs)) for arg in ("-p", f"no:{name}")]
+    """The `-p no:NAME` arguments that keep every other plugin but those a run `needs` from loading."""
+    return [arg for name in other_plugins() if not name.startswith(tuple(needs)) for arg in ("-p", f"no:{name}")]
 
 
 @functools.cache
@@ -226,7 +234,7 @@ class PytestRun:
     """One pytest run in a subprocess, started at once (`run_in_turn`): reading its
     results waits for it, so that runs started together overlap.
 
-    Started in `cwd` with `paths` importable and, of `OTHER_PLUGINS`, only those it
+    Started in `cwd` with `paths` importable and, of `other_plugins()`, only those it
     `needs`; `process` is the finished process, `outcomes` per test (outcome, report text).
     """
 
