@@ -300,46 +300,46 @@ def _leaks_after_waits(
             if items:
                 probe.claim(items)  # the test's own settings do not check this kind
             continue
+        # By kind: the settings may have been merged since the marks, a probe wrapped (pytest).
+        rules = baseline.settings.rules_of(probe.kind)
         if items and baseline.tests:
             items = [item for item in items if not _started_in_a_test(baseline, probe.started(item))]
         if items and _open_fixtures and baseline.tests is None:
             items = [item for item in items if not _served_by_a_fixture(baseline, probe, item)]
         if items:
-            # By kind: the settings may have been merged since the marks, a probe wrapped (pytest).
-            rules = baseline.settings.rules_of(probe.kind)
             items = _unignored(probe, items, rules, claim_ignored=excused is not None)
+        if items:
+            waited_for = _WaitedFor(probe, items)
+            until, extended = deadline, False
+            while True:
+                survivors = yield probe, items, until
+                again = waited_for.look_again(probe, mark, rules, survivors, until)
+                if again is None:
+                    if survivors and not extended:  # one extension, while overloaded
+                        extended = True
+                        extra = load.extension(baseline.settings.grace_period)
+                        if extra > 0:
+                            until, items = deadline + extra, survivors
+                            continue
+                    break
+                items = again
+            starters = _starters(probe, survivors)
+            if starters:
+                # A link that started its successor just before the deadline may still
+                # be inside that start: a moment more, so that a chain is reported by
+                # its newest link alone (a parent that lives on is reported as well).
+                still = yield probe, starters, time.monotonic() + _STARTER_SETTLE
+                ended = {probe.identity(item) for item in starters} - {probe.identity(item) for item in still}
+                survivors = [item for item in survivors if probe.identity(item) not in ended]
+            # Stacks change while waiting: the rules are applied again.
+            items = _unignored(probe, survivors, rules) if survivors else survivors
             if items:
-                waited_for = _WaitedFor(probe, items)
-                until, extended = deadline, False
-                while True:
-                    survivors = yield probe, items, until
-                    again = waited_for.look_again(probe, mark, rules, survivors, until)
-                    if again is None:
-                        if survivors and not extended:  # one extension, while overloaded
-                            extended = True
-                            extra = load.extension(baseline.settings.grace_period)
-                            if extra > 0:
-                                until, items = deadline + extra, survivors
-                                continue
-                        break
-                    items = again
-                starters = _starters(probe, survivors)
-                if starters:
-                    # A link that started its successor just before the deadline may still
-                    # be inside that start: a moment more, so that a chain is reported by
-                    # its newest link alone (a parent that lives on is reported as well).
-                    still = yield probe, starters, time.monotonic() + _STARTER_SETTLE
-                    ended = {probe.identity(item) for item in starters} - {probe.identity(item) for item in still}
-                    survivors = [item for item in survivors if probe.identity(item) not in ended]
-                # Stacks change while waiting: the rules are applied again.
-                items = _unignored(probe, survivors, rules) if survivors else survivors
-                if items:
-                    leaks.extend(_described(probe, items, waited_for))
-                    probe.claim(items)
-                    if baseline.settings.cleanup_leaks:
-                        done = probe.cleanup(items)
-                        if done:
-                            baseline.cleaned += (done,)
+                leaks.extend(_described(probe, items, waited_for))
+                probe.claim(items)
+                if baseline.settings.cleanup_leaks:
+                    done = probe.cleanup(items)
+                    if done:
+                        baseline.cleaned += (done,)
         if probe.errors_switch is None or baseline.settings.get(probe.errors_switch):
             leaks.extend(leak for leak in probe.errors(mark) if not _started_in_a_test(baseline, leak.started))
     return leaks
