@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import stacks
 from . import clock, install
-from .optional import uvloop_loop as uvloop_loop  # the hook below, and tasks.py's
+from .optional import uvloop_loop
 
 if TYPE_CHECKING:
     import asyncio

@@ -62,6 +62,7 @@ from ..rules import Candidate
 from . import clock, event_loops, install, threads
 from .base import Maker, Probe
 from .event_loops import any_loop, base_loop, live_loops, running_loop, seq_of
+from .optional import uvloop_loop
 
 if TYPE_CHECKING:
     import asyncio
@@ -443,14 +444,10 @@ class TaskProbe(Probe[int, Item]):
             install.Hook(base_loop, "set_exception_handler", _on_set_exception_handler, after=True, module="asyncio"),
             install.Hook(base_loop, "create_task", _on_create_task, after=True, module="asyncio"),
             event_loops.UVLOOP_INIT,
-            install.Hook(event_loops.uvloop_loop, "call_exception_handler", _on_exception_handler, module="uvloop"),
-            install.Hook(
-                event_loops.uvloop_loop, "default_exception_handler", _on_default_exception_handler, module="uvloop"
-            ),
-            install.Hook(
-                event_loops.uvloop_loop, "set_exception_handler", _on_set_exception_handler, after=True, module="uvloop"
-            ),
-            install.Hook(event_loops.uvloop_loop, "create_task", _on_create_task, after=True, module="uvloop"),
+            install.Hook(uvloop_loop, "call_exception_handler", _on_exception_handler, module="uvloop"),
+            install.Hook(uvloop_loop, "default_exception_handler", _on_default_exception_handler, module="uvloop"),
+            install.Hook(uvloop_loop, "set_exception_handler", _on_set_exception_handler, after=True, module="uvloop"),
+            install.Hook(uvloop_loop, "create_task", _on_create_task, after=True, module="uvloop"),
         ]
 
     def pending_on(self, loop: Any) -> bool:
