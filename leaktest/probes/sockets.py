@@ -116,7 +116,7 @@ class SocketRecord:
 
     def alive(self) -> bool:
         """Open, through its socket object or the uvloop server holding its descriptor."""
-        return self.live() is not None or (self.server is not None and self.held())
+        return self.live() is not None or self.held()
 
     def open(self) -> bool:
         return self.gone_open is not None or self.alive()
@@ -264,7 +264,7 @@ def _open_socket(record: SocketRecord) -> contextlib.AbstractContextManager[sock
     """The record's socket while it is open: its own object, or its descriptor borrowed
     from the uvloop server holding it."""
     sock = record.live()
-    if sock is None and record.server is not None and record.held():
+    if sock is None and record.held():
         return _borrowed(record.fd)
     return contextlib.nullcontext(sock)
 
