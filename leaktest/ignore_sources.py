@@ -8,15 +8,20 @@ Two kinds, loaded, listed and turned off alike (option `library_ignores`):
 
 Loaded once per process, when the first settings that use them are built. A broken
 declaration is skipped with a warning naming its distribution; it never stops a run.
-Reads `importlib.metadata.EntryPoint.dist` (3.10+, documented).
+Reads `importlib.metadata.EntryPoint.dist` (3.10+, documented), and imports
+importlib.metadata only when some installed distribution may declare the group
+(`_maybe_declared`): it holds thousands of objects that every `gc.collect()` of the
+run would walk, in a process that never needed them.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.machinery import PathFinder
 from typing import Any
 
 from .known_helpers import KNOWN_HELPERS
@@ -77,6 +82,8 @@ def listing(enabled: bool, known: Mapping[str, Option[Any]]) -> list[str]:
 
 
 def _from_entry_points(known: Mapping[str, Option[Any]]) -> list[IgnoreSource]:
+    if not _maybe_declared():
+        return []
     from importlib.metadata import entry_points
 
     sources = []
@@ -95,6 +102,36 @@ def _from_entry_points(known: Mapping[str, Option[Any]]) -> list[IgnoreSource]:
         except Exception as error:
             _warn(f"leaktest: ignoring the ignores of {name}: {type(error).__name__}: {error}")
     return sources
+
+
+def _maybe_declared() -> bool:
+    """Whether an installed distribution may declare the group: its name in the
+    ``entry_points.txt`` of a ``.dist-info`` or ``.egg-info`` directory on `sys.path`,
+    where importlib.metadata's own finder looks. Yes, to be safe, for what this look
+    cannot see: a zip or egg on `sys.path`, another finder of distributions."""
+    if any(hasattr(finder, "find_distributions") and finder is not PathFinder for finder in sys.meta_path):
+        return True
+    for entry in sys.path:
+        directory = entry or "."
+        if not os.path.isdir(directory):
+            if os.path.exists(directory):
+                return True  # a zip file: read through importlib.metadata
+            continue
+        if directory.endswith(".egg"):
+            return True
+        try:
+            with os.scandir(directory) as children:
+                infos = [child.path for child in children if child.name.lower().endswith((".dist-info", ".egg-info"))]
+        except OSError:
+            continue
+        for info in infos:
+            try:
+                with open(os.path.join(info, "entry_points.txt"), encoding="utf-8", errors="replace") as file:
+                    if GROUP in file.read():
+                        return True
+            except OSError:
+                continue
+    return False
 
 
 def _distribution(point: Any) -> str:

@@ -15,8 +15,10 @@ import sys
 import tempfile
 import textwrap
 import unittest
+import unittest.mock
 from pathlib import Path
 
+from leaktest import ignore_sources
 from support import blocked_plugins, concurrently, importable, pytest_python
 
 HERE = Path(__file__).resolve().parent
@@ -149,6 +151,31 @@ class EntryPoints(unittest.TestCase):
         result = run(sys.executable, ["-W", "error", "-m", "leaktest", "test_reporting"], [top], cwd=Path(top))
         self.assertIn("leaktest: ignoring the ignores of metrics-lib 1.2", result.stderr)
         self.assertIn("Ran 2 tests", result.stderr)
+
+
+class LookingBeforeImporting(unittest.TestCase):
+    """importlib.metadata is imported only where a distribution may declare the group."""
+
+    def maybe_declared(self, *path: str) -> bool:
+        with unittest.mock.patch.object(sys, "path", list(path)):
+            return ignore_sources._maybe_declared()
+
+    def test_a_declaring_distribution_is_seen(self) -> None:
+        top = EntryPoints.distribution(self, 'IGNORES = {"ignore_threads": ["metrics-*"]}\n')
+        self.assertTrue(self.maybe_declared(top))
+
+    def test_distributions_declaring_other_groups_are_not(self) -> None:
+        top = tempfile.mkdtemp()
+        self.addCleanup(__import__("shutil").rmtree, top)
+        info = Path(top, "other-1.0.dist-info")
+        info.mkdir()
+        (info / "entry_points.txt").write_text("[pytest11]\nother = other.plugin\n")
+        Path(top, "single-1.0.egg-info").write_text("a PKG-INFO file, not a directory\n")
+        self.assertFalse(self.maybe_declared(top, os.path.join(top, "missing")))
+
+    def test_a_zip_on_the_path_is_left_to_importlib_metadata(self) -> None:
+        with tempfile.NamedTemporaryFile(suffix=".zip") as archive:
+            self.assertTrue(self.maybe_declared(archive.name))
 
 
 @unittest.skipUnless(

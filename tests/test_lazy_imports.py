@@ -1,7 +1,8 @@
 """leaktest imports only what the code under test imports.
 
 asyncio (with ssl, subprocess, concurrent.futures, logging) costs a suite that
-never uses it its import, and every `gc.collect()` of the run the objects it holds. So their probes' hooks wait for the code under
+never uses it its import, and every `gc.collect()` of the run the objects it holds;
+so does importlib.metadata, read only where a distribution declares ignores. So their probes' hooks wait for the code under
 test to import them, and are in place as soon as it has: a task made in the very
 test that first imported asyncio is seen. Each case runs in a fresh interpreter,
 where nothing was imported before.
@@ -21,6 +22,7 @@ from support import ROOT, TESTS, child_environment
 NOT_ASKED_FOR = (
     "asyncio",
     "concurrent.futures",
+    "importlib.metadata",
     "logging",
     "multiprocessing",
     "ssl",
