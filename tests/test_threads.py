@@ -5,6 +5,7 @@ from __future__ import annotations
 import _thread
 import concurrent.futures
 import functools
+import gc
 import itertools
 import queue
 import socketserver
@@ -341,6 +342,40 @@ def run_exploding(name: str) -> None:
     thread = threading.Thread(target=explode, name=name)
     thread.start()
     thread.join()
+
+
+class NothingLeftForTheCollector(leaktest.LeakCheckedTestCase):
+    """Reading a leaked thread's stack keeps nothing of it for the garbage collector: its
+    frames and locals go with the thread, as without leaktest (CPython 3.12.1 crashed
+    collecting the `getbuffer()` view a multiprocessing feeder thread held)."""
+
+    def test_a_reported_threads_locals_are_freed_when_it_ends(self) -> None:
+        class Held:
+            pass
+
+        release = threading.Event()
+        held: list[weakref.ref[Held]] = []
+
+        def hold() -> None:
+            value = Held()
+            held.append(weakref.ref(value))
+            release.wait()
+
+        thread = threading.Thread(target=hold, name="holder")
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            grace_period = 0
+
+            def test(self) -> None:
+                thread.start()
+
+        gc.disable()
+        self.addCleanup(gc.enable)
+        result = run_tests(Inner, "test")
+        release.set()
+        thread.join()
+        self.assertIn("[Thread 'holder'", report(result))
+        self.assertIsNone(held[0](), "the thread's local outlived it")
 
 
 class TestsOwnExceptHook(leaktest.LeakCheckedTestCase):

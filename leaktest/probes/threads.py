@@ -480,7 +480,7 @@ class ThreadProbe(Probe[ThreadMark, AnyThread]):
         ]
 
     def candidates(self, items: Sequence[AnyThread], with_frames: bool) -> list[Candidate]:
-        frames = sys._current_frames() if with_frames else {}
+        frames = _others_frames() if with_frames else {}
         return [
             Candidate((thread.name,), stacks.frames_of(frames.get(thread.ident or 0)), getattr(thread, _START, ()))
             for thread in items
@@ -495,7 +495,7 @@ class ThreadProbe(Probe[ThreadMark, AnyThread]):
         return [thread for thread in items if thread.is_alive()]
 
     def describe(self, items: Sequence[AnyThread]) -> list[Leak]:
-        frames = sys._current_frames()
+        frames = _others_frames()
         return [_describe(thread, frames.get(thread.ident or 0)) for thread in items]
 
     def started(self, item: AnyThread) -> int | None:
@@ -554,6 +554,15 @@ class ThreadProbe(Probe[ThreadMark, AnyThread]):
                     )
                 )
         return found
+
+
+def _others_frames() -> dict[int, FrameType]:
+    """The current frame of every other thread. Never the calling thread's own: held in
+    a local of that frame, it would make a reference cycle of it, and keep every other
+    thread's frames and locals alive for the garbage collector after those threads end
+    (where CPython 3.12.1 crashes on a multiprocessing feeder's `getbuffer()` view)."""
+    me = threading.get_ident()
+    return {ident: frame for ident, frame in sys._current_frames().items() if ident != me}
 
 
 def _describe(thread: AnyThread, frame: FrameType | None) -> Leak:
