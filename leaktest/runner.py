@@ -175,8 +175,10 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
     """
 
     _leaktest_settings: Settings = Settings()
+    _leaktest_verbose = False
 
     def leaktest_class_setup(self, test: unittest.TestCase, result: unittest.TestResult) -> None:
+        _prepare_test(test, self._leaktest_settings, self._leaktest_verbose)  # before each test (`prepare`)
         cls = test.__class__
         fresh = (
             cls != _compat.previous_test_class(result)
@@ -286,21 +288,31 @@ def prepare(test: object, settings: Settings, *, verbose: bool = False) -> None:
     """Make every test in the tree checked; suites check class and module fixtures.
 
     Tests that are already leak-checked keep their own settings and are not wrapped.
+    A test of a suite that unittest's own `TestSuite.run` runs is prepared when the
+    suite reaches it (`leaktest_class_setup`): prepared now, the five objects it gets
+    would be five more for every garbage collection to traverse until it ran.
     """
     if isinstance(test, unittest.TestSuite):
+        when_run = type(test).run is unittest.TestSuite.run
         try:
             test.__class__ = _checked_suite_class(type(test))
         except TypeError:  # an incompatible layout: the tests are still checked
-            pass
+            when_run = False
         else:
             test._leaktest_settings = settings  # type: ignore[attr-defined]
+            test._leaktest_verbose = verbose  # type: ignore[attr-defined]
         for child in test:
-            prepare(child, settings, verbose=verbose)
+            if not (when_run and isinstance(child, unittest.TestCase)):
+                prepare(child, settings, verbose=verbose)
     elif isinstance(test, unittest.TestCase):
-        if verbose:
-            case.state_of(test).verbose = True
-        if not isinstance(test, case._LeakChecked) and not _wrapped(test):
-            _wrap_test(test, settings)
+        _prepare_test(test, settings, verbose)
+
+
+def _prepare_test(test: unittest.TestCase, settings: Settings, verbose: bool) -> None:
+    if verbose:
+        case.state_of(test).verbose = True
+    if not isinstance(test, case._LeakChecked) and not _wrapped(test):
+        _wrap_test(test, settings)
 
 
 # -- result, runner, program ---------------------------------------------------

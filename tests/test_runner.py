@@ -18,7 +18,7 @@ from concurrent.futures import Future
 
 import leaktest
 from leaktest import runner
-from support import FAST, ROOT, Started, run_in_turn, started, started_module, wait_for_started
+from support import FAST, ROOT, Started, report, run_in_turn, started, started_module, wait_for_started
 
 
 def started_leaktest(*args: str, **env: str) -> Started:
@@ -567,12 +567,55 @@ class InProcessTest(unittest.TestCase):
             def test_it(self) -> None:
                 pass
 
-        suite = unittest.TestSuite([Plain("test_it")])
-        runner.prepare(suite, leaktest_settings())
-        (test,) = list(suite)
+        test = Plain("test_it")
+        runner.prepare(unittest.TestSuite([test]), leaktest_settings())
+        runner.prepare(test, leaktest_settings())  # as pytest prepares a TestCase item
         self.assertIs(type(test), Plain)
         self.assertNotIn("run", vars(Plain))
         self.assertIn("run", vars(test))
+
+    def test_a_test_is_prepared_when_its_suite_reaches_it(self) -> None:
+        """Not before: what a test is given would be garbage collection's to traverse until then."""
+        release = threading.Event()
+        self.addCleanup(release.set)
+        seen: list[bool] = []
+
+        class Plain(unittest.TestCase):
+            def test_first(self) -> None:
+                seen.append("run" in vars(second))
+
+            def test_second(self) -> None:
+                threading.Thread(target=release.wait, name="second-leak").start()
+
+        second = Plain("test_second")
+        suite = unittest.TestSuite([Plain("test_first"), second])
+        runner.prepare(suite, leaktest_settings())
+        self.assertNotIn("run", vars(second))
+        result = unittest.TestResult()
+        suite.run(result)
+        self.assertEqual(seen, [False])
+        self.assertEqual([test for test, _ in result.failures], [second])
+        self.assertIn("[Thread 'second-leak'", report(result))
+
+    def test_a_suite_with_its_own_run_has_its_tests_prepared_at_once(self) -> None:
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        class OwnRun(unittest.TestSuite):
+            def run(self, result: unittest.TestResult, debug: bool = False) -> unittest.TestResult:
+                for test in self:
+                    test(result)
+                return result
+
+        class Plain(unittest.TestCase):
+            def test_it(self) -> None:
+                threading.Thread(target=release.wait, name="own-run-leak").start()
+
+        suite = OwnRun([Plain("test_it")])
+        runner.prepare(suite, leaktest_settings())
+        result = unittest.TestResult()
+        suite.run(result)
+        self.assertIn("[Thread 'own-run-leak'", report(result))
 
     def test_does_not_wrap_checked_subclasses(self) -> None:
         class Checked(leaktest.LeakCheckedTestCase):
