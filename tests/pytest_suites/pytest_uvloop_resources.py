@@ -1,7 +1,10 @@
 """Timers, servers and subprocesses on uvloop's loops (see tests/test_pytest_uvloop.py)."""
 
 import asyncio
+import atexit
+import contextlib
 import os
+import signal
 import sys
 import tempfile
 
@@ -9,6 +12,20 @@ import pytest
 import uvloop
 
 _kept = []  # keep the leaked handles, servers and processes referenced
+
+
+@atexit.register
+def _end_the_leaked_processes():
+    """Once the run is over (each leak reported), the children left on purpose end too:
+    else they would sleep on for an hour after every run of this suite."""
+    for kept in _kept:
+        if isinstance(kept, asyncio.subprocess.Process) and kept.returncode is None:
+            with contextlib.suppress(OSError):  # the shell's `sleep` first (Linux lists it)
+                with open(f"/proc/{kept.pid}/task/{kept.pid}/children") as children:
+                    for child in children.read().split():
+                        os.kill(int(child), signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(kept.pid, signal.SIGKILL)
 
 
 @pytest.fixture
