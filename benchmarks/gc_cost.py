@@ -13,12 +13,11 @@ sides alternate for ``--rounds`` rounds; medians are printed. Nothing asserts a 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from .suite_cpu import run_side
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,18 +44,8 @@ print(len(gc.get_objects()), fastest)
 
 
 def measure(python: str, module: str, collections: int, side: str, path: str | None) -> tuple[int, float]:
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    if path is not None:
-        env["PYTHONPATH"] = path
-    output = subprocess.run(
-        [python, "-c", _CHILD, module, str(collections), side],
-        env=env,
-        cwd=tempfile.gettempdir(),  # `-c` puts the working directory first on sys.path
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    command = [python, "-c", _CHILD, module, str(collections), side]
+    output = run_side(command, path, capture_output=True, check=True).stdout.split()
     return int(output[0]), float(output[1])
 
 

@@ -19,25 +19,24 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cpu_of(command: list[str], path: str | None) -> float:
+def run_side(command: list[str], path: str | None, **options: Any) -> subprocess.CompletedProcess[str]:
+    """`command` with only the leaktest tree `path` (None: none) on PYTHONPATH, run
+    outside this tree: `-m` and `-c` put the working directory first on sys.path."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     if path is not None:
         env["PYTHONPATH"] = path
+    return subprocess.run(command, env=env, cwd=tempfile.gettempdir(), text=True, **options)
+
+
+def cpu_of(command: list[str], path: str | None) -> float:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # Not in this tree: `-m` puts the working directory first on sys.path.
-    subprocess.run(
-        command,
-        env=env,
-        cwd=tempfile.gettempdir(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=False,
-    )
+    run_side(command, path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
