@@ -160,16 +160,21 @@ class LookingBeforeImporting(unittest.TestCase):
         with unittest.mock.patch.object(sys, "path", list(path)):
             return ignore_sources._maybe_declared()
 
+    def directory_with(self, entry_points: str) -> str:
+        """A directory on the path holding one distribution declaring `entry_points`."""
+        top = tempfile.mkdtemp()
+        self.addCleanup(__import__("shutil").rmtree, top)
+        info = Path(top, "lib-1.0.dist-info")
+        info.mkdir()
+        (info / "entry_points.txt").write_text(entry_points)
+        return top
+
     def test_a_declaring_distribution_is_seen(self) -> None:
-        top = EntryPoints.distribution(self, 'IGNORES = {"ignore_threads": ["metrics-*"]}\n')
+        top = self.directory_with("[leaktest.ignores]\nmetrics = metrics_lib.leaktest_ignores:IGNORES\n")
         self.assertTrue(self.maybe_declared(top))
 
     def test_distributions_declaring_other_groups_are_not(self) -> None:
-        top = tempfile.mkdtemp()
-        self.addCleanup(__import__("shutil").rmtree, top)
-        info = Path(top, "other-1.0.dist-info")
-        info.mkdir()
-        (info / "entry_points.txt").write_text("[pytest11]\nother = other.plugin\n")
+        top = self.directory_with("[pytest11]\nother = other.plugin\n")
         Path(top, "single-1.0.egg-info").write_text("a PKG-INFO file, not a directory\n")
         self.assertFalse(self.maybe_declared(top, os.path.join(top, "missing")))
 
