@@ -15,6 +15,9 @@ import concurrent.futures
 import contextlib
 import functools
 import importlib.util
+import itertools
+import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -100,14 +103,18 @@ def _bytecode_directory() -> str:
 FAST = ("--grace-period", "0.05")
 
 
-def run_module(module: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _module_command(module: str, args: Sequence[str], env: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
     """`python -m module args` in tests/, where the samples import as `suites.*`."""
     environment = child_environment(lambda name: name == "LEAKTEST_VERBOSE")
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(TESTS)])
     environment.update(env)
-    return run_in_turn(
-        [sys.executable, "-m", module, *args], cwd=TESTS, env=environment, capture_output=True, text=True
-    )
+    return [sys.executable, "-m", module, *args], {"cwd": TESTS, "env": environment}
+
+
+def run_module(module: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m module args` in tests/, where the samples import as `suites.*`."""
+    command, options = _module_command(module, args, env)
+    return run_in_turn(command, **options)
 
 
 def leaktest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -115,65 +122,191 @@ def leaktest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return run_module("leaktest", *args, **env)
 
 
-#: The subprocesses `run_in_turn` runs at once: one per core of a small machine. More
-#: cost more CPU time than they save in waiting (thirty pytest runs at once took half
-#: as much again; three at a time a quarter more than two).
-_SLOTS = threading.BoundedSemaphore(2)
+def run_in_turn(command: Sequence[str], *, cwd: Path | str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`command` run to its end in `cwd` with `env`, its output captured as text
+    (a timeout of 300 s): at once from the main thread (a test), else by the
+    launcher, in its turn (a run started for a test to read later)."""
+    if threading.current_thread() is threading.main_thread():
+        return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    return launched(command, cwd, env).result()
 
 
-def run_in_turn(command: Sequence[str], **options: object) -> subprocess.CompletedProcess[str]:
-    """`subprocess.run(command, **options)`, in its turn (two run at once; a
-    timeout of 300 s unless `options` set one); for callers that start many at once."""
-    options.setdefault("timeout", 300)
-    with _SLOTS:
-        return subprocess.run(command, **options)  # type: ignore[call-overload,no-any-return]
+#: How long a subprocess may take.
+TIMEOUT = 300.0
 
-
-#: A `run_module` started by `started_module`.
+#: A run started for a test to read later.
 Started = concurrent.futures.Future[subprocess.CompletedProcess[str]]
 
 _STARTED_MODULES: dict[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], Started] = {}
 
 
 def started_module(module: str, *args: str, **env: str) -> Started:
-    """`run_module(module, *args, **env)`, started at once and only once: a test class
-    names its runs in `setUpClass`, which its module's `setUpModule` calls for every
-    class, so that the runs of the whole module overlap; tests read `.result()`."""
+    """`run_module(module, *args, **env)`, started at once and only once: a test
+    module starts its runs when it is imported, and its tests read `.result()`."""
     key = (module, args, tuple(sorted(env.items())))
     if key not in _STARTED_MODULES:
-        _STARTED_MODULES[key] = started(functools.partial(run_module, module, *args, **env))
+        command, options = _module_command(module, args, env)
+        _STARTED_MODULES[key] = launched(command, **options)
     return _STARTED_MODULES[key]
 
 
-def concurrently(calls: Sequence[Callable[[], T]]) -> list[T]:
-    """The results of `calls`, two at a time (each mostly waits for a subprocess)."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda call: call(), calls))
+#: The order in which runs were asked for: the launcher starts the earliest asked for
+#: first, and a run a `started` call asks for takes the call's place in that order.
+_ORDER = itertools.count()
+_CALL = threading.local()
+
+
+class Awaited(concurrent.futures.Future[T]):
+    """A future the main thread may wait for: while it does, the launcher starts
+    the runs of the future's place in the order before any other, and runs one
+    more at once (the main thread's core is free)."""
+
+    def __init__(self, order: int) -> None:
+        super().__init__()
+        self.order = order
+
+    def result(self, timeout: float | None = None) -> T:
+        if self.done() or threading.current_thread() is not threading.main_thread():
+            return super().result(timeout)
+        with launcher().main_thread_waits(self.order):
+            return super().result(timeout)
 
 
 def started(call: Callable[[], T]) -> concurrent.futures.Future[T]:
-    """`call` started at once in a thread of its own, for calls that mostly wait for
-    subprocesses: what a test reads from the future overlaps with what other tests run."""
-    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+    """`call` started at once in a thread of its own, for calls that run
+    subprocesses one after the other (`run_in_turn`) and work on their results."""
+    order = next(_ORDER)
+    future: Awaited[T] = Awaited(order)
 
     def run() -> None:
+        _CALL.order = order
         try:
             future.set_result(call())
         except BaseException as error:  # the reader sees it
             future.set_exception(error)
 
     threading.Thread(target=run, name=f"started {getattr(call, '__name__', call)}", daemon=True).start()
-    _STARTED.append(future)
+    _STARTED.setdefault(sys._getframe(1).f_globals["__name__"], []).append(future)
     return future
 
 
-_STARTED: list[concurrent.futures.Future[Any]] = []
+#: Per test module, the calls it has `started`.
+_STARTED: dict[str, list[concurrent.futures.Future[Any]]] = {}
 
 
 def wait_for_started() -> None:
-    """Wait for every call `started` has started, however it ends: a module's
+    """Wait for every call the calling module has `started`, however it ends: its
     `tearDownModule`, so that no run outlives the module (nor its scratch files)."""
-    concurrent.futures.wait(_STARTED)
+    with launcher().main_thread_waits():
+        concurrent.futures.wait(_STARTED.get(sys._getframe(1).f_globals["__name__"], []))
+
+
+def launched(command: Sequence[str], cwd: Path | str, env: dict[str, str]) -> Started:
+    """`command` started by the launcher in its turn: its output captured as text."""
+    return launcher().start(command, cwd, env)
+
+
+class Launcher:
+    """The client of launcher.py: a process started before any test, which starts
+    the runs the tests read later (see its docstring for why)."""
+
+    def __init__(self, python: str) -> None:
+        environment = child_environment(lambda name: name.startswith(("PYTEST_", "LEAKTEST_", "PYTHONPATH")))
+        self._scratch = tempfile.mkdtemp(prefix="leaktest-tests-runs-")
+        self._process = subprocess.Popen(
+            [python, str(TESTS / "launcher.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment
+        )
+        self._runs: dict[int, tuple[Started, list[str], str]] = {}
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._replies = threading.Thread(target=self._read_replies, name="launcher replies", daemon=True)
+        self._replies.start()
+        atexit.register(self._close)
+
+    def start(self, command: Sequence[str], cwd: Path | str, env: dict[str, str]) -> Started:
+        order = getattr(_CALL, "order", None)
+        future: Awaited[subprocess.CompletedProcess[str]] = Awaited(next(_ORDER) if order is None else order)
+        with self._lock:
+            run = next(self._ids)
+            output = os.path.join(self._scratch, str(run))
+            self._runs[run] = (future, list(command), output)
+            self._send(
+                run=run,
+                order=future.order,
+                argv=list(command),
+                cwd=str(cwd),
+                env=env,
+                out=f"{output}.out",
+                err=f"{output}.err",
+                timeout=TIMEOUT,
+            )
+        return future
+
+    @contextlib.contextmanager
+    def main_thread_waits(self, order: int | None = None) -> Iterator[None]:
+        """While the main thread waits (for the runs of `order`: first)."""
+        with self._lock:
+            self._send(slots=2, first=order)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._send(slots=1)
+
+    def _send(self, **message: object) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps(message).encode() + b"\n")
+        self._process.stdin.flush()
+
+    def _read_replies(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            reply = json.loads(line)
+            with self._lock:
+                future, command, output = self._runs.pop(reply["ended"])
+            stdout, stderr = (_read_and_remove(f"{output}{end}") for end in (".out", ".err"))
+            if reply["status"] is None:
+                future.set_exception(subprocess.TimeoutExpired(command, TIMEOUT, stdout, stderr))
+            else:
+                future.set_result(subprocess.CompletedProcess(command, reply["status"], stdout, stderr))
+        with self._lock:
+            for future, command, _ in self._runs.values():
+                future.set_exception(RuntimeError(f"the launcher ended before {command} did"))
+
+    def _close(self) -> None:
+        """Let the launcher finish the runs it has started (it starts no more once
+        its input ends: nothing reads them), then remove the runs' output."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.close()
+        self._process.wait()
+        self._replies.join()
+        self._process.stdout.close()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+def _read_and_remove(path: str) -> str:
+    """What a run wrote to `path` ("" where it failed before opening it: the
+    launcher's own stderr has why)."""
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="locale") as file:  # what subprocess.run(text=True) decodes with
+        text = file.read()
+    os.remove(path)
+    return text
+
+
+#: What this suite runs in the background (the launcher, its client's thread, the
+#: threads of `started`), for the tests that look at every thread and child there is.
+THE_SUITES_OWN: dict[str, Any] = {
+    "ignore_threads": ["launcher replies", "started *"],
+    "ignore_processes": [f"* {TESTS / 'launcher.py'}"],
+}
+
+
+@functools.cache
+def launcher() -> Launcher:
+    """The one launcher, started when support is imported (before any test)."""
+    return Launcher(pytest_python())
 
 
 def verdict(result: unittest.TestResult) -> str:
@@ -231,7 +364,7 @@ Outcomes = dict[str, tuple[str, str]]
 
 
 class PytestRun:
-    """One pytest run in a subprocess, started at once (`run_in_turn`): reading its
+    """One pytest run in a subprocess, started at once (`launched`): reading its
     results waits for it, so that runs started together overlap.
 
     Started in `cwd` with `paths` importable and, of `other_plugins()`, only those it
@@ -245,15 +378,7 @@ class PytestRun:
         self._scratch = tempfile.TemporaryDirectory()
         self._junit = os.path.join(self._scratch.name, "junit.xml")
         command = [pytest_python(), "-m", "pytest", "-p", "no:cacheprovider", *blocked_plugins(needs)]
-        run = functools.partial(
-            run_in_turn,
-            [*command, "-rA", f"--junitxml={self._junit}", *args],
-            cwd=cwd,
-            env=environment,
-            capture_output=True,
-            text=True,
-        )
-        self._child = started(run)
+        self._child = launched([*command, "-rA", f"--junitxml={self._junit}", *args], cwd, environment)
         self._result: tuple[subprocess.CompletedProcess[str], Outcomes] | None = None
 
     @property
@@ -294,3 +419,7 @@ def junit_outcomes(junit: str) -> Outcomes:
                 kinds[name].append({"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag])
                 texts[name].append(f"{child.get('message', '')}\n{child.text or ''}")
     return {name: ("+".join(kinds[name]) or "passed", "\n".join(texts[name])) for name in kinds}
+
+
+if multiprocessing.parent_process() is None:  # not in a child a test started with multiprocessing
+    launcher()  # now, before any test: its process is older than every test's baseline

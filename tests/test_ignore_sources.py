@@ -1,16 +1,15 @@
 """Ignore sources: leaktest's known helpers and the `leaktest.ignores` entry points.
 
 Each case runs in a subprocess: the sources are loaded once per process. The
-entry point cases make a distribution by hand (a `.dist-info` directory on the
+runs start when the module is imported (`start_runs`), so that they overlap
+other modules' tests. The entry point cases make a distribution by hand (a `.dist-info` directory on the
 path, as an installer leaves it); the real helpers run with the python of
 LEAKTEST_PYTEST_PYTHON, which has trio and anyio (skipped where it has not).
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -19,7 +18,7 @@ import unittest.mock
 from pathlib import Path
 
 from leaktest import ignore_sources
-from support import blocked_plugins, concurrently, importable, pytest_python
+from support import Started, blocked_plugins, importable, launched, pytest_python
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -53,19 +52,68 @@ def start_reporter():
 """
 
 
-def run(python: str, args: list[str], path: list[str], cwd: Path = HERE) -> subprocess.CompletedProcess[str]:
+def run(python: str, args: list[str], path: list[str], cwd: Path | str = HERE) -> Started:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LEAKTEST_"))}
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), *path])
-    return subprocess.run([python, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300)
+    return launched([python, *args], cwd, environment)
+
+
+#: Where the runs' suites are written: removed by tearDownModule, once the runs have ended.
+_SCRATCH = tempfile.TemporaryDirectory()
+
+
+def scratch() -> str:
+    """A new directory for one run's files."""
+    return tempfile.mkdtemp(dir=_SCRATCH.name)
+
+
+def start_runs() -> None:
+    """Start the runs of every class at once, so that they overlap."""
+    for case in (EntryPoints, KnownHelpers, LookalikeHelpers, UnderPytest):
+        if not getattr(case, "__unittest_skip__", False):
+            case.setUpClass()
+
+
+def tearDownModule() -> None:
+    for case in (EntryPoints, KnownHelpers, LookalikeHelpers, UnderPytest):
+        for started in vars(case).get("runs", {}).values():
+            started.exception()  # it has ended, however
+    _SCRATCH.cleanup()
 
 
 class EntryPoints(unittest.TestCase):
-    def distribution(
-        self, declaration: str, entry_point: str = "metrics = metrics_lib.leaktest_ignores:IGNORES"
-    ) -> str:
+    runs: dict[str, Started]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        if "runs" in vars(cls):
+            return
+        threads = 'IGNORES = {"ignore_threads": ["metrics-*"]}\n'
+        declared = cls.distribution('IGNORES = {"ignore_top_functions": ["metrics_lib.Reporter.run"]}\n')
+        cls.runs = {
+            "declared": cls.run_suite(declared, "-v"),
+            "verbose": cls.run_suite(cls.distribution(threads), "-v"),
+            "as errors": cls.run_suite(cls.distribution('IGNORES = ["metrics-*"]\n'), python_flags=("-W", "error")),
+        }
+        plain = cls.distribution(threads)
+        Path(plain, "test_plain.py").write_text(
+            "import unittest, metrics_lib\nclass Plain(unittest.TestCase):\n"
+            "    def test_starts_reporter(self):\n        metrics_lib.start_reporter()\n"
+        )
+        for flags in ((), ("--no-library-ignores",)):
+            cls.runs[f"plain {flags}"] = run(
+                sys.executable,
+                ["-m", "leaktest", *flags, "--grace-period", "0.05", "-v", "test_plain"],
+                [plain],
+                cwd=plain,
+            )
+        for declaration, entry_point, error in cls.BROKEN:
+            cls.runs[error] = cls.run_suite(cls.distribution(declaration, *(entry_point,) if entry_point else ()))
+
+    @staticmethod
+    def distribution(declaration: str, entry_point: str = "metrics = metrics_lib.leaktest_ignores:IGNORES") -> str:
         """A directory holding the suite, the library and its distribution's metadata."""
-        top = tempfile.mkdtemp()
-        self.addCleanup(__import__("shutil").rmtree, top)
+        top = scratch()
         root = Path(top)
         (root / "test_reporting.py").write_text(REPORTER_SUITE)
         package = root / "metrics_lib"
@@ -78,12 +126,21 @@ class EntryPoints(unittest.TestCase):
         (info / "entry_points.txt").write_text(f"[leaktest.ignores]\n{entry_point}\n")
         return top
 
-    def run_suite(self, top: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return run(sys.executable, ["-m", "leaktest", *args, "test_reporting"], [top], cwd=Path(top))
+    @staticmethod
+    def run_suite(top: str, *args: str, python_flags: tuple[str, ...] = ()) -> Started:
+        return run(sys.executable, [*python_flags, "-m", "leaktest", *args, "test_reporting"], [top], cwd=top)
+
+    #: Per broken declaration (its module's source, its entry point if not the usual one), the error named.
+    BROKEN = (
+        ('IGNORES = {"ignore_thread": ["metrics-*"]}\n', None, "unknown ignore option 'ignore_thread'"),
+        ('IGNORES = {"ignore_threads": "metrics-*"}\n', None, "ignore_threads must be a list"),
+        ('IGNORES = ["metrics-*"]\n', None, "expected a mapping of ignore options, not list"),
+        ("raise ImportError('no such helper')\n", None, "ImportError: no such helper"),
+        ("IGNORES = {}\n", "metrics = metrics_lib.nowhere:IGNORES", "ModuleNotFoundError"),
+    )
 
     def test_a_declared_helper_is_not_a_leak_and_the_switch_turns_it_back_on(self) -> None:
-        top = self.distribution('IGNORES = {"ignore_top_functions": ["metrics_lib.Reporter.run"]}\n')
-        result = self.run_suite(top, "-v")
+        result = self.runs["declared"].result()
         self.assertIn("test_starts_reporter (test_reporting.Reporting", result.stderr)
         self.assertRegex(result.stderr, r"\.Reporting(\.test_starts_reporter)?\) \.\.\. ok")
         self.assertRegex(result.stderr, r"\.ReportingWithoutLibraryIgnores(\.test_starts_reporter)?\) \.\.\. FAIL")
@@ -91,8 +148,7 @@ class EntryPoints(unittest.TestCase):
         self.assertEqual(result.returncode, 1, result.stderr)
 
     def test_verbose_lists_the_sources(self) -> None:
-        top = self.distribution('IGNORES = {"ignore_threads": ["metrics-*"]}\n')
-        result = self.run_suite(top, "-v")
+        result = self.runs["verbose"].result()
         self.assertIn("leaktest: ignore sources (turn off with library_ignores = False):", result.stderr)
         self.assertIn(
             "  metrics-lib 1.2 (leaktest.ignores: metrics = metrics_lib.leaktest_ignores:IGNORES): "
@@ -102,41 +158,15 @@ class EntryPoints(unittest.TestCase):
         self.assertIn("  leaktest: trio's thread cache: ignore_top_functions: ", result.stderr)
 
     def test_the_runner_flag_turns_every_source_off(self) -> None:
-        top = self.distribution('IGNORES = {"ignore_threads": ["metrics-*"]}\n')
-        plain = "import unittest, metrics_lib\nclass Plain(unittest.TestCase):\n    def test_starts_reporter(self):\n        metrics_lib.start_reporter()\n"
-        Path(top, "test_plain.py").write_text(plain)
-        cases = (((), "ok"), (("--no-library-ignores",), "FAIL"))
-        results = concurrently(
-            [
-                functools.partial(
-                    run,
-                    sys.executable,
-                    ["-m", "leaktest", *flags, "--grace-period", "0.05", "-v", "test_plain"],
-                    [top],
-                    cwd=Path(top),
-                )
-                for flags, _ in cases
-            ]
-        )
-        for (flags, verdict), result in zip(cases, results):
+        for flags, verdict in (((), "ok"), (("--no-library-ignores",), "FAIL")):
+            result = self.runs[f"plain {flags}"].result()
             with self.subTest(flags):
                 self.assertRegex(result.stderr, rf"\.Plain(\.test_starts_reporter)?\) \.\.\. {verdict}")
         self.assertIn("leaktest: ignore sources off (library_ignores is False)", result.stderr)
 
     def test_a_broken_declaration_is_a_warning_naming_the_distribution(self) -> None:
-        cases = (
-            ('IGNORES = {"ignore_thread": ["metrics-*"]}\n', None, "unknown ignore option 'ignore_thread'"),
-            ('IGNORES = {"ignore_threads": "metrics-*"}\n', None, "ignore_threads must be a list"),
-            ('IGNORES = ["metrics-*"]\n', None, "expected a mapping of ignore options, not list"),
-            ("raise ImportError('no such helper')\n", None, "ImportError: no such helper"),
-            ("IGNORES = {}\n", "metrics = metrics_lib.nowhere:IGNORES", "ModuleNotFoundError"),
-        )
-        tops = [
-            self.distribution(declaration, *(entry_point,) if entry_point else ())
-            for declaration, entry_point, _ in cases
-        ]
-        results = concurrently([functools.partial(self.run_suite, top) for top in tops])
-        for (_, _, error), result in zip(cases, results):
+        for _, _, error in self.BROKEN:
+            result = self.runs[error].result()
             with self.subTest(error):
                 self.assertIn(
                     "leaktest: ignoring the ignores of metrics-lib 1.2 (leaktest.ignores: metrics =", result.stderr
@@ -147,8 +177,7 @@ class EntryPoints(unittest.TestCase):
                 self.assertIn("Ran 2 tests", result.stderr)
 
     def test_a_broken_declaration_under_warnings_as_errors_is_still_no_crash(self) -> None:
-        top = self.distribution('IGNORES = ["metrics-*"]\n')
-        result = run(sys.executable, ["-W", "error", "-m", "leaktest", "test_reporting"], [top], cwd=Path(top))
+        result = self.runs["as errors"].result()
         self.assertIn("leaktest: ignoring the ignores of metrics-lib 1.2", result.stderr)
         self.assertIn("Ran 2 tests", result.stderr)
 
@@ -189,21 +218,24 @@ class LookingBeforeImporting(unittest.TestCase):
 class KnownHelpers(unittest.TestCase):
     """Each helper of known_helpers.py, started for real: not a leak, unless the switch is off."""
 
-    def run_class(self, name: str) -> subprocess.CompletedProcess[str]:
-        return run(pytest_python(), ["suites/sample_known_helpers.py", "-v", name], [str(HERE)])
+    runs: dict[str, Started]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        if "runs" not in vars(cls):
+            cls.runs = {
+                name: run(pytest_python(), ["suites/sample_known_helpers.py", "-v", name], [str(HERE)])
+                for name in ("TrioCache", "TrioCacheUnknown", "AnyioPool", "AnyioPoolUnknown")
+            }
 
     def test_trio_thread_cache(self) -> None:
-        known, unknown = concurrently(
-            [functools.partial(self.run_class, name) for name in ("TrioCache", "TrioCacheUnknown")]
-        )
+        known, unknown = self.runs["TrioCache"].result(), self.runs["TrioCacheUnknown"].result()
         self.assertEqual(known.returncode, 0)
         self.assertIn("[Thread 'Trio thread ", unknown.stderr)
         self.assertEqual(unknown.returncode, 1)
 
     def test_anyio_process_pool(self) -> None:
-        known, unknown = concurrently(
-            [functools.partial(self.run_class, name) for name in ("AnyioPool", "AnyioPoolUnknown")]
-        )
+        known, unknown = self.runs["AnyioPool"].result(), self.runs["AnyioPoolUnknown"].result()
         self.assertEqual(known.returncode, 0)
         self.assertIn("[Task 'AnyIO process pool shutdown task'", unknown.stderr)
         self.assertEqual(unknown.returncode, 1)
@@ -213,9 +245,17 @@ class LookalikeHelpers(unittest.TestCase):
     """pydevd and blockbuster are not installed in CI: modules of the same names, shaped
     as their code is (see known_helpers.py), stand in for them."""
 
-    def lookalikes(self) -> str:
-        top = tempfile.mkdtemp()
-        self.addCleanup(__import__("shutil").rmtree, top)
+    runs: dict[str, Started]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        if "runs" not in vars(cls):
+            top = cls.lookalikes()
+            cls.runs = {"lookalikes": run(sys.executable, ["-m", "unittest", "-v", "test_lookalikes"], [top], cwd=top)}
+
+    @staticmethod
+    def lookalikes() -> str:
+        top = scratch()
         root = Path(top)
         (root / "_pydevd_bundle").mkdir()
         (root / "_pydevd_bundle" / "__init__.py").write_text("")
@@ -272,8 +312,7 @@ class LookalikeHelpers(unittest.TestCase):
         return top
 
     def test_pydevd_threads_and_blockbuster_frames(self) -> None:
-        top = self.lookalikes()
-        result = run(sys.executable, ["-m", "unittest", "-v", "test_lookalikes"], [top], cwd=Path(top))
+        result = self.runs["lookalikes"].result()
         self.assertRegex(result.stderr, r"\.Debugger(\.test_debugger_thread)?\) \.\.\. ok")
         self.assertRegex(result.stderr, r"\.DebuggerUnknown(\.test_debugger_thread)?\) \.\.\. FAIL")
         self.assertIn("[Thread 'pydevd.TimeoutThread'", result.stderr)
@@ -283,21 +322,30 @@ class LookalikeHelpers(unittest.TestCase):
 
 @unittest.skipUnless(importable("pytest"), "pytest is not importable (set LEAKTEST_PYTEST_PYTHON)")
 class UnderPytest(unittest.TestCase):
+    runs: dict[str, Started]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        if "runs" in vars(cls):
+            return
+        top = scratch()
+        Path(top, "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+        pytest = ["-m", "pytest", "-p", "no:cacheprovider", *blocked_plugins()]
+        args = [*pytest, "-p", "leaktest.pytest_plugin", "--leaktest", "-v"]
+        cls.runs = {
+            switch: run(pytest_python(), [*args, *more, "test_nothing.py"], [], cwd=top)
+            for switch, more in (("on", []), ("off", ["--no-leaktest-library-ignores"]))
+        }
+
     def test_verbose_lists_the_sources_and_the_flag_turns_them_off(self) -> None:
-        with tempfile.TemporaryDirectory() as top:
-            Path(top, "test_nothing.py").write_text("def test_nothing():\n    pass\n")
-            pytest = ["-m", "pytest", "-p", "no:cacheprovider", *blocked_plugins()]
-            args = [*pytest, "-p", "leaktest.pytest_plugin", "--leaktest", "-v"]
-            on, off = concurrently(
-                [
-                    functools.partial(run, pytest_python(), [*args, *more, "test_nothing.py"], [], cwd=Path(top))
-                    for more in ([], ["--no-leaktest-library-ignores"])
-                ]
-            )
+        on, off = self.runs["on"].result(), self.runs["off"].result()
         self.assertIn("leaktest: ignore sources (turn off with library_ignores = False):", on.stdout)
         self.assertIn("  leaktest: trio's thread cache: ignore_top_functions: ", on.stdout)
         self.assertIn("leaktest: ignore sources off (library_ignores is False)", off.stdout)
         self.assertEqual((on.returncode, off.returncode), (0, 0), on.stdout + off.stdout)
+
+
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all
 
 
 if __name__ == "__main__":

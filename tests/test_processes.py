@@ -14,6 +14,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -133,7 +134,8 @@ class PopenChildren(ProcessTestCase):
         self.assertIn("started by test_processes.PopenChildren", text)
         self.assertIn("Inner.test_leaks at ", text)
         self.assertIn("through subprocess.Popen.__init__]", text)
-        self.assertIn("processes 0 -> 1", text)
+        before, after = map(int, re.findall(r"processes (\d+) -> (\d+)", text)[0])
+        self.assertEqual(after, before + 1, text)  # before: this suite's launcher
 
     def test_child_waited_in_cleanup_passes(self) -> None:
         class Inner(leaktest.LeakCheckedTestCase):

@@ -39,7 +39,7 @@ def run_pytest(*args: str, needs: tuple[str, ...] = ()) -> PytestRun:
     return PytestRun(["-o", "addopts=", *args, SAMPLE], TESTS, [str(ROOT), str(TESTS)], needs)
 
 
-def setUpModule() -> None:
+def start_runs() -> None:
     """Both runs start at once: each class waits for its own."""
     for case in (PytestTest, PytestXdistTest):
         if not getattr(case, "__unittest_skip__", False):
@@ -126,3 +126,6 @@ class PytestXdistTest(PytestChecks, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all

@@ -6,9 +6,13 @@ from __future__ import annotations
 import unittest
 
 from support import PYTHON_ENV
-from test_pytest_plugin import HAVE_ASYNCIO_PLUGIN, Run
+from test_pytest_plugin import HAVE_ASYNCIO_PLUGIN, Run, shared_run
 
 SUITE = "pytest_made_after_a_fixture"
+
+
+def the_run() -> Run:
+    return shared_run("--leaktest", f"{SUITE}.py", needs=("asyncio",))
 
 
 @unittest.skipUnless(
@@ -16,7 +20,7 @@ SUITE = "pytest_made_after_a_fixture"
 )
 class MadeAfterAFixtureTest(unittest.TestCase):
     def test_the_report_names_the_test(self) -> None:
-        run = Run("--leaktest", f"{SUITE}.py", needs=("asyncio",))
+        run = the_run()
         outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
         self.assertEqual(
             outcomes,
@@ -29,6 +33,14 @@ class MadeAfterAFixtureTest(unittest.TestCase):
             self.assertIn(f", from {SUITE}.{test} at ", report)
         self.assertNotIn("event_loop_policy", run.report(f"{SUITE}.test_first_of_the_session"))
         self.assertNotIn("module_resource", run.report(f"{SUITE}.test_after_a_module_fixture"))
+
+
+def start_runs() -> None:
+    if HAVE_ASYNCIO_PLUGIN:
+        the_run()
+
+
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all
 
 
 if __name__ == "__main__":

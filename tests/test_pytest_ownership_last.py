@@ -6,15 +6,19 @@ from __future__ import annotations
 import unittest
 
 from support import PYTHON_ENV
-from test_pytest_plugin import HAVE_PYTEST, Run
+from test_pytest_plugin import HAVE_PYTEST, Run, shared_run
 
 SUITE = "pytest_served_last"
+
+
+def the_run() -> Run:
+    return shared_run("--leaktest", f"{SUITE}.py")
 
 
 @unittest.skipUnless(HAVE_PYTEST, f"pytest is not importable (set {PYTHON_ENV} to a python that has it)")
 class LastTestOfTheScopeTest(unittest.TestCase):
     def test_the_servers_handler_thread_is_not_the_last_tests(self) -> None:
-        run = Run("--leaktest", f"{SUITE}.py")
+        run = the_run()
         outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
         self.assertEqual(
             outcomes,
@@ -26,6 +30,14 @@ class LastTestOfTheScopeTest(unittest.TestCase):
         self.assertIn(f"created by {SUITE}.test_last_keeps_its_connection at ", report)
         self.assertNotIn("found unexpected threads:", report)
         self.assertNotIn("process_request_thread", report)
+
+
+def start_runs() -> None:
+    if HAVE_PYTEST:
+        the_run()
+
+
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ class Run:
         return self.outcomes.get(test, ("", ""))[1]
 
 
-#: The runs of the module, by arguments: `setUpModule` starts them all at once.
+#: The runs of the module, by arguments: `start_runs` starts them all at once.
 _SHARED: dict[tuple[tuple[str, ...], tuple[str, ...], str, tuple[str, ...]], Run] = {}
 
 
@@ -69,14 +69,14 @@ def shared_run(
     *args: str, plugin: tuple[str, ...] = ("-p", "leaktest.pytest_plugin"), path: str = "", needs: tuple[str, ...] = ()
 ) -> Run:
     """The run of these arguments, started once: each class names its runs in
-    `setUpClass`, which `setUpModule` calls for all, so that every run overlaps the others."""
+    `setUpClass`, which `start_runs` calls for all, so that every run overlaps the others."""
     key = (args, plugin, path, needs)
     if key not in _SHARED:
         _SHARED[key] = Run(*args, plugin=plugin, path=path, needs=needs)
     return _SHARED[key]
 
 
-def setUpModule() -> None:
+def start_runs() -> None:
     """Start the runs of every class, so that they overlap."""
     for case in (
         VerdictsTest,
@@ -668,3 +668,6 @@ class UvloopTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all

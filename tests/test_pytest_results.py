@@ -47,8 +47,6 @@ def pytest(*args: str, needs: tuple[str, ...] = (), **env: str) -> subprocess.Co
         ],
         cwd=SUITES,
         env=environment,
-        capture_output=True,
-        text=True,
     )
 
 
@@ -92,7 +90,7 @@ def usage_errors() -> UsageErrors:
         return UsageErrors(file, update_alone, pytest("--leaktest-baseline", file))
 
 
-def setUpModule() -> None:
+def start_runs() -> None:
     """Start every class's runs at once, so that they overlap (each class reads its own)."""
     for case in (KnownLeaksFile, Results):
         if not getattr(case, "__unittest_skip__", False):
@@ -256,3 +254,6 @@ class Results(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all

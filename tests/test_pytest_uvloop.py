@@ -6,9 +6,17 @@ from __future__ import annotations
 import unittest
 
 from support import PYTHON_ENV
-from test_pytest_plugin import HAVE_ASYNCIO_PLUGIN, HAVE_UVLOOP, Run
+from test_pytest_plugin import HAVE_ASYNCIO_PLUGIN, HAVE_UVLOOP, Run, shared_run
 
 SUITE = "pytest_uvloop_resources"
+
+
+def resources_run() -> Run:
+    return shared_run("--leaktest", f"{SUITE}.py", needs=("anyio",))
+
+
+def session_run() -> Run:
+    return shared_run("--leaktest", f"{SESSION}.py", needs=("asyncio",))
 
 
 @unittest.skipUnless(HAVE_UVLOOP, f"uvloop or anyio is not importable (set {PYTHON_ENV} to a python that has it)")
@@ -17,7 +25,7 @@ class UvloopResourcesTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.pytest_run = Run("--leaktest", f"{SUITE}.py", needs=("anyio",))
+        cls.pytest_run = resources_run()
 
     def test_each_test_has_its_verdict(self) -> None:
         outcomes = {name: outcome for name, (outcome, _) in self.pytest_run.outcomes.items()}
@@ -92,7 +100,7 @@ class UvloopSessionLoopTest(unittest.TestCase):
     what a test leaves on it is that test's."""
 
     def test_each_test_has_its_verdict(self) -> None:
-        run = Run("--leaktest", f"{SESSION}.py", needs=("asyncio",))
+        run = session_run()
         outcomes = {name: outcome for name, (outcome, _) in run.outcomes.items()}
         self.assertEqual(
             outcomes,
@@ -110,6 +118,16 @@ class UvloopSessionLoopTest(unittest.TestCase):
         server = run.report(f"{SESSION}.test_leaves_a_server_on_the_session_loop")
         self.assertIn("(AF_INET, SOCK_STREAM, listening on 127.0.0.1:", server)
         self.assertIn(") still open\n", server)
+
+
+def start_runs() -> None:
+    if HAVE_UVLOOP:
+        resources_run()
+    if HAVE_UVLOOP and HAVE_ASYNCIO_PLUGIN:
+        session_run()
+
+
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all
 
 
 if __name__ == "__main__":

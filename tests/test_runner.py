@@ -26,7 +26,7 @@ def started_leaktest(*args: str, **env: str) -> Started:
     return started_module("leaktest", *args, **env)
 
 
-def setUpModule() -> None:
+def start_runs() -> None:
     """Start the runs of every class at once, so that they overlap."""
     for case in (
         ArgumentFormsTest,
@@ -519,9 +519,7 @@ class DiagnosticsTest(unittest.TestCase):
     @classmethod
     def run_inner(cls, verbose: str) -> subprocess.CompletedProcess[str]:
         environment = {**os.environ, "LEAKTEST_VERBOSE": verbose}
-        return run_in_turn(
-            [sys.executable, "-c", cls.INNER_SCRIPT], cwd=ROOT, env=environment, capture_output=True, text=True
-        )
+        return run_in_turn([sys.executable, "-c", cls.INNER_SCRIPT], cwd=ROOT, env=environment)
 
     def test_environment_variable_prints_counts_of_base_class_tests(self) -> None:
         completed = self.inner_verbose.result()
@@ -633,3 +631,6 @@ def leaktest_settings() -> leaktest.settings.Settings:
 
 if __name__ == "__main__":
     unittest.main()
+
+
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all
