@@ -14,12 +14,13 @@ Anything else is forked and exec'd as given.
 
 Runs wait in the launcher's queue, each with its place in the order they were
 asked for (a chain of runs shares one). It starts first the places the main thread
-has waited for (a test needs them now), then the earliest; one run at a time while
-the main thread works (it has the other core), two while it waits.
+has waited for (a test needs them now), then the earliest; two at a time, at a
+lower priority than the tests' own process: they take the CPU time the tests
+leave (waiting out grace periods, joins), and slow the tests little.
 
 Protocol: one JSON object per line. To the launcher: ``{"run": ID, "order",
-"argv", "cwd", "env", "out", "err", "timeout"}``, ``{"slots": N, "first": ORDER
-or null}``. From it: ``{"ended": ID, "status": CODE or null when timed out}``.
+"argv", "cwd", "env", "out", "err", "timeout"}``, ``{"first": ORDER}``. From it:
+``{"ended": ID, "status": CODE or null when timed out}``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ import signal
 import sys
 import time
 from typing import Any
+
+#: Runs at once: one per core of a small machine (more cost more CPU time than they
+#: save in waiting), each at `_NICENESS`.
+_SLOTS = 2
+_NICENESS = 10
 
 
 def _serve() -> None:  # the launcher process
@@ -44,7 +50,6 @@ def _serve() -> None:  # the launcher process
     signal.signal(signal.SIGCHLD, lambda *_: None)
     queue: list[dict[str, Any]] = []
     running: dict[int, tuple[int, float]] = {}  # pid -> (run id, deadline)
-    slots = 1
     first: set[int] = set()  # the places in the order the main thread has waited for
     requests, pending = sys.stdin.fileno(), b""
     open_input = True
@@ -59,7 +64,7 @@ def _serve() -> None:  # the launcher process
                 os.waitpid(pid, 0)
                 del running[pid]
                 _reply(run, None)
-        while queue and len(running) < slots:
+        while queue and len(running) < _SLOTS:
             request = min(queue, key=lambda request: (request["order"] not in first, request["order"]))
             queue.remove(request)
             pid = os.fork()
@@ -82,10 +87,8 @@ def _serve() -> None:  # the launcher process
                 queue.clear()
             *lines, pending = (pending + chunk).split(b"\n")
             for message in map(json.loads, lines):
-                if "slots" in message:
-                    slots = message["slots"]
-                    if message.get("first") is not None:
-                        first.add(message["first"])
+                if "first" in message:
+                    first.add(message["first"])
                 else:
                     queue.append(message)
 
@@ -98,6 +101,7 @@ def _reply(run: int, status: int | None) -> None:
 def _child(request: dict[str, Any]) -> None:  # a forked copy of the launcher
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
+    os.nice(_NICENESS)
     code = 1
     try:
         os.chdir(request["cwd"])

@@ -157,19 +157,17 @@ _CALL = threading.local()
 
 
 class Awaited(concurrent.futures.Future[T]):
-    """A future the main thread may wait for: while it does, the launcher starts
-    the runs of the future's place in the order before any other, and runs one
-    more at once (the main thread's core is free)."""
+    """A future the main thread may wait for: once it does, the launcher starts
+    the runs of the future's place in the order before any other."""
 
     def __init__(self, order: int) -> None:
         super().__init__()
         self.order = order
 
     def result(self, timeout: float | None = None) -> T:
-        if self.done() or threading.current_thread() is not threading.main_thread():
-            return super().result(timeout)
-        with launcher().main_thread_waits(self.order):
-            return super().result(timeout)
+        if not self.done() and threading.current_thread() is threading.main_thread():
+            launcher().wanted_now(self.order)
+        return super().result(timeout)
 
 
 def started(call: Callable[[], T]) -> concurrent.futures.Future[T]:
@@ -197,8 +195,7 @@ _STARTED: dict[str, list[concurrent.futures.Future[Any]]] = {}
 def wait_for_started() -> None:
     """Wait for every call the calling module has `started`, however it ends: its
     `tearDownModule`, so that no run outlives the module (nor its scratch files)."""
-    with launcher().main_thread_waits():
-        concurrent.futures.wait(_STARTED.get(sys._getframe(1).f_globals["__name__"], []))
+    concurrent.futures.wait(_STARTED.get(sys._getframe(1).f_globals["__name__"], []))
 
 
 def launched(command: Sequence[str], cwd: Path | str, env: dict[str, str]) -> Started:
@@ -242,16 +239,10 @@ class Launcher:
             )
         return future
 
-    @contextlib.contextmanager
-    def main_thread_waits(self, order: int | None = None) -> Iterator[None]:
-        """While the main thread waits (for the runs of `order`: first)."""
+    def wanted_now(self, order: int) -> None:
+        """The main thread waits for the runs of `order`: they go first."""
         with self._lock:
-            self._send(slots=2, first=order)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._send(slots=1)
+            self._send(first=order)
 
     def _send(self, **message: object) -> None:
         assert self._process.stdin is not None

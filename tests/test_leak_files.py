@@ -44,15 +44,14 @@ class Run(NamedTuple):
     after: bytes
 
 
-#: The files of the runs, removed by tearDownModule.
-_SCRATCH: tempfile.TemporaryDirectory[str] | None = None
+#: The files of the runs, removed by tearDownModule. Made once, here: the runs'
+#: threads call `new_file` at once, and a second one made by a thread that lost
+#: the race would be removed, its files with it, once unreferenced.
+_SCRATCH = tempfile.TemporaryDirectory()
 
 
 def new_file(name: str, content: bytes | None = None) -> str:
     """A path for a file of `name` no other run uses, holding `content` if given."""
-    global _SCRATCH
-    if _SCRATCH is None:
-        _SCRATCH = tempfile.TemporaryDirectory()
     directory = tempfile.mkdtemp(dir=_SCRATCH.name)
     path = os.path.join(directory, name)
     if content is not None:
@@ -86,8 +85,7 @@ def start_runs() -> None:
 
 def tearDownModule() -> None:
     wait_for_started()
-    if _SCRATCH is not None:
-        _SCRATCH.cleanup()
+    _SCRATCH.cleanup()
 
 
 def with_reason(data: Any) -> Any:
