@@ -101,7 +101,7 @@ class KnownLeaksFile(unittest.TestCase):
         if "runs" in vars(cls):
             return
         recorded = started(record)
-        changes = {"SAMPLE_NEW": "1", "SAMPLE_FIXED": "1"}
+        changes: dict[str, Any] = {"SAMPLE_NEW": "1", "SAMPLE_FIXED": "1"}
         cls.runs = {
             "recorded": recorded,
             "recorded again": started(record),

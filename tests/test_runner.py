@@ -539,7 +539,7 @@ class DiagnosticsTest(unittest.TestCase):
 
         class Inner(leaktest.LeakCheckedTestCase):
             def test_it(self) -> None:
-                seen.update(self.leaktest_baseline_counts)  # type: ignore[attr-defined]
+                seen.update(self.leaktest_baseline_counts)
 
         thread = threading.Thread(target=release.wait)
         thread.start()
