@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable
 
 import leaktest
+from children import wait_for_message
 from support import report, run_tests
 
 HAS_FORK = hasattr(os, "fork")
@@ -32,14 +33,6 @@ HAS_FORK = hasattr(os, "fork")
 
 # A child that runs until its stdin (or the pipe it is given) is closed, or it is killed.
 BLOCKING_CHILD = [sys.executable, "-c", "import sys; sys.stdin.buffer.read()"]
-
-
-def _wait_for_eof(conn: multiprocessing.connection.Connection) -> None:
-    """multiprocessing target: block until the other end of the pipe is closed."""
-    try:
-        conn.recv()
-    except EOFError:
-        pass
 
 
 def _reconnect() -> None:
@@ -449,7 +442,7 @@ class LeakMatrix(leaktest.LeakCheckedTestCase):
         class Case(leaktest.LeakCheckedTestCase):
             def start(self) -> tuple[multiprocessing.process.BaseProcess, object]:
                 ours, theirs = context.Pipe()
-                process = context.Process(target=_wait_for_eof, args=(theirs,), name="matrix-mp")
+                process = context.Process(target=wait_for_message, args=(theirs,), name="matrix-mp")
                 process.start()
                 theirs.close()
                 return process, ours

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import multiprocessing.connection
 import os
 import queue
 import re
@@ -26,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import leaktest
+from children import wait_for_message
 from leaktest.probes import processes
 from support import report, run_tests, verdict
 
@@ -46,14 +46,6 @@ def fork_allowed() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         yield
-
-
-def wait_for_message(conn: multiprocessing.connection.Connection) -> None:
-    """A multiprocessing target: runs until the parent sends something or hangs up."""
-    try:
-        conn.recv()
-    except EOFError:
-        pass
 
 
 class ProcessTestCase(leaktest.LeakCheckedTestCase):
@@ -415,7 +407,7 @@ class MultiprocessingChildren(ProcessTestCase):
         self.assertRegex(
             text,
             r"through multiprocessing\.process\.BaseProcess\.start(\n running multiprocessing Process "
-            r"'\w+-\d+' \(target test_processes\.wait_for_message\))?\]",
+            r"'\w+-\d+' \(target children\.wait_for_message\))?\]",
         )
         self.assertEqual(text.count("[Process "), 1, text)  # no tracker, no forkserver
 
@@ -427,7 +419,7 @@ class MultiprocessingChildren(ProcessTestCase):
         self.assertRegex(
             report(result),
             rf"\[Process {pid} \(running\): a fork of this process running multiprocessing "
-            r"Process '\w+-\d+' \(target test_processes\.wait_for_message\)\n",
+            r"Process '\w+-\d+' \(target children\.wait_for_message\)\n",
         )
 
     def test_fork_process_joined_passes(self) -> None:
