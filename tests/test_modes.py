@@ -172,12 +172,12 @@ class Precedence(unittest.TestCase):
         self.assertEqual(checked.returncode, 2, checked.stderr)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 def start_runs() -> None:
     Precedence.setUpClass()
 
 
 start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -124,8 +124,8 @@ class PytestXdistTest(PytestChecks, unittest.TestCase):
         self.assertRegex(output, r"\[gw1\] .*(PASSED|FAILED)")
 
 
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all
+
+
 if __name__ == "__main__":
     unittest.main()
-
-
-start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all

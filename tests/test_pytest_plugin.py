@@ -666,8 +666,8 @@ class UvloopTest(unittest.TestCase):
         )
 
 
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all
+
+
 if __name__ == "__main__":
     unittest.main()
-
-
-start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all

@@ -252,8 +252,8 @@ class Results(unittest.TestCase):
         self.assertNotIn("= leaks =", result.stdout)
 
 
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all
+
+
 if __name__ == "__main__":
     unittest.main()
-
-
-start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all

@@ -629,8 +629,8 @@ def leaktest_settings() -> leaktest.settings.Settings:
     return leaktest.settings.from_options("test", grace_period=0.05)
 
 
+start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all
+
+
 if __name__ == "__main__":
     unittest.main()
-
-
-start_runs()  # when imported: discovery imports every module before any test runs, so the runs overlap them all
