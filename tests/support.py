@@ -104,7 +104,7 @@ FAST = ("--grace-period", "0.05")
 
 
 def _module_command(module: str, args: Sequence[str], env: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
-    """`python -m module args` in tests/, where the samples import as `suites.*`."""
+    """The command and the options (cwd, env) of `run_module`."""
     environment = child_environment(lambda name: name == "LEAKTEST_VERBOSE")
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(TESTS)])
     environment.update(env)

@@ -2,9 +2,10 @@
 
 Each case runs in a subprocess: the sources are loaded once per process. The
 runs start when the module is imported (`start_runs`), so that they overlap
-other modules' tests. The entry point cases make a distribution by hand (a `.dist-info` directory on the
-path, as an installer leaves it); the real helpers run with the python of
-LEAKTEST_PYTEST_PYTHON, which has trio and anyio (skipped where it has not).
+other modules' tests. The entry point cases make a distribution by hand (a
+`.dist-info` directory on the path, as an installer leaves it); the real helpers
+run with the python of LEAKTEST_PYTEST_PYTHON, which has trio and anyio (skipped
+where it has not).
 """
 
 from __future__ import annotations
