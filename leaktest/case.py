@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from . import _compat, check, families, leak_log, marks, mode, stacks
+from . import _compat, check, families, leak_log, marks, mode, ownership, stacks
 from .report import LeakError, format_counts
 from .settings import Settings, all_options, from_class
 
@@ -97,6 +97,9 @@ class _LeakChecked:
         own_setup = vars(cls).get("setUpClass")
         if isinstance(own_setup, classmethod):
             cls.setUpClass = _class_baseline_first(own_setup.__func__)  # type: ignore[method-assign, assignment]
+        own_teardown = vars(cls).get("tearDownClass")
+        if isinstance(own_teardown, classmethod):
+            cls.tearDownClass = _teardown_marked_first(own_teardown.__func__)  # type: ignore[method-assign, assignment]
 
     # -- one test ---------------------------------------------------------
 
@@ -117,8 +120,12 @@ class _LeakChecked:
 
     @classmethod
     def setUpClass(cls) -> None:
-        _take_class_baseline(cls)
-        super().setUpClass()  # type: ignore[misc]
+        _class_setup(cls, super().setUpClass)  # type: ignore[misc]
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        _class_teardown_begins(cls)
+        super().tearDownClass()  # type: ignore[misc]
 
     @classmethod
     def doClassCleanups(cls) -> None:
@@ -198,7 +205,7 @@ def _detach(state: PerTestState) -> None:
 
 def _ended(baseline: check.Baseline) -> None:
     baseline.release()
-    check.test_ended(baseline)
+    ownership.test_checked(baseline)
 
 
 def check_after_cleanups(test: object, success: bool, check_leaks: Callable[[check.Baseline], None]) -> bool:
@@ -351,14 +358,31 @@ def _class_fixture(cls: type) -> ClassFixture:
     return fixture
 
 
-def _take_class_baseline(cls: type[_LeakChecked]) -> None:
+def _class_setup(cls: type[_LeakChecked], setup: Callable[[], None]) -> None:
+    """Run the class's `setup` between its baseline and the end of its setup (what it
+    left running is the class's: ownership.py); a super() call inside it takes no baseline."""
     fixture = _class_fixture(cls)
-    if not fixture.in_setup:
-        if fixture.baseline is not None:  # a stale one: its class never reached doClassCleanups
-            fixture.baseline.release()
-        fixture.baseline = check.take_baseline(
-            cls._leaktest_settings, owner=cls, fixture=True, running=users_setup_class(cls)
-        )
+    if fixture.in_setup:
+        return setup()
+    if fixture.baseline is not None:  # a stale one: its class never reached doClassCleanups
+        fixture.baseline.release()
+    fixture.baseline = check.take_baseline(
+        cls._leaktest_settings, owner=cls, fixture=True, running=users_setup_class(cls)
+    )
+    fixture.in_setup = True
+    try:
+        return setup()
+    finally:
+        fixture.in_setup = False
+        if fixture.baseline is not None and fixture.baseline.fixture is not None:
+            ownership.setup_ended(fixture.baseline.fixture)
+
+
+def _class_teardown_begins(cls: type) -> None:
+    """Before the class's `tearDownClass`: what is new from now on is the class's."""
+    baseline = _class_fixture(cls).baseline
+    if baseline is not None and baseline.fixture is not None:
+        ownership.teardown_begins(baseline.fixture)
 
 
 def users_setup_class(cls: type) -> object:
@@ -376,17 +400,20 @@ def _class_baseline_first(setup: Callable[[type], None]) -> classmethod[Any, [],
 
     @functools.wraps(setup)
     def setUpClass(cls: type[_LeakChecked]) -> None:
-        fixture = _class_fixture(cls)
-        if fixture.in_setup:
-            return setup(cls)
-        _take_class_baseline(cls)
-        fixture.in_setup = True
-        try:
-            return setup(cls)
-        finally:
-            fixture.in_setup = False
+        _class_setup(cls, functools.partial(setup, cls))
 
     return classmethod(setUpClass)
+
+
+def _teardown_marked_first(teardown: Callable[[type], None]) -> classmethod[Any, [], None]:
+    """Wrap a user's `tearDownClass` so its teardown is marked even without super()."""
+
+    @functools.wraps(teardown)
+    def tearDownClass(cls: type[_LeakChecked]) -> None:
+        _class_teardown_begins(cls)
+        teardown(cls)
+
+    return classmethod(tearDownClass)
 
 
 class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc]  # doCleanups returns its bool, as CPython's does

@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from . import leak_log, load, mode
+from . import leak_log, load, mode, ownership
 from .probes import PROBES, Probe, clock, install
 from .report import Leak, LeakError, LeakWarning, format_report
 from .rules import Rules
@@ -52,11 +52,8 @@ class Baseline:
     leaked = False  # the check found leaks (failed, warned or expected)
     warned = 0  # leaks reported as warnings (warn mode)
     cleaned: tuple[str, ...] = ()  # what cleanup_leaks did, one line per probe
-    #: A fixture's baseline: the clock windows of the tests run under it (`test_ended`).
-    tests: list[tuple[int, int]] | None = None
-    #: A fixture's baseline: the clock number of the first check begun under it (the
-    #: end of its own setup, as far as the clock tells).
-    first_test: int | None = None
+    #: A fixture's baseline: the fixture, and what it owns (ownership.py).
+    fixture: ownership.Owner | None = None
     _running: object = None  # the function running under this baseline (`clock.running`)
     _outer: object = None  # `clock.running` before it, put back on release
 
@@ -83,9 +80,6 @@ class Baseline:
             clock.running = running
         # Read before the marks, so nothing slips in between; -1 never matches.
         self.clock = self.expected = -1 if everything else clock.now
-        for fixture in _open_fixtures:
-            if fixture.first_test is None and not everything:
-                fixture.first_test = self.clock
         if class_settings is None:
             # Only the probes whose mark is more than the clock's number are asked now.
             self._own_marks = [mark(everything) for mark in settings.own_markers]
@@ -165,8 +159,8 @@ class Baseline:
         if not self.released:
             self.released = True
             self.returned()
-            if self.tests is not None:
-                _open_fixtures.remove(self)
+            if self.fixture is not None:
+                ownership.close(self.fixture)
             if self._every_probe_marked:
                 for probe, mark in reversed(self.marks):
                     if probe.installs:
@@ -191,47 +185,17 @@ def take_baseline(
     test or fixture function that runs until the release (`clock.running`).
 
     None when the mode in force (mode.py) is `off`: there is nothing to check.
-    A `fixture` baseline (a class's or module's) reports only what its fixtures
-    started: what the tests run meanwhile started, and what happens to it later,
-    is theirs.
+    A `fixture` baseline (a class's, a module's, a pytest fixture's of wider scope)
+    is taken before the fixture's setup; its check reports only what the fixture
+    owns (ownership.py), which no other check reports.
     """
     settings = mode.applied(settings)
     if settings.off:
         return None
     baseline = Baseline(settings, everything=everything, counts=counts, owner=owner, running=running)
     if fixture:
-        baseline.tests = []
-        _open_fixtures.append(baseline)
+        baseline.fixture = ownership.open_fixture(baseline)
     return baseline
-
-
-#: The fixture baselines not released yet.
-_open_fixtures: list[Baseline] = []
-
-
-def test_ended(baseline: Baseline) -> None:
-    """A test checked against `baseline` is over: what started meanwhile is not the fixtures'."""
-    if _open_fixtures and clock.now != baseline.clock:
-        for fixture in _open_fixtures:
-            assert fixture.tests is not None
-            fixture.tests.append((baseline.clock, clock.now))
-
-
-def _started_in_a_test(baseline: Baseline, started: int | None) -> bool:
-    """Whether something started at `started` was started by a test run under `baseline`."""
-    tests = baseline.tests
-    return tests is not None and started is not None and any(first < started <= last for first, last in tests)
-
-
-def _served_by_a_fixture(baseline: Baseline, probe: Probe[Any, Any], item: object) -> bool:
-    """Whether `item` was made, while serving the test, by something a fixture still
-    open started in its own setup (a class's server thread running the loop of a task
-    or timer): then it is that fixture's, not the test's."""
-    maker = probe.made_by(item)
-    return maker is not None and any(
-        fixture.clock < maker.started <= (baseline.clock if fixture.first_test is None else fixture.first_test)
-        for fixture in _open_fixtures
-    )
 
 
 def adopt_loop(baseline: Baseline, create: Callable[[], Any]) -> None:
@@ -292,20 +256,18 @@ def _leaks_after_waits(
     """
     leaks: list[Leak] = []
     excused = baseline.excused
+    if baseline.fixture is not None:
+        ownership.teardown_ended(baseline.fixture)  # if nothing said so before
     for probe, mark in baseline.marks:
         if in_loop is not None and probe.checked_in_loop is not in_loop:
             continue
-        items = probe.new_since(mark)
+        items = _new_items(baseline, probe, mark)
         if excused is not None and probe.kind in excused:
             if items:
                 probe.claim(items)  # the test's own settings do not check this kind
             continue
         # By kind: the settings may have been merged since the marks, a probe wrapped (pytest).
         rules = baseline.settings.rules_of(probe.kind)
-        if items and baseline.tests:
-            items = [item for item in items if not _started_in_a_test(baseline, probe.started(item))]
-        if items and _open_fixtures and baseline.tests is None:
-            items = [item for item in items if not _served_by_a_fixture(baseline, probe, item)]
         if items:
             items = _unignored(probe, items, rules, claim_ignored=excused is not None)
         if items:
@@ -313,7 +275,7 @@ def _leaks_after_waits(
             until, extended = deadline, False
             while True:
                 survivors = yield probe, items, until
-                again = waited_for.look_again(probe, mark, rules, survivors, until)
+                again = waited_for.look_again(baseline, probe, mark, rules, survivors, until)
                 if again is None:
                     if survivors and not extended:  # one extension, while overloaded
                         extended = True
@@ -341,8 +303,19 @@ def _leaks_after_waits(
                     if done:
                         baseline.cleaned += (done,)
         if probe.errors_switch is None or baseline.settings.get(probe.errors_switch):
-            leaks.extend(leak for leak in probe.errors(mark) if not _started_in_a_test(baseline, leak.started))
+            leaks.extend(leak for leak in probe.errors(mark) if ownership.keeps_error(baseline, leak.started))
     return leaks
+
+
+def _new_items(baseline: Baseline, probe: Probe[Any, Any], mark: object) -> list[object]:
+    """What `probe` finds new since `mark` that is `baseline`'s to check: fixtures of
+    wider scope own what they started (ownership.py)."""
+    items = probe.new_since(mark)
+    if items:
+        keep = ownership.keeper(baseline, probe)
+        if keep is not None:
+            return [item for item in items if keep(item)]
+    return items
 
 
 #: How long, at most, a survivor that started another survivor gets to finish that start.
@@ -368,13 +341,19 @@ class _WaitedFor:
         self.items = {probe.identity(item): item for item in items}
 
     def look_again(
-        self, probe: Probe[Any, Any], mark: object, rules: Rules, survivors: list[object], deadline: float
+        self,
+        baseline: Baseline,
+        probe: Probe[Any, Any],
+        mark: object,
+        rules: Rules,
+        survivors: list[object],
+        deadline: float,
     ) -> list[object] | None:
         """What to wait for next: the survivors plus what started meanwhile; None when done.
 
         Done when nothing new started, or at the deadline (the survivors are what is left).
         """
-        fresh = [item for item in probe.new_since(mark) if probe.identity(item) not in self.items]
+        fresh = [item for item in _new_items(baseline, probe, mark) if probe.identity(item) not in self.items]
         if fresh:
             fresh = _unignored(probe, fresh, rules)
         if not fresh:
@@ -426,7 +405,7 @@ def _anything_new(baseline: Baseline, in_loop: bool) -> bool:
     checked = {probe.kind for probe in baseline.settings.checked}
     for probe, mark in baseline.marks:
         if probe.checked_in_loop is in_loop and probe.kind in checked:
-            items = probe.new_since(mark)
+            items = _new_items(baseline, probe, mark)
             if items and _unignored(probe, items, baseline.settings.rules_of(probe.kind)):
                 return True
     return False

@@ -19,7 +19,7 @@ import unittest
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from . import _compat, case, check, leak_log, mode
+from . import _compat, case, check, leak_log, mode, ownership
 from .options import Option
 from .probes import PROBES
 from .report import Leak, LeakError, format_counts
@@ -197,15 +197,19 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
             if baseline is not None:  # None: the mode in force is off
                 state.classes[cls] = baseline
         super().leaktest_class_setup(test, result)
+        if fresh:
+            _setup_ended(state.classes.get(cls))
         if fresh and _compat.class_setup_failed(cls):
             baseline = state.classes.pop(cls, None)
             self._leaktest_fixture(result, baseline, "setUpClass", _class_name(cls))
 
     def leaktest_previous_class_teardown(self, test: unittest.TestCase | None, result: unittest.TestResult) -> None:
         previous = _compat.previous_test_class(result)
-        super().leaktest_previous_class_teardown(test, result)
         if previous is None or previous == test.__class__:
+            super().leaktest_previous_class_teardown(test, result)
             return
+        _teardown_begins(_fixture_state(result).classes.get(previous))
+        super().leaktest_previous_class_teardown(test, result)
         baseline = _fixture_state(result).classes.pop(previous, None)
         self._leaktest_fixture(result, baseline, "tearDownClass", _class_name(previous))
 
@@ -220,13 +224,17 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
         if state.pending_module == current:  # no teardown ran: there was no previous module
             state.pending_module = None
             self._leaktest_module_baseline(state, current)
+        if fresh:
+            _setup_ended(state.modules.get(current))
         if fresh and _compat.module_setup_failed(result):
             self._leaktest_module(result, current, "setUpModule")
 
     def leaktest_module_teardown(self, result: unittest.TestResult) -> None:
         previous = _compat.previous_module(self, result)
-        super().leaktest_module_teardown(result)
         state = _fixture_state(result)
+        if previous is not None:
+            _teardown_begins(state.modules.get(previous))
+        super().leaktest_module_teardown(result)
         if previous is not None:
             self._leaktest_module(result, previous, "tearDownModule")
         pending, state.pending_module = state.pending_module, None
@@ -263,6 +271,16 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
             if isinstance(result, LeakTestResult):
                 result.grace_seconds += baseline.waited
                 result.note_warned(f"{method} ({parent})", baseline.warned)
+
+
+def _setup_ended(baseline: check.Baseline | None) -> None:
+    if baseline is not None and baseline.fixture is not None:
+        ownership.setup_ended(baseline.fixture)
+
+
+def _teardown_begins(baseline: check.Baseline | None) -> None:
+    if baseline is not None and baseline.fixture is not None:
+        ownership.teardown_begins(baseline.fixture)
 
 
 def _class_name(cls: type) -> str:

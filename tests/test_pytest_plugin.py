@@ -82,6 +82,7 @@ def start_runs() -> None:
         VerdictsTest,
         XdistVerdictsTest,
         FixtureScopeTest,
+        FixtureOwnershipTest,
         SettingsTest,
         BadMarkerTest,
         XdistBadMarkerTest,
@@ -239,6 +240,43 @@ class FixtureScopeTest(unittest.TestCase):
             },
             run.output,
         )
+
+
+@unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
+class FixtureOwnershipTest(unittest.TestCase):
+    """One ownership model with unittest's class fixtures (pytest_fixture_ownership.py)."""
+
+    owned: Run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.owned = shared_run("--leaktest", "pytest_fixture_ownership.py")
+
+    def test_what_a_teardown_leaves_is_the_fixtures(self) -> None:
+        self.assertEqual(self.owned.outcome("TestTeardownLeak.test_one"), "passed", self.owned.output)
+        self.assertEqual(self.owned.outcome("TestTeardownLeak.test_two"), "error", self.owned.output)
+        report = self.owned.report("TestTeardownLeak.test_two")
+        self.assertIn("leaked by fixture 'teardown_leak' (class scope, ", report)
+        self.assertIn("[Thread 'left-by-a-teardown' (ident", report)
+        self.assertIn("from pytest_fixture_ownership.teardown_leak at ", report)
+
+    def test_a_connection_its_server_keeps_after_the_test_closed_its_side_is_the_fixtures(self) -> None:
+        self.assertEqual(self.owned.outcome("TestHeldConnection.test_closes_its_side"), "passed", self.owned.output)
+        self.assertEqual(self.owned.outcome("TestHeldConnection.test_last"), "error", self.owned.output)
+        report = self.owned.report("TestHeldConnection.test_last")
+        self.assertIn("leaked by fixture 'holding_server' (class scope, ", report)
+        self.assertIn("through socket.socket.accept", report)
+
+    def test_a_file_a_fixture_opens_in_the_setup_of_a_test_is_not_the_tests(self) -> None:
+        self.assertEqual(self.owned.outcome("TestScratchFile.test_first_use"), "passed", self.owned.output)
+        self.assertEqual(self.owned.outcome("TestScratchFile.test_second_use"), "passed", self.owned.output)
+
+    def test_a_fixture_finalized_by_a_parameter_change_leaves_the_next_tests_leak_to_it(self) -> None:
+        self.assertEqual(self.owned.outcome("TestSwitchedParameter.test_leaks_with_the_second[first]"), "passed")
+        name = "TestSwitchedParameter.test_leaks_with_the_second[second]"
+        self.assertEqual(self.owned.outcome(name), "error", self.owned.output)
+        self.assertIn("[Thread 'leaked-after-a-switch' (ident", self.owned.report(name))
+        self.assertNotIn("leaked by fixture", self.owned.report(name))
 
 
 @unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)

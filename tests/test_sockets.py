@@ -273,6 +273,26 @@ class Ownership(SocketCase):
         self.assertIn("tearDownClass", str(result.errors[0][0]))
         self.assertIn("through socket.socket.accept", text)
 
+    def test_a_connection_a_leaking_test_keeps_open_is_that_tests_leak_alone(self) -> None:
+        """The class server's side stays open because the test left its own open: a
+        consequence of the test's leak, which the class's check does not report again."""
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            @classmethod
+            def setUpClass(cls) -> None:
+                cls.listener = socket.create_server(("127.0.0.1", 0))
+                cls.addClassCleanup(cls.listener.close)
+
+            def test_keeps_its_side(self) -> None:
+                HELD.append(socket.create_connection(self.listener.getsockname()))
+                HELD.append(self.listener.accept()[0])
+
+        result = run_tests(Inner)
+        text = report(result)
+        self.assertEqual((result.testsRun, len(result.failures), len(result.errors)), (1, 1, 0), text)
+        self.assertIn("through socket.create_connection", text)
+        self.assertNotIn("through socket.socket.accept", text)
+
 
 class Settings(SocketCase):
     def leaking(self, **attributes: object) -> type[unittest.TestCase]:

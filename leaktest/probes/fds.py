@@ -106,6 +106,9 @@ class FdProbe(Probe[frozenset[int], Descriptor]):
         found = [Descriptor(fd, _target(fd)) for fd in sorted(new) if fd > 2 and fd not in sockets]
         return [d for d in found if d not in _claimed and (d.target or not _TARGETS) and _open(d)]
 
+    def identity(self, item: Descriptor) -> int:
+        return hash(item)  # each listing makes new ones: the number and the target tell them
+
     def candidates(self, items: Sequence[Descriptor], with_frames: bool) -> list[Candidate]:
         return [Candidate((d.target,) if d.target else ()) for d in items]
 

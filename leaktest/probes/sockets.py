@@ -73,6 +73,7 @@ class SocketRecord:
 
     __slots__ = (
         "seq",
+        "made",
         "ref",
         "stack",
         "test",
@@ -89,7 +90,7 @@ class SocketRecord:
     )
 
     def __init__(self, sock: socket.socket, stack: tuple[tuple[Any, ...], ...], test: object) -> None:
-        self.seq = 0
+        self.seq = self.made = 0  # `seq`: its number as listed; `made`: the clock's then
         self.ref = weakref.ref(sock)
         self.stack = stack  # `stacks.creation_stack` from the caller of socket.socket()
         self.test = test  # the test function running then (`clock.running`)
@@ -168,11 +169,12 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
     listener = _listener_of(frame) if code is _ACCEPT else False
     with _lock:
         if listener is False:
-            record.seq = clock.tick()
+            record.seq = record.made = clock.tick()
             _created.append(record)
         else:  # accepted: the listener's number (0 for one leaktest did not see)
             record.listener = listener if isinstance(listener, SocketRecord) else None
             record.seq = record.listener.seq if record.listener is not None else 0
+            record.made = clock.now
             bisect.insort(_created, record, key=lambda r: r.seq)
         _by_id[id(sock)] = record
         if len(_created) >= _prune_at:
@@ -450,6 +452,9 @@ class SocketProbe(Probe[int, SocketRecord]):
         found = [r for r in _created_after(mark) if not r.claimed and r.alive()]
         found += [r for r in list(_collected) if r.seq > mark and not r.claimed]
         return found
+
+    def started(self, item: SocketRecord) -> int | None:
+        return item.made  # an accepted connection: when it was accepted, not its listener's number
 
     def made_by(self, item: SocketRecord) -> Maker | None:
         """An accepted connection is its server's: the listener's record."""

@@ -6,7 +6,8 @@ registered, and the engine imported, only when `--leaktest` or `leaktest = true`
 asks for it.
 
 The package: `hooks` (the checker's hooks: one item from its baseline to its
-check), `ownership` (what fixtures of wider scope own), `config` (the settings
+check; what fixtures of wider scope own is leaktest/ownership.py's, as for
+unittest's class and module fixtures), `config` (the settings
 from ini options, the command line and markers), `_compat` (what it reads of
 pytest's, pytest-asyncio's and anyio's private API), `results` (the run's files,
 JUnit properties and the summary's leaks section).

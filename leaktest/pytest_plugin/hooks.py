@@ -3,8 +3,8 @@
 One item: baseline before its setup phase, check after its teardown phase, so
 function-scoped fixture finalizers count as cleanups; a leak is an error at
 teardown. What a class, module, package or session fixture starts belongs to
-that fixture (ownership.py): the tests do not see it, and it is checked when the
-fixture is finalized. unittest tests keep their own check: a
+that fixture (leaktest/ownership.py, as a unittest class's or module's does): the
+tests do not see it, and it is checked when the fixture is finalized. unittest tests keep their own check: a
 `LeakCheckedTestCase` its own settings, a plain `TestCase` the runner's per-test
 wrapping.
 
@@ -34,7 +34,6 @@ import pytest
 from ..report import LeakError
 from . import _compat
 from .config import BadMarker, marked_settings
-from .ownership import Owner, Ownership
 
 if TYPE_CHECKING:
     from ..check import Baseline
@@ -73,17 +72,20 @@ class _ItemState:
     deadline: float | None = None
     leaks: list[Leak] = dataclasses.field(default_factory=list)  # found on the test's loop
     anyio_lease: tuple[contextlib.AbstractContextManager[Any], Any] | None = None  # (lease, anyio's runner)
+    tearing_down: bool = False
+    #: The fixtures finalized in its teardown: checked after it (ownership.py).
+    fixtures: list[Baseline] = dataclasses.field(default_factory=list)
 
 
 class LeakCheck:
     """The checker, registered as a plugin when the suite asks for leaktest."""
 
     def __init__(self, settings: Settings) -> None:
-        from .. import check
+        from .. import check, ownership
 
         self._check = check
+        self._ownership = ownership
         self._settings = settings
-        self._ownership = Ownership()
         self._current: _ItemState | None = None  # the item between its setup and its check
         self._open_runners: list[_RunnerLike] = []  # pytest-asyncio loops of wider scope
 
@@ -158,6 +160,7 @@ class LeakCheck:
         state = self._current
         if state is None or state.item is not item:
             return (yield)
+        state.tearing_down = True
         try:
             return (yield)
         finally:
@@ -170,12 +173,12 @@ class LeakCheck:
                     finally:  # what a thread raised while the check waited for it is this test's
                         _compat.report_thread_exceptions(item.config)
             finally:
-                self._ownership.test_checked()
+                self._ownership.test_checked(state.baseline)
+                self._check_fixtures(state.fixtures)
 
     def _check_item(self, state: _ItemState) -> None:
         baseline = state.baseline
         try:
-            self._ownership.exclude_owned(baseline)
             for runner in self._open_runners:  # loops of wider scope: still open, not running
                 self._check_tasks_on(state, runner)
             if state.anyio_lease is not None:
@@ -199,7 +202,6 @@ class LeakCheck:
             return
         if state.deadline is None:
             state.deadline = self._check.grace_deadline(state.baseline)
-        self._ownership.exclude_owned(state.baseline)
         state.leaks.extend(runner.run(self._check.find_leaks_async(state.baseline, state.deadline, in_loop=True)))
 
     def _loop_closing(self, runner: _RunnerLike) -> None:
@@ -234,24 +236,25 @@ class LeakCheck:
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, object, object]:
-        owner = None
+        baseline = None
         if fixturedef.scope != "function":
             settings = self._fixture_settings(fixturedef, request)
             if settings is not None:
                 name = _fixture_name(fixturedef, request)
-                baseline = self._check.take_baseline(settings, owner=name, running=fixturedef.func)
+                baseline = self._check.take_baseline(settings, owner=name, running=fixturedef.func, fixture=True)
                 if baseline is not None:  # None: the mode in force is off
-                    owner = Owner(name, baseline)
                     # Added before the fixture runs: finalizers run last-in first-out, so
                     # this check comes after the fixture's own teardown.
-                    fixturedef.addfinalizer(functools.partial(self._check_fixture, owner))
+                    fixturedef.addfinalizer(functools.partial(self._fixture_finalized, baseline))
         try:
             value = yield
         finally:
-            if owner is not None:
-                self._ownership.own(owner)  # a loop of wider scope, too, is its fixture's
+            if baseline is not None and baseline.fixture is not None:
+                self._ownership.setup_ended(baseline.fixture)  # a loop of wider scope, too, is its fixture's
                 # What the test makes next is the test's, "from" the test, not the fixture.
-                owner.baseline.returned()
+                baseline.returned()
+                # Added after the fixture's own teardown was registered: runs before it.
+                fixturedef.addfinalizer(functools.partial(self._ownership.teardown_begins, baseline.fixture))
         if _compat.is_asyncio_loop_fixture(fixturedef.argname):
             runner = cast(_RunnerLike, value)
             if fixturedef.scope != "function":
@@ -272,10 +275,26 @@ class LeakCheck:
             return None  # a leak-checked class checks its own class fixture
         return marked_settings(self._settings, request.node)
 
-    def _check_fixture(self, owner: Owner) -> None:
-        """At the fixture's finalization: what it started and is still running."""
-        self._ownership.release(owner)
-        baseline = owner.baseline
+    def _fixture_finalized(self, baseline: Baseline) -> None:
+        """Its teardown ran: check it now, or after the test in whose teardown it ran."""
+        if baseline.fixture is not None:
+            self._ownership.teardown_ended(baseline.fixture)
+        state = self._current
+        if state is not None and state.tearing_down:
+            state.fixtures.append(baseline)
+        else:
+            self._check_fixture(baseline)
+
+    def _check_fixtures(self, fixtures: list[Baseline]) -> None:
+        """Each in turn, as pytest finalized them (innermost first), whatever the others raise."""
+        if fixtures:
+            try:
+                self._check_fixture(fixtures[0])
+            finally:
+                self._check_fixtures(fixtures[1:])
+
+    def _check_fixture(self, baseline: Baseline) -> None:
+        """At the fixture's finalization: what its setup and its teardown left running."""
         try:
             leaks = self._check.find_leaks(baseline)
         finally:
@@ -284,7 +303,7 @@ class LeakCheck:
             try:
                 self._check.conclude(baseline, leaks)
             except LeakError as error:
-                raise type(error)(f"leaked by {owner.name}:\n{error}", error.leaks) from None
+                raise type(error)(f"leaked by {baseline.owner}:\n{error}", error.leaks) from None
 
 
 def _released_if_clean(state: _ItemState) -> bool:

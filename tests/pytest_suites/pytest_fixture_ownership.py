@@ -1,0 +1,73 @@
+"""Fixture ownership, as for unittest's class fixtures (see tests/test_pytest_plugin.py):
+what a fixture's teardown leaves is the fixture's; a connection its server keeps
+after the test closed its side is the fixture's; a file it opens, first requested
+by a test, is not that test's; a fixture finalized when its parameter changes
+leaves the next test's leaks to that test."""
+
+import os
+import socket
+import tempfile
+
+import pytest
+
+from conftest import leak
+
+_held = []  # the connections the holding server keeps open: its leak
+
+
+@pytest.fixture(scope="class")
+def teardown_leak():
+    yield
+    leak("left-by-a-teardown")
+
+
+class TestTeardownLeak:
+    def test_one(self, teardown_leak):
+        pass
+
+    def test_two(self, teardown_leak):
+        pass
+
+
+@pytest.fixture(scope="class")
+def holding_server():
+    listener = socket.create_server(("127.0.0.1", 0))
+    yield listener
+    listener.close()
+
+
+class TestHeldConnection:
+    def test_closes_its_side(self, holding_server):
+        with socket.create_connection(holding_server.getsockname()):
+            _held.append(holding_server.accept()[0])
+
+    def test_last(self, holding_server):
+        pass
+
+
+@pytest.fixture(scope="class")
+def scratch_file():
+    fd, path = tempfile.mkstemp()
+    yield fd
+    os.close(fd)
+    os.unlink(path)
+
+
+@pytest.mark.leaktest(check_fds=True)
+class TestScratchFile:
+    def test_first_use(self, scratch_file):
+        os.fstat(scratch_file)
+
+    def test_second_use(self, scratch_file):
+        os.fstat(scratch_file)
+
+
+@pytest.fixture(scope="class", params=["first", "second"])
+def switched(request):
+    yield request.param
+
+
+class TestSwitchedParameter:
+    def test_leaks_with_the_second(self, switched):
+        if switched == "second":
+            leak("leaked-after-a-switch")
