@@ -14,9 +14,9 @@ Anything else is forked and exec'd as given.
 
 Runs wait in the launcher's queue, each with its place in the order they were
 asked for (a chain of runs shares one). It starts first the places the main thread
-has waited for (a test needs them now), then the earliest; two at a time, at a
-lower priority than the tests' own process: they take the CPU time the tests
-leave (waiting out grace periods, joins), and slow the tests little.
+has waited for (a test needs them now), then the earliest; two at a time, at the
+tests' own priority: a lower one can starve them on a machine kept busy (the stress
+run), where what they check has a grace period measured on the clock.
 
 Protocol: one JSON object per line. To the launcher: ``{"run": ID, "order",
 "argv", "cwd", "env", "out", "err", "timeout"}``, ``{"first": ORDER}``. From it:
@@ -34,9 +34,8 @@ import time
 from typing import Any
 
 #: Runs at once: one per core of a small machine (more cost more CPU time than they
-#: save in waiting), each at `_NICENESS`.
+#: save in waiting).
 _SLOTS = 2
-_NICENESS = 10
 
 
 def _serve() -> None:  # the launcher process
@@ -101,7 +100,6 @@ def _reply(run: int, status: int | None) -> None:
 def _child(request: dict[str, Any]) -> None:  # a forked copy of the launcher
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
-    os.nice(_NICENESS)
     code = 1
     try:
         os.chdir(request["cwd"])
