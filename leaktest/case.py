@@ -205,7 +205,8 @@ def _detach(state: PerTestState) -> None:
 
 def _ended(baseline: check.Baseline) -> None:
     baseline.release()
-    ownership.test_checked(baseline)
+    if baseline.leaked:  # what fixtures made for it meanwhile is not theirs to report
+        ownership.test_checked(baseline)
 
 
 def check_after_cleanups(test: object, success: bool, check_leaks: Callable[[check.Baseline], None]) -> bool:
