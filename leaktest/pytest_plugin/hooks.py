@@ -72,8 +72,8 @@ class _ItemState:
     deadline: float | None = None
     leaks: list[Leak] = dataclasses.field(default_factory=list)  # found on the test's loop
     anyio_lease: tuple[contextlib.AbstractContextManager[Any], Any] | None = None  # (lease, anyio's runner)
-    tearing_down: bool = False
-    #: The fixtures finalized in its teardown: checked after it (ownership.py).
+    #: The fixtures finalized while it ran (in its teardown; in its setup, when a
+    #: parameter changed): checked after it (ownership.py).
     fixtures: list[Baseline] = dataclasses.field(default_factory=list)
 
 
@@ -160,7 +160,6 @@ class LeakCheck:
         state = self._current
         if state is None or state.item is not item:
             return (yield)
-        state.tearing_down = True
         try:
             return (yield)
         finally:
@@ -276,11 +275,11 @@ class LeakCheck:
         return marked_settings(self._settings, request.node)
 
     def _fixture_finalized(self, baseline: Baseline) -> None:
-        """Its teardown ran: check it now, or after the test in whose teardown it ran."""
+        """Its teardown ran: check it now, or after the test it ran within."""
         if baseline.fixture is not None:
             self._ownership.teardown_ended(baseline.fixture)
         state = self._current
-        if state is not None and state.tearing_down:
+        if state is not None:
             state.fixtures.append(baseline)
         else:
             self._check_fixture(baseline)
