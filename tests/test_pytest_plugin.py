@@ -278,6 +278,11 @@ class FixtureOwnershipTest(unittest.TestCase):
         self.assertIn("[Thread 'leaked-after-a-switch' (ident", self.owned.report(name))
         self.assertNotIn("leaked by fixture", self.owned.report(name))
 
+    def test_a_fixture_set_up_inside_another_fixtures_setup_is_its_own(self) -> None:
+        self.assertEqual(self.owned.outcome("TestNestedSetup.test_one"), "passed", self.owned.output)
+        self.assertEqual(self.owned.outcome("TestNestedSetup.test_two"), "passed", self.owned.output)
+        self.assertNotIn("set-up-inside-a-class-fixture", self.owned.output)
+
 
 @unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
 class SettingsTest(unittest.TestCase):

@@ -2,7 +2,8 @@
 what a fixture's teardown leaves is the fixture's; a connection its server keeps
 after the test closed its side is the fixture's; a file it opens, first requested
 by a test, is not that test's; a fixture finalized when its parameter changes
-leaves the next test's leaks to that test."""
+leaves the next test's leaks to that test; a fixture set up inside another's
+setup is its own."""
 
 import os
 import socket
@@ -11,6 +12,7 @@ import tempfile
 import pytest
 
 from conftest import leak
+from hubs import start_hub
 
 _held = []  # the connections the holding server keeps open: its leak
 
@@ -71,3 +73,25 @@ class TestSwitchedParameter:
     def test_leaks_with_the_second(self, switched):
         if switched == "second":
             leak("leaked-after-a-switch")
+
+
+@pytest.fixture(scope="session")
+def session_hub():
+    hub = start_hub("set-up-inside-a-class-fixture", daemon=True)
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture(scope="class")
+def uses_the_session_hub(request):
+    """Sets the session fixture up inside its own setup (pytest then finalizes the two
+    together): the hub is the session fixture's, stopped by it, a leak of neither."""
+    return request.getfixturevalue("session_hub")
+
+
+class TestNestedSetup:
+    def test_one(self, uses_the_session_hub):
+        assert uses_the_session_hub.thread.is_alive()
+
+    def test_two(self, uses_the_session_hub):
+        pass
