@@ -14,6 +14,7 @@ Importing this module installs the process-wide hooks (probes/install.py).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import time
 import warnings
@@ -303,7 +304,7 @@ def _leaks_after_waits(
                     if done:
                         baseline.cleaned += (done,)
         if probe.errors_switch is None or baseline.settings.get(probe.errors_switch):
-            leaks.extend(leak for leak in probe.errors(mark) if ownership.keeps_error(baseline, leak.started))
+            leaks.extend(probe.errors(mark, functools.partial(ownership.keeps_error, baseline)))
     return leaks
 
 

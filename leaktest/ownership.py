@@ -146,10 +146,14 @@ def _theirs(owner: Owner, probe: Probe[Any, Any], item: object, *, to_report: bo
 
 
 def _in_its_time(owner: Owner, started: int) -> bool:
-    """Whether the clock number `started` is in `owner`'s setup or in its teardown."""
-    return _within(owner.baseline.clock, owner.setup_ended, started) or (
+    """Whether the clock number `started` is in `owner`'s setup or in its teardown, and
+    not in the setup of a fixture set up inside them (`request.getfixturevalue`)."""
+    if not _within(owner.baseline.clock, owner.setup_ended, started) and not (
         owner.teardown_began is not None and _within(owner.teardown_began, owner.teardown_ended, started)
-    )
+    ):
+        return False
+    inner = _open[_open.index(owner) + 1 :] if owner in _open else ()  # opened after it
+    return not any(_within(other.baseline.clock, other.setup_ended, started) for other in inner)
 
 
 def _within(begin: int, end: int | None, started: int) -> bool:

@@ -283,6 +283,13 @@ class FixtureOwnershipTest(unittest.TestCase):
         self.assertEqual(self.owned.outcome("TestNestedSetup.test_two"), "passed", self.owned.output)
         self.assertNotIn("set-up-inside-a-class-fixture", self.owned.output)
 
+    def test_an_exception_of_a_fixtures_thread_during_a_test_is_the_fixtures(self) -> None:
+        self.assertEqual(self.owned.outcome("TestFixtureThreadRaising.test_makes_it_raise"), "passed")
+        self.assertEqual(self.owned.outcome("TestFixtureThreadRaising.test_last"), "error", self.owned.output)
+        report = self.owned.report("TestFixtureThreadRaising.test_last")
+        self.assertIn("leaked by fixture 'failing_worker' (class scope, ", report)
+        self.assertIn("RuntimeError: the fixture's worker failed", report)
+
 
 @unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)
 class SettingsTest(unittest.TestCase):

@@ -182,6 +182,7 @@ class Probe(Generic[Mark, Item]):
         """
         return ""
 
-    def errors(self, mark: Mark) -> list[Leak]:
-        """Failures that are not leaks (an exception nobody caught), claimed once."""
+    def errors(self, mark: Mark, keep: Callable[[int | None], bool]) -> list[Leak]:
+        """Failures that are not leaks (an exception nobody caught), claimed once: those
+        whose thread started at a clock number `keep` accepts (ownership.py)."""
         return []

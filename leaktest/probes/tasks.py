@@ -603,7 +603,8 @@ class TaskProbe(Probe[int, Item]):
             cancelled.append(f"Task {task.get_name()!r}")
         return f"cancelled {', '.join(cancelled)}" if cancelled else ""
 
-    def errors(self, mark: int) -> list[Leak]:
+    def errors(self, mark: int, keep: Callable[[int | None], bool]) -> list[Leak]:
+        # A task's exception has no start number: always kept.
         if clock.now == mark:
             return []
         found = []

@@ -532,7 +532,7 @@ class ThreadProbe(Probe[ThreadMark, AnyThread]):
             done.append(f"threads cannot be killed in Python, left running: {names}")
         return "; ".join(done)
 
-    def errors(self, mark: ThreadMark) -> list[Leak]:
+    def errors(self, mark: ThreadMark, keep: Callable[[int | None], bool]) -> list[Leak]:
         seq, uncaught_from, _ = mark
         if _uncaught_total == uncaught_from:
             return []
@@ -540,7 +540,7 @@ class ThreadProbe(Probe[ThreadMark, AnyThread]):
         with _lock:
             records = [record for record in _uncaught if record.serial >= uncaught_from]
         for record in records:
-            if record.thread_seq > seq and not record.claimed:
+            if record.thread_seq > seq and not record.claimed and keep(record.thread_seq):
                 record.claimed = True
                 name = f"Thread {record.thread_name!r}"
                 text = entry(f"{name}:", stacks.where("started", record.site), record.text)

@@ -3,11 +3,12 @@ what a fixture's teardown leaves is the fixture's; a connection its server keeps
 after the test closed its side is the fixture's; a file it opens, first requested
 by a test, is not that test's; a fixture finalized when its parameter changes
 leaves the next test's leaks to that test; a fixture set up inside another's
-setup is its own."""
+setup is its own; an exception its thread raises during a test is its own."""
 
 import os
 import socket
 import tempfile
+import threading
 
 import pytest
 
@@ -94,4 +95,30 @@ class TestNestedSetup:
         assert uses_the_session_hub.thread.is_alive()
 
     def test_two(self, uses_the_session_hub):
+        pass
+
+
+@pytest.fixture(scope="class")
+def failing_worker():
+    """Its thread raises when a test asks it to: an exception of the fixture's thread."""
+    asked = threading.Event()
+
+    def work():
+        asked.wait()
+        raise RuntimeError("the fixture's worker failed")
+
+    thread = threading.Thread(target=work, name="fixture-worker")
+    thread.start()
+    yield asked, thread
+    asked.set()
+    thread.join()
+
+
+class TestFixtureThreadRaising:
+    def test_makes_it_raise(self, failing_worker):
+        asked, thread = failing_worker
+        asked.set()
+        thread.join()
+
+    def test_last(self, failing_worker):
         pass
