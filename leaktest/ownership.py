@@ -4,8 +4,9 @@ session scope) starts is that fixture's, and so is what that thing makes while
 serving a test.
 
 A fixture's baseline is taken before its setup. When the setup ends, what it
-left running is *owned*: held here by identity, since every probe can list its
-items but not every one knows when they started (a file descriptor). When its
+left running is *owned*: noted here by identity, since every probe can list its
+items but not every one knows when they started (a file descriptor), and held
+weakly where the item allows it (a task's exception holds its frames). When its
 teardown begins, a second mark is taken. Where the clock tells when an item
 started, that decides too: a pool made in the setup numbers the workers it
 starts lazily in a test as of itself.
@@ -16,7 +17,7 @@ a loop run by its thread). The fixture's check looks at what it owns and what
 that made, less what was made for a test whose check found leaks: a handler
 still serving a connection the test left open is that leak's consequence, not
 the fixture's. So a fixture finalized in a test's teardown (pytest's last test
-of its scope) is checked after that test (`test_checked`).
+of its scope) is checked after that test (the plugin's hooks; `test_checked`).
 
 Thread exceptions have no item to own: they go by when their thread started, in
 the fixture's setup or teardown.
@@ -25,6 +26,7 @@ the fixture's setup or teardown.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,14 +42,17 @@ __tracebackhide__ = True  # and from pytest ones
 
 @dataclasses.dataclass(eq=False)
 class Owner:
-    """A fixture of wider scope: its baseline, and what it owns (kept alive here)."""
+    """A fixture of wider scope: its baseline, and what it owns."""
 
     baseline: Baseline
-    items: dict[int, object] = dataclasses.field(default_factory=dict)  # identity -> item
+    #: identity -> a weak reference to the item (`Probe.referent`), or the item where it
+    #: allows none (a socket's record, a file descriptor's number and target: they hold
+    #: nothing the test made).
+    items: dict[int, object] = dataclasses.field(default_factory=dict)
     setup_ended: int | None = None  # the clock's number when its setup returned
     teardown_began: int | None = None  # the clock's number when its teardown began
-    teardown_ended: int | None = None  # ... and when it ended (its check began)
-    checked = False  # its check began: `items` holds what its teardown left, too
+    teardown_ended: int | None = None  # ... and when it ended
+    torn_down = False  # `items` holds what its teardown left, too
     teardown_marks: list[tuple[Probe[Any, Any], Any]] | None = None
 
 
@@ -72,15 +77,15 @@ def setup_ended(owner: Owner) -> None:
 
 def teardown_begins(owner: Owner) -> None:
     """Its teardown is about to run: what is new from now on is its own, too."""
-    if owner.teardown_marks is None and not owner.checked:
+    if owner.teardown_marks is None and not owner.torn_down:
         owner.teardown_began = clock.now
         owner.teardown_marks = [(probe, probe.mark()) for probe, _ in owner.baseline.marks]
 
 
 def teardown_ended(owner: Owner) -> None:
     """Its teardown is over: add what it left running to what the fixture owns."""
-    if not owner.checked:
-        owner.checked = True
+    if not owner.torn_down:
+        owner.torn_down = True
         setup_ended(owner)  # a fixture whose setup end was not seen owns what is there now
         marks, owner.teardown_marks = owner.teardown_marks, None
         if marks is not None:
@@ -134,13 +139,15 @@ def keeps_error(baseline: Baseline, started: int | None) -> bool:
 def _theirs(owner: Owner, probe: Probe[Any, Any], item: object, *, to_report: bool = False) -> bool:
     """Whether `item` is `owner`'s: owned, started in its setup or teardown, or made
     by something that is; `to_report`: not made for a test whose check found leaks."""
-    if probe.identity(item) in owner.items:
+    if _owns(owner, probe.identity(item)):
         return True
     started = probe.started(item)
     if started is not None and _in_its_time(owner, started):
         return True
     maker = probe.made_by(item)
-    if maker is None or not (id(maker.thing) in owner.items or _in_its_time(owner, maker.started)):
+    if maker is None:
+        return False
+    if not (maker.thing is not None and _owns(owner, id(maker.thing))) and not _in_its_time(owner, maker.started):
         return False
     return not (to_report and started is not None and any(_within(*test, started) for test in _leaking_tests))
 
@@ -156,6 +163,13 @@ def _in_its_time(owner: Owner, started: int) -> bool:
     return not any(_within(other.baseline.clock, other.setup_ended, started) for other in inner)
 
 
+def _owns(owner: Owner, key: int) -> bool:
+    """Whether `owner` owns the item of identity `key` (not another one made since at
+    the address of an owned item that is gone)."""
+    held = owner.items.get(key)
+    return held is not None and (not isinstance(held, weakref.ref) or held() is not None)
+
+
 def _within(begin: int, end: int | None, started: int) -> bool:
     return begin < started and (end is None or started <= end)
 
@@ -167,9 +181,16 @@ def _unowned_since(marks: list[tuple[Probe[Any, Any], Any]]) -> dict[int, object
     for probe, mark in marks:
         for item in probe.new_since(mark):
             key = probe.identity(item)
-            if not any(key in owner.items for owner in _open):
-                found[key] = item
+            if not any(_owns(owner, key) for owner in _open):
+                found[key] = _held(probe.referent(item))
     return found
+
+
+def _held(referent: object) -> object:
+    try:
+        return weakref.ref(referent)
+    except TypeError:
+        return referent
 
 
 def _release(marks: list[tuple[Probe[Any, Any], Any]]) -> None:

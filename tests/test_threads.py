@@ -377,6 +377,31 @@ class NothingLeftForTheCollector(leaktest.LeakCheckedTestCase):
         self.assertIn("[Thread 'holder'", report(result))
         self.assertIsNone(held[0](), "the thread's local outlived it")
 
+    def test_a_class_fixtures_thread_is_freed_when_it_ends_before_the_class(self) -> None:
+        """The class owns what its setUpClass left running, without keeping it alive."""
+        ended: list[bool] = []
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            @classmethod
+            def setUpClass(cls) -> None:
+                cls.stop = threading.Event()
+                thread = threading.Thread(target=cls.stop.wait, name="class-worker")
+                thread.start()
+                cls.thread = weakref.ref(thread)
+
+            def test(self) -> None:
+                thread = self.thread()
+                assert thread is not None
+                self.stop.set()
+                thread.join()
+                del thread
+                gc.collect()
+                ended.append(self.thread() is None)
+
+        result = run_tests(Inner, "test")
+        self.assertEqual((result.testsRun, result.failures, result.errors), (1, [], []))
+        self.assertEqual(ended, [True], "the class's ownership kept its ended thread alive")
+
 
 class TestsOwnExceptHook(leaktest.LeakCheckedTestCase):
     """An exception that a `threading.excepthook` installed by the test handled is no

@@ -44,7 +44,7 @@ def poll(
 class Maker(NamedTuple):
     """What made an item while serving a test (`Probe.made_by`), and its clock number."""
 
-    thing: object
+    thing: object  # None once it is gone
     started: int
 
 
@@ -157,6 +157,11 @@ class Probe(Generic[Mark, Item]):
         """What tells two listings of the same item apart from two items (a probe
         listing wrappers says what they wrap)."""
         return id(item)
+
+    def referent(self, item: Item) -> object:
+        """The object `identity` names, which a fixture that owns `item` holds weakly
+        (ownership.py): the item itself, or what a listed wrapper wraps."""
+        return item
 
     def started(self, item: Item) -> int | None:
         """The clock number of `item`'s start, when known (probes/clock.py)."""

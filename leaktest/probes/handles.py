@@ -310,6 +310,9 @@ class HandleProbe(Probe[HandleMark, Pending]):
     def identity(self, item: Pending) -> int:
         return id(item.handle)
 
+    def referent(self, item: Pending) -> object:
+        return item.handle
+
     def claim(self, items: Sequence[Pending]) -> None:
         _claimed.update(item.handle for item in items)
 

@@ -46,7 +46,8 @@ _lock = install.new_lock()  # guards the started-thread list, the exception reco
 _SEQ = install.PREFIX + "seq"  # the start number (the pool's creation number for its workers)
 _SITE = install.PREFIX + "site"  # where it was started (stacks.StartSite)
 _START = install.PREFIX + "start"  # the stack that started it (`ignore_started_by`)
-_PARENT = install.PREFIX + "parent"  # a weak reference to the numbered thread that started it
+#: (a weak reference to the numbered thread that started it, that thread's number)
+_PARENT = install.PREFIX + "parent"
 _REPORTED = install.PREFIX + "reported"  # a check reported it (or the thread that started it)
 
 
@@ -168,7 +169,7 @@ def _note_start(
     site = stacks.start_site(site_frame, named.name if named else None, site_of(named) if named else None)
     setattr(thread, _SITE, site)
     if named is not None:
-        setattr(thread, _PARENT, weakref.ref(named))
+        setattr(thread, _PARENT, (weakref.ref(named), seq_of(named)))
     if _alive and threading.excepthook is not _excepthook:
         _install_hook()
     with _lock:
@@ -270,8 +271,8 @@ def seq_of(thread: AnyThread) -> int:
 
 def _parent(thread: AnyThread) -> threading.Thread | None:
     """The numbered thread `thread` was started from, while it still exists."""
-    ref = getattr(thread, _PARENT, None)
-    return None if ref is None else ref()
+    noted = getattr(thread, _PARENT, None)
+    return None if noted is None else noted[0]()
 
 
 def _reported(thread: AnyThread) -> bool:
@@ -502,9 +503,10 @@ class ThreadProbe(Probe[ThreadMark, AnyThread]):
         return seq_of(item)
 
     def made_by(self, item: AnyThread) -> Maker | None:
-        """The thread it was started from: a fixture's dispatcher owns the workers it starts."""
-        parent = _parent(item)
-        return Maker(parent, seq_of(parent)) if parent is not None else None
+        """The thread it was started from (gone, by its number): a fixture's dispatcher owns
+        the workers it starts."""
+        noted = getattr(item, _PARENT, None)
+        return None if noted is None else Maker(noted[0](), noted[1])
 
     def parent(self, item: AnyThread) -> threading.Thread | None:
         return _parent(item)
