@@ -3,10 +3,11 @@
 One item: baseline before its setup phase, check after its teardown phase, so
 function-scoped fixture finalizers count as cleanups; a leak is an error at
 teardown. What a class, module, package or session fixture starts belongs to
-that fixture (leaktest/ownership.py, as a unittest class's or module's does): the
-tests do not see it, and it is checked when the fixture is finalized. unittest tests keep their own check: a
-`LeakCheckedTestCase` its own settings, a plain `TestCase` the runner's per-test
-wrapping.
+that fixture (leaktest/ownership.py, as what a unittest class's or module's
+fixtures start): the tests do not see it, and it is checked when the fixture is
+finalized, after the test it was finalized within. unittest tests keep their own
+check: a `LeakCheckedTestCase` its own settings, a plain `TestCase` the runner's
+per-test wrapping.
 
 Tasks pending on a test's loop are looked for while the loop is still open:
 pytest-asyncio's loops just before their fixture closes them, anyio's through a
