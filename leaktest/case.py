@@ -129,6 +129,7 @@ class _LeakChecked:
 
     @classmethod
     def doClassCleanups(cls) -> None:
+        _class_teardown_begins(cls)  # if tearDownClass did not run (a failed setUpClass)
         super().doClassCleanups()  # type: ignore[misc]
         baseline = _class_fixture(cls).baseline
         if baseline is None:

@@ -675,6 +675,27 @@ class ClassFixtures(leaktest.LeakCheckedTestCase):
         self.assertIn("Inner", str(holder))
         self.assertIn("[Thread 'class-hub'", text)
 
+    def test_thread_a_class_cleanup_starts_after_a_failed_setupclass_is_the_classs(self) -> None:
+        """unittest runs the class cleanups of a failed setUpClass without tearDownClass:
+        what they leave is still the class's."""
+        hub = Hub("started-by-a-class-cleanup")
+        self.addCleanup(hub.stop)
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            @classmethod
+            def setUpClass(cls) -> None:
+                cls.addClassCleanup(hub.start)
+                raise RuntimeError("setUpClass failed")
+
+            def test(self) -> None:
+                pass
+
+        result = run_tests(Inner)
+        self.assertEqual(result.failures, [])
+        texts = "\n".join(text for _, text in result.errors)
+        self.assertIn("RuntimeError: setUpClass failed", texts)
+        self.assertIn("[Thread 'started-by-a-class-cleanup'", texts)
+
     def test_thread_stopped_in_class_cleanup_passes(self) -> None:
         class Inner(leaktest.LeakCheckedTestCase):
             @classmethod
