@@ -173,8 +173,10 @@ class LeakCheck:
                     finally:  # what a thread raised while the check waited for it is this test's
                         _compat.report_thread_exceptions(item.config)
             finally:
-                self._ownership.test_checked(state.baseline)
-                self._check_fixtures(state.fixtures)
+                if state.baseline.leaked:  # what fixtures made for it meanwhile is not theirs to report
+                    self._ownership.test_checked(state.baseline)
+                if state.fixtures:
+                    self._check_fixtures(state.fixtures)
 
     def _check_item(self, state: _ItemState) -> None:
         baseline = state.baseline
