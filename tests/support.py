@@ -296,8 +296,10 @@ THE_SUITES_OWN: dict[str, Any] = {
 
 @functools.cache
 def launcher() -> Launcher:
-    """The one launcher, started when support is imported (before any test)."""
-    return Launcher(pytest_python())
+    """The one launcher, started when support is imported (before any test). Where
+    LEAKTEST_PYTEST_PYTHON names no python, this one: the pytest tests skip, saying so."""
+    python = pytest_python()
+    return Launcher(python if os.access(python, os.X_OK) else sys.executable)
 
 
 def verdict(result: unittest.TestResult) -> str:
@@ -346,7 +348,10 @@ def importable(module: str) -> bool:
     """Whether `module` imports in the python that runs pytest."""
     if not os.environ.get(PYTHON_ENV):
         return importlib.util.find_spec(module) is not None
-    check = subprocess.run([pytest_python(), "-c", f"import {module}"], capture_output=True)
+    try:
+        check = subprocess.run([pytest_python(), "-c", f"import {module}"], capture_output=True)
+    except OSError:  # no such python
+        return False
     return check.returncode == 0
 
 
