@@ -20,7 +20,8 @@ run), where what they check has a grace period measured on the clock.
 
 Protocol: one JSON object per line. To the launcher: ``{"run": ID, "order",
 "argv", "cwd", "env", "out", "err", "timeout"}``, ``{"first": ORDER}``. From it:
-``{"ended": ID, "status": CODE or null when timed out}``.
+``{"ended": ID, "status": CODE or null when timed out, "out", "err"}``, the
+run's output read here, so that the tests' process opens no file for it.
 """
 
 from __future__ import annotations
@@ -48,21 +49,21 @@ def _serve() -> None:  # the launcher process
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     queue: list[dict[str, Any]] = []
-    running: dict[int, tuple[int, float]] = {}  # pid -> (run id, deadline)
+    running: dict[int, tuple[dict[str, Any], float]] = {}  # pid -> (its request, deadline)
     first: set[int] = set()  # the places in the order the main thread has waited for
     requests, pending = sys.stdin.fileno(), b""
     open_input = True
     while True:
-        for pid, (run, deadline) in list(running.items()):
+        for pid, (request, deadline) in list(running.items()):
             ended, status = os.waitpid(pid, os.WNOHANG)
             if ended:
                 del running[pid]
-                _reply(run, os.waitstatus_to_exitcode(status))
+                _reply(request, os.waitstatus_to_exitcode(status))
             elif time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 del running[pid]
-                _reply(run, None)
+                _reply(request, None)
         while queue and len(running) < _SLOTS:
             request = min(queue, key=lambda request: (request["order"] not in first, request["order"]))
             queue.remove(request)
@@ -71,7 +72,7 @@ def _serve() -> None:  # the launcher process
                 os.close(wake_read)
                 os.close(wake_write)
                 _child(request)
-            running[pid] = (request["run"], time.monotonic() + request["timeout"])
+            running[pid] = (request, time.monotonic() + request["timeout"])
         if not open_input and not running:
             return
         nearest = min((deadline for _, deadline in running.values()), default=None)
@@ -92,9 +93,23 @@ def _serve() -> None:  # the launcher process
                     queue.append(message)
 
 
-def _reply(run: int, status: int | None) -> None:
-    sys.stdout.write(json.dumps({"ended": run, "status": status}) + "\n")
+def _reply(request: dict[str, Any], status: int | None) -> None:
+    """The run's end, with its output: the tests' process opens no file for it (a test
+    checking file descriptors would see one open in another thread)."""
+    out, err = _read_and_remove(request["out"]), _read_and_remove(request["err"])
+    sys.stdout.write(json.dumps({"ended": request["run"], "status": status, "out": out, "err": err}) + "\n")
     sys.stdout.flush()
+
+
+def _read_and_remove(path: str) -> str:
+    """What a run wrote to `path` ("" where it failed before opening it: the
+    launcher's own stderr has why)."""
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="locale") as file:  # what subprocess.run(text=True) decodes with
+        text = file.read()
+    os.remove(path)
+    return text
 
 
 def _child(request: dict[str, Any]) -> None:  # a forked copy of the launcher

@@ -188,6 +188,22 @@ def started(call: Callable[[], T]) -> concurrent.futures.Future[T]:
     return future
 
 
+#: Held by `started` calls while they open a file, and by the tests that look at every
+#: file descriptor of the process (test_fds), which would see it.
+FILES = threading.Lock()
+
+
+def read_bytes(path: str) -> bytes:
+    """The file's bytes (b"" if there is none), read under `FILES`."""
+    with FILES:
+        return Path(path).read_bytes() if os.path.exists(path) else b""
+
+
+def write_bytes(path: str, content: bytes) -> None:
+    with FILES:
+        Path(path).write_bytes(content)
+
+
 #: Per test module, the calls it has `started`.
 _STARTED: dict[str, list[concurrent.futures.Future[Any]]] = {}
 
@@ -213,7 +229,7 @@ class Launcher:
         self._process = subprocess.Popen(
             [python, str(TESTS / "launcher.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment
         )
-        self._runs: dict[int, tuple[Started, list[str], str]] = {}
+        self._runs: dict[int, tuple[Started, list[str]]] = {}
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self._replies = threading.Thread(target=self._read_replies, name="launcher replies", daemon=True)
@@ -226,7 +242,7 @@ class Launcher:
         with self._lock:
             run = next(self._ids)
             output = os.path.join(self._scratch, str(run))
-            self._runs[run] = (future, list(command), output)
+            self._runs[run] = (future, list(command))
             self._send(
                 run=run,
                 order=future.order,
@@ -254,14 +270,14 @@ class Launcher:
         for line in self._process.stdout:
             reply = json.loads(line)
             with self._lock:
-                future, command, output = self._runs.pop(reply["ended"])
-            stdout, stderr = (_read_and_remove(f"{output}{end}") for end in (".out", ".err"))
+                future, command = self._runs.pop(reply["ended"])
+            stdout, stderr = reply["out"], reply["err"]
             if reply["status"] is None:
                 future.set_exception(subprocess.TimeoutExpired(command, TIMEOUT, stdout, stderr))
             else:
                 future.set_result(subprocess.CompletedProcess(command, reply["status"], stdout, stderr))
         with self._lock:
-            for future, command, _ in self._runs.values():
+            for future, command in self._runs.values():
                 future.set_exception(RuntimeError(f"the launcher ended before {command} did"))
 
     def _close(self) -> None:
@@ -273,17 +289,6 @@ class Launcher:
         self._replies.join()
         self._process.stdout.close()
         shutil.rmtree(self._scratch, ignore_errors=True)
-
-
-def _read_and_remove(path: str) -> str:
-    """What a run wrote to `path` ("" where it failed before opening it: the
-    launcher's own stderr has why)."""
-    if not os.path.exists(path):
-        return ""
-    with open(path, encoding="locale") as file:  # what subprocess.run(text=True) decodes with
-        text = file.read()
-    os.remove(path)
-    return text
 
 
 #: What this suite runs in the background (the launcher, its client's thread, the

@@ -7,13 +7,18 @@ import socket
 import unittest
 
 import leaktest
-from support import report, run_tests, verdict
+from support import FILES, report, run_tests, verdict
 
 HAS_PROC = os.path.isdir("/proc/self/fd")
 
 
 @unittest.skipUnless(HAS_PROC, "descriptors are listed with their targets from /proc/self/fd (Linux)")
 class Fds(leaktest.LeakCheckedTestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        FILES.acquire()  # no `started` call of another module opens a file meanwhile
+        cls.addClassCleanup(FILES.release)
+
     def test_a_pipe_left_open_fails_when_switched_on(self) -> None:
         fds: list[int] = []
         self.addCleanup(lambda: [os.close(fd) for fd in fds])

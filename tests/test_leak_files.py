@@ -14,10 +14,9 @@ import tempfile
 import unittest
 from collections.abc import Callable
 from concurrent.futures import Future
-from pathlib import Path
 from typing import Any, NamedTuple
 
-from support import leaktest_run, started, wait_for_started
+from support import leaktest_run, read_bytes, started, wait_for_started, write_bytes
 from test_runner import leaking
 
 SUITE = "suites.sample_known_leaks"
@@ -55,13 +54,13 @@ def new_file(name: str, content: bytes | None = None) -> str:
     directory = tempfile.mkdtemp(dir=_SCRATCH.name)
     path = os.path.join(directory, name)
     if content is not None:
-        Path(path).write_bytes(content)
+        write_bytes(path, content)
     return path
 
 
 def run_on(file: str, *flags: str, **env: str) -> Run:
     process = leaktest_run(*FAST, "--leak-baseline", file, *flags, SUITE, **env)
-    return Run(file, process, Path(file).read_bytes() if os.path.exists(file) else b"")
+    return Run(file, process, read_bytes(file))
 
 
 def record() -> Run:
@@ -175,13 +174,13 @@ def report_against_known(recorded: Future[Run]) -> tuple[str, str, subprocess.Co
     known = new_file("known.json", recorded.result().after)
     report = new_file("leaks.json")
     result = leaktest_run(*FAST, "--leak-baseline", known, "--leak-report", report, SUITE, SAMPLE_NEW="1")
-    return known, report, result, json.loads(Path(report).read_text())
+    return known, report, result, json.loads(read_bytes(report))
 
 
 def warned_report() -> tuple[subprocess.CompletedProcess[str], Any]:
     report = new_file("leaks.json")
     result = leaktest_run(*FAST, "--mode", "warn", "--leak-report", report, f"{SUITE}.Leaks")
-    return result, json.loads(Path(report).read_text()) if os.path.exists(report) else None
+    return result, json.loads(read_bytes(report)) if os.path.exists(report) else None
 
 
 class JsonReport(unittest.TestCase):

@@ -14,10 +14,20 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 from concurrent.futures import Future
-from pathlib import Path
 from typing import Any, NamedTuple
 
-from support import ROOT, TESTS, blocked_plugins, importable, pytest_python, run_in_turn, started, wait_for_started
+from support import (
+    ROOT,
+    TESTS,
+    blocked_plugins,
+    importable,
+    pytest_python,
+    read_bytes,
+    run_in_turn,
+    started,
+    wait_for_started,
+    write_bytes,
+)
 from test_pytest_plugin import NEEDS_PYTEST, SUITES
 
 HAVE_PYTEST = importable("pytest")
@@ -72,7 +82,7 @@ def known_leaks_cycle(*args: str, needs: tuple[str, ...] = ()) -> Cycle:
         runs = []
         for more, env in (((), {}), ((), {}), ((), changes), (("--leaktest-update-baseline",), changes)):
             process = pytest("--leaktest-baseline", file, *more, *args, needs=needs, **env)
-            runs.append((process, Path(file).read_bytes() if os.path.exists(file) else b""))
+            runs.append((process, read_bytes(file)))
         return Cycle(file, *runs)
 
 
@@ -86,7 +96,7 @@ def usage_errors() -> UsageErrors:
     with tempfile.TemporaryDirectory() as scratch:
         file = os.path.join(scratch, "known-leaks.json")
         update_alone = pytest("--leaktest-update-baseline")
-        Path(file).write_text("[]")
+        write_bytes(file, b"[]")
         return UsageErrors(file, update_alone, pytest("--leaktest-baseline", file))
 
 
@@ -177,8 +187,8 @@ def with_files(*args: str, json_report: bool = True, **env: str) -> WithFiles:
         report, junit = os.path.join(scratch, "leaks.json"), os.path.join(scratch, "junit.xml")
         more = ("--leaktest-report", report) if json_report else ()
         process = pytest(*more, f"--junitxml={junit}", *args, **env)
-        data = json.loads(Path(report).read_text()) if json_report else None
-        cases = {case.get("name"): case for case in ET.parse(junit).iter("testcase")}
+        data = json.loads(read_bytes(report)) if json_report else None
+        cases = {case.get("name"): case for case in ET.fromstring(read_bytes(junit)).iter("testcase")}
         return WithFiles(process, report, data, cases)
 
 
