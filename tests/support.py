@@ -189,7 +189,7 @@ def started(call: Callable[[], T]) -> concurrent.futures.Future[T]:
 
 
 #: Held by `started` calls while they open a file, and by the tests that look at every
-#: file descriptor of the process (test_fds), which would see it.
+#: file descriptor of the process (test_fds, test_leak_matrix), which would see it.
 FILES = threading.Lock()
 
 
