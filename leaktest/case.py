@@ -376,15 +376,12 @@ def _class_setup(cls: type[_LeakChecked], setup: Callable[[], None]) -> None:
         return setup()
     finally:
         fixture.in_setup = False
-        if fixture.baseline is not None and fixture.baseline.fixture is not None:
-            ownership.setup_ended(fixture.baseline.fixture)
+        ownership.setup_ended(fixture.baseline)
 
 
 def _class_teardown_begins(cls: type) -> None:
     """Before the class's `tearDownClass`: what is new from now on is the class's."""
-    baseline = _class_fixture(cls).baseline
-    if baseline is not None and baseline.fixture is not None:
-        ownership.teardown_begins(baseline.fixture)
+    ownership.teardown_begins(_class_fixture(cls).baseline)
 
 
 def users_setup_class(cls: type) -> object:

@@ -257,8 +257,7 @@ def _leaks_after_waits(
     """
     leaks: list[Leak] = []
     excused = baseline.excused
-    if baseline.fixture is not None:
-        ownership.teardown_ended(baseline.fixture)  # if nothing said so before
+    ownership.teardown_ended(baseline)  # a fixture's, if nothing said so before
     for probe, mark in baseline.marks:
         if in_loop is not None and probe.checked_in_loop is not in_loop:
             continue

@@ -68,30 +68,42 @@ def open_fixture(baseline: Baseline) -> Owner:
     return owner
 
 
-def setup_ended(owner: Owner) -> None:
+# The steps of a fixture's life take its baseline: one that is no fixture's (or None,
+# the mode in force being off) has nothing to note.
+
+
+def setup_ended(baseline: Baseline | None) -> None:
     """Its setup returned (or raised): what it left running is its own from now on."""
-    if owner.setup_ended is None:
-        owner.setup_ended = clock.now
-        owner.items.update(_unowned_since(owner.baseline.marks))
+    owner = None if baseline is None else baseline.fixture
+    if owner is not None:
+        _setup_ended(owner)
 
 
-def teardown_begins(owner: Owner) -> None:
+def teardown_begins(baseline: Baseline | None) -> None:
     """Its teardown is about to run: what is new from now on is its own, too."""
-    if owner.teardown_marks is None and not owner.torn_down:
+    owner = None if baseline is None else baseline.fixture
+    if owner is not None and owner.teardown_marks is None and not owner.torn_down:
         owner.teardown_began = clock.now
         owner.teardown_marks = [(probe, probe.mark()) for probe, _ in owner.baseline.marks]
 
 
-def teardown_ended(owner: Owner) -> None:
+def teardown_ended(baseline: Baseline) -> None:
     """Its teardown is over: add what it left running to what the fixture owns."""
-    if not owner.torn_down:
+    owner = baseline.fixture
+    if owner is not None and not owner.torn_down:
         owner.torn_down = True
-        setup_ended(owner)  # a fixture whose setup end was not seen owns what is there now
+        _setup_ended(owner)  # a fixture whose setup end was not seen owns what is there now
         marks, owner.teardown_marks = owner.teardown_marks, None
         if marks is not None:
             owner.teardown_ended = clock.now
             owner.items.update(_unowned_since(marks))
             _release(marks)
+
+
+def _setup_ended(owner: Owner) -> None:
+    if owner.setup_ended is None:
+        owner.setup_ended = clock.now
+        owner.items.update(_unowned_since(owner.baseline.marks))
 
 
 def close(owner: Owner) -> None:
@@ -106,9 +118,9 @@ def close(owner: Owner) -> None:
 
 
 def test_checked(baseline: Baseline) -> None:
-    """A test's check is over: if it found leaks, what fixtures' things made for it
-    meanwhile is that leak's consequence (`keeper`)."""
-    if baseline.leaked and _open:
+    """The check of a test found leaks: what fixtures' things made for it meanwhile is
+    that leak's consequence (`keeper`)."""
+    if _open:
         _leaking_tests.append((baseline.clock, clock.now))
 
 

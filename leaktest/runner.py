@@ -198,7 +198,7 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
                 state.classes[cls] = baseline
         super().leaktest_class_setup(test, result)
         if fresh:
-            _setup_ended(state.classes.get(cls))
+            ownership.setup_ended(state.classes.get(cls))
         if fresh and _compat.class_setup_failed(cls):
             baseline = state.classes.pop(cls, None)
             self._leaktest_fixture(result, baseline, "setUpClass", _class_name(cls))
@@ -208,7 +208,7 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
         if previous is None or previous == test.__class__:
             super().leaktest_previous_class_teardown(test, result)
             return
-        _teardown_begins(_fixture_state(result).classes.get(previous))
+        ownership.teardown_begins(_fixture_state(result).classes.get(previous))
         super().leaktest_previous_class_teardown(test, result)
         baseline = _fixture_state(result).classes.pop(previous, None)
         self._leaktest_fixture(result, baseline, "tearDownClass", _class_name(previous))
@@ -225,7 +225,7 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
             state.pending_module = None
             self._leaktest_module_baseline(state, current)
         if fresh:
-            _setup_ended(state.modules.get(current))
+            ownership.setup_ended(state.modules.get(current))
         if fresh and _compat.module_setup_failed(result):
             self._leaktest_module(result, current, "setUpModule")
 
@@ -233,7 +233,7 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
         previous = _compat.previous_module(self, result)
         state = _fixture_state(result)
         if previous is not None:
-            _teardown_begins(state.modules.get(previous))
+            ownership.teardown_begins(state.modules.get(previous))
         super().leaktest_module_teardown(result)
         if previous is not None:
             self._leaktest_module(result, previous, "tearDownModule")
@@ -271,16 +271,6 @@ class _FixtureCheckedSuite(_compat.FixtureSteps):
             if isinstance(result, LeakTestResult):
                 result.grace_seconds += baseline.waited
                 result.note_warned(f"{method} ({parent})", baseline.warned)
-
-
-def _setup_ended(baseline: check.Baseline | None) -> None:
-    if baseline is not None and baseline.fixture is not None:
-        ownership.setup_ended(baseline.fixture)
-
-
-def _teardown_begins(baseline: check.Baseline | None) -> None:
-    if baseline is not None and baseline.fixture is not None:
-        ownership.teardown_begins(baseline.fixture)
 
 
 def _class_name(cls: type) -> str:

@@ -251,12 +251,12 @@ class LeakCheck:
         try:
             value = yield
         finally:
-            if baseline is not None and baseline.fixture is not None:
-                self._ownership.setup_ended(baseline.fixture)  # a loop of wider scope, too, is its fixture's
+            if baseline is not None:
+                self._ownership.setup_ended(baseline)  # a loop of wider scope, too, is its fixture's
                 # What the test makes next is the test's, "from" the test, not the fixture.
                 baseline.returned()
                 # Added after the fixture's own teardown was registered: runs before it.
-                fixturedef.addfinalizer(functools.partial(self._ownership.teardown_begins, baseline.fixture))
+                fixturedef.addfinalizer(functools.partial(self._ownership.teardown_begins, baseline))
         if _compat.is_asyncio_loop_fixture(fixturedef.argname):
             runner = cast(_RunnerLike, value)
             if fixturedef.scope != "function":
@@ -279,8 +279,7 @@ class LeakCheck:
 
     def _fixture_finalized(self, baseline: Baseline) -> None:
         """Its teardown ran: check it now, or after the test it ran within."""
-        if baseline.fixture is not None:
-            self._ownership.teardown_ended(baseline.fixture)
+        self._ownership.teardown_ended(baseline)
         state = self._current
         if state is not None:
             state.fixtures.append(baseline)
