@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import linecache
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
+import traceback
 import unittest
+import unittest.mock
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import leaktest
 from leaktest import check  # noqa: F401  (installs the hooks)
@@ -200,6 +205,32 @@ class Hooks(leaktest.LeakCheckedTestCase):
                 os.path.dirname(PACKAGE),
             )
         self.assertEqual(done.stdout.split("\n"), ["2", "ValueError", "1 True", "True", ""], done.stderr)
+
+    def test_linecache_never_stats_a_wrappers_file_and_a_traceback_shows_its_line(self) -> None:
+        # asyncio's debug mode extracts the create_task wrapper's frame into every task's
+        # source traceback, and linecache.checkcache stats each file it holds whole.
+        def fail() -> None:
+            socket.socket(-12345)  # no such family: raised through the wrapper
+
+        try:
+            fail()
+        except OSError:
+            text = traceback.format_exc()
+        else:
+            self.fail("no OSError")
+        wrapper = socket.socket.__init__.__code__
+        self.assertIn(f'File "{wrapper.co_filename}"', text)
+        self.assertIn("original(*args, **kwargs)", text)  # its line, read through the module's loader
+        stats: list[str] = []
+        real_stat = os.stat
+
+        def counted_stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+            stats.append(str(path))
+            return real_stat(path, *args, **kwargs)
+
+        with unittest.mock.patch("os.stat", counted_stat):
+            linecache.checkcache(wrapper.co_filename)
+        self.assertEqual(stats, [])
 
     @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
     def test_a_forked_child_gets_every_lock_free(self) -> None:

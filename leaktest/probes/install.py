@@ -260,8 +260,9 @@ def _wrap(owner: object, name: str, awaited: bool) -> dict[str, Any]:
 
     in_place = isinstance(original, BuiltinFunctionType)
 
-    @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not in_place and not shared["before"]:  # the original called on the first line: see `_after`
+            return _after(shared["after"], original(*args, **kwargs), args, kwargs)
         try:
             frame: FrameType | None = sys._getframe(1)
         except ValueError:  # called from C with no Python caller (a finalizer)
@@ -279,15 +280,21 @@ def _wrap(owner: object, name: str, awaited: bool) -> dict[str, Any]:
                 except Exception:
                     pass
             return _heard(after, _in_place(original, frame, args, kwargs), frame, args, kwargs)
-        if not after:
-            return original(*args, **kwargs)
-        # No local name for the result: an eager task's traceback keeps this frame
-        # alive, which would keep the task alive in a cycle (as CPython's gh-128552).
         return _heard(after, original(*args, **kwargs), frame, args, kwargs)
 
+    wrapper.__code__ = wrapper.__code__.replace(co_filename=_WRAPPER_FILE)
+    functools.update_wrapper(wrapper, original)
     setattr(wrapper, _SHARED, shared)
     setattr(owner, name, wrapper)
     return shared
+
+
+#: The file the wrappers' code names: this one's, with a suffix. asyncio's debug mode
+#: extracts the wrapper's frame into every task's and handle's source traceback, and
+#: `linecache.checkcache` stats each file of it that was ever read whole: this name is
+#: no file, so it is never stat'ed. A traceback still shows the wrapper's lines: linecache
+#: reads them through the module's loader (`lazycache`), which it never stats either.
+_WRAPPER_FILE = f"{__file__} (hook)"
 
 
 def _awaiting_wrapper(original: Callable[..., Any], shared: dict[str, Any]) -> Callable[..., Any]:
@@ -365,6 +372,21 @@ class _Finalizer:
     def __call__(self, instance: object) -> Any:
         """``Class.__del__(obj)``, called explicitly."""
         return self.__get__(instance, type(instance))()
+
+
+def _after(listeners: tuple[Listener, ...], result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """`_heard`, for a wrapper with listeners after the call only: the common case, and
+    the hot one (every socket, task and loop made). The wrapper's frame is on the stack
+    while the original runs: asyncio's debug mode extracts it into every task's source
+    traceback, looking up its line, which costs less the nearer the call is to the
+    function's start. No local name holds the result: an eager task's traceback keeps
+    the wrapper's frame alive, which would keep the task alive in a cycle (as CPython's
+    gh-128552)."""
+    try:
+        frame: FrameType | None = sys._getframe(2)  # the wrapper's caller
+    except ValueError:  # called from C with no Python caller
+        frame = None
+    return _heard(listeners, result, frame, args, kwargs)
 
 
 def _heard(
