@@ -15,7 +15,7 @@ What this relies on, per Python version (each in one function below):
 - every version: the loop classes derive from `asyncio.BaseEventLoop`; uvloop's
   do not, and are hooked once uvloop is imported (probes/optional.py).
 - 3.10-3.13: `BaseDefaultEventLoopPolicy.get_event_loop` creates that implicit
-  loop (`_implicit_creators`); 3.14+ creates none.
+  loop (`_implicit_creator`); 3.14+ creates none.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ _loop_refs: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
 _implicit: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # the process's
 
 
-def _implicit_creators() -> frozenset[CodeType]:
+def _implicit_creator() -> CodeType | None:
     """The code of the policy method that creates a loop implicitly: 3.10-3.13
     `BaseDefaultEventLoopPolicy.get_event_loop` (3.14+ creates none)."""
     import asyncio.events
@@ -49,15 +49,17 @@ def _implicit_creators() -> frozenset[CodeType]:
     policy = getattr(asyncio.events, "BaseDefaultEventLoopPolicy", None)
     method = getattr(policy, "get_event_loop", None)
     code = getattr(method, "__code__", None)
-    return frozenset([code]) if isinstance(code, CodeType) else frozenset()
+    return code if isinstance(code, CodeType) else None
 
 
-_IMPLICIT_CREATORS: frozenset[CodeType] = frozenset()  # set once asyncio is imported
+#: Set once asyncio is imported; compared by identity (hashing a code object hashes its
+#: whole contents, and this runs on every loop made).
+_IMPLICIT_CREATOR: CodeType | None = None
 
 
 def _asyncio_imported() -> None:
-    global _IMPLICIT_CREATORS
-    _IMPLICIT_CREATORS = _implicit_creators()
+    global _IMPLICIT_CREATOR
+    _IMPLICIT_CREATOR = _implicit_creator()
 
 
 install.on_import("asyncio", _asyncio_imported)
@@ -72,11 +74,11 @@ def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
     setattr(loop, _SEQ, clock.tick())
     with _lock:
         _loop_refs.add(weakref.ref(loop, _loop_refs.discard))
-    if _IMPLICIT_CREATORS:
+    if _IMPLICIT_CREATOR is not None:
         for _ in range(8):
             if frame is None:
                 return
-            if frame.f_code in _IMPLICIT_CREATORS:
+            if frame.f_code is _IMPLICIT_CREATOR:
                 _implicit.add(loop)
                 return
             frame = frame.f_back
