@@ -69,25 +69,23 @@ _lock = install.new_lock()
 
 
 class SocketRecord:
-    """One socket made through `socket.socket`, from its creation on."""
+    """One socket made through `socket.socket`, from its creation on.
 
-    __slots__ = (
-        "seq",
-        "made",
-        "ref",
-        "stack",
-        "test",
-        "fd",
-        "listener",
-        "gone_open",
-        "gone_addresses",
-        "by_check",
-        "collected",
-        "reported",
-        "claimed",
-        "server",
-        "loop_closed",
-    )
+    Made for every socket: its creation sets the six slots; what only some sockets
+    come to have (a listener, an end in the garbage collector, a report) is a class
+    default until set, in the instance's `__dict__`, made then."""
+
+    __slots__ = ("seq", "made", "ref", "stack", "test", "fd", "__dict__")
+
+    listener: SocketRecord | None = None  # for an accepted connection, the listener's record
+    gone_open: str | None = None  # what it was, when the GC destroyed it open
+    gone_addresses: tuple[str, ...] = ()
+    by_check = False  # destroyed by the check's own garbage collection
+    collected = False  # still open at a deadline: garbage was collected once since
+    reported = False  # reported as a leak (still open, then)
+    claimed = False
+    server: weakref.ref[Any] | None = None  # the uvloop Server its descriptor was handed to
+    loop_closed = False  # closed by its uvloop server's loop closing, not by its owner
 
     def __init__(self, sock: socket.socket, stack: tuple[tuple[Any, ...], ...], test: object) -> None:
         self.seq = self.made = 0  # `seq`: its number as listed; `made`: the clock's then
@@ -95,15 +93,6 @@ class SocketRecord:
         self.stack = stack  # `stacks.creation_stack` from the caller of socket.socket()
         self.test = test  # the test function running then (`clock.running`)
         self.fd = sock.fileno()
-        self.listener: SocketRecord | None = None  # for an accepted connection, the listener's record
-        self.gone_open: str | None = None  # what it was, when the GC destroyed it open
-        self.gone_addresses: tuple[str, ...] = ()
-        self.by_check = False  # destroyed by the check's own garbage collection
-        self.collected = False  # still open at a deadline: garbage was collected once since
-        self.reported = False  # reported as a leak (still open, then)
-        self.claimed = False
-        self.server: weakref.ref[Any] | None = None  # the uvloop Server its descriptor was handed to
-        self.loop_closed = False  # closed by its uvloop server's loop closing, not by its owner
 
     def live(self) -> socket.socket | None:
         """The socket while it is alive and open."""
@@ -121,6 +110,19 @@ class SocketRecord:
 
     def open(self) -> bool:
         return self.gone_open is not None or self.alive()
+
+
+def _kept(record: SocketRecord) -> bool:
+    """Whether a pruning keeps the record: open and not claimed (`open()`, unrolled:
+    a pruning runs once in so many sockets, over every record)."""
+    if record.claimed:
+        return False
+    sock = record.ref()
+    return (
+        (sock is not None and sock.fileno() != -1)
+        or record.gone_open is not None
+        or (record.server is not None and record.held())
+    )
 
 
 # Records in creation order (their numbers increase): a check bisects for those
@@ -178,7 +180,7 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
             bisect.insort(_created, record, key=lambda r: r.seq)
         _by_id[id(sock)] = record
         if len(_created) >= _prune_at:
-            _created[:] = [r for r in _created if r.open() and not r.claimed]
+            _created[:] = filter(_kept, _created)
             _prune_at = max(64, 2 * len(_created))
 
 
@@ -192,13 +194,15 @@ def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs
     """Before the finalizer: note a socket destroyed while open, for the test that created it."""
     self: socket.socket = args[0]
     record = _by_id.pop(id(self), None)
-    if record is not None and record.reported and self.fileno() != -1:
+    if record is None or self.fileno() == -1:  # closed by its owner: nothing to note
+        return
+    if record.reported:
         # Reported once, by its test: closed here, quietly, not warned about again in
         # whichever test runs when it is collected (an error there under `-W error`).
         _socket.socket.close(self)
         return
     # The cyclic GC clears weak references before it finalizes: ref() may be None.
-    if record is not None and record.ref() in (None, self) and self.fileno() != -1:
+    if record.ref() in (None, self):
         try:
             record.gone_addresses = tuple(a for a in addresses(self) if a)
             record.gone_open = _what(self)
