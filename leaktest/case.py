@@ -179,12 +179,9 @@ def begin_test(
         settings = settings.updated("expected_leak", {"leak_mode": "fail"})
     state = state_of(test)
     state.expected = expected
+    # Positional: a class called with keywords costs twice as much, on every test.
     state.baseline = baseline = check.Baseline(
-        settings,
-        class_settings=class_settings if overrides else None,
-        counts=_VERBOSE or state.verbose,
-        owner=test,
-        running=method,
+        settings, class_settings if overrides else None, _VERBOSE or state.verbose, test, method
     )
     if counts_attribute:
         setattr(test, "leaktest_baseline_counts", check.Counts(baseline))
@@ -222,9 +219,10 @@ def check_after_cleanups(test: object, success: bool, check_leaks: Callable[[che
         return success
     expected = state.expected
     if expected is None and baseline.unchanged() and not (_VERBOSE or state.verbose):
-        # The clean path: nothing was started or raised, there is nothing to ask.
+        # The clean path: nothing was started or raised, there is nothing to ask (nor
+        # leaked, for `_ended` to tell the fixtures of).
         state.baseline = None
-        _ended(baseline)
+        baseline.release()
         return success
     outcome = _compat.outcome_of(test)
     if outcome is None:
@@ -278,12 +276,19 @@ def checked_in_own_run(
     checks): no block to enter on every test."""
     if _baseline_of(test) is None:
         return None
-    if families.runs_its_own_way(test):
+    if families.runs_its_own_way(type(test)):
         check_now = functools.partial(check_outside_outcome, test, check_leaks)
         return families.checked_after_teardown(test, result, check_now)
-    if families.cancels_pending_tasks(test):
+    if families.cancels_pending_tasks(type(test)):
         return families.checked_before_cancelled(test, functools.partial(check_on_loop, test))
     return None
+
+
+def has_own_run(cls: type) -> bool:
+    """Whether `checked_in_own_run` may have a block for the tests of `cls`: known once
+    the class exists (a class derived from trial's or tornado's is made after they are
+    imported), so that its tests need not ask."""
+    return families.runs_its_own_way(cls) or families.cancels_pending_tasks(cls)
 
 
 def check_on_loop(test: object, run_in_loop: families.RunInLoop) -> None:
@@ -422,8 +427,11 @@ class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc
     Django's, Twisted trial's), so that its `run` and `doCleanups` wrap theirs.
     """
 
+    _leaktest_own_run: ClassVar[bool] = False  # `has_own_run`, for the class
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._leaktest_own_run = has_own_run(cls)
         if _compat.is_async_test_class(cls):
             # Its check would run before the base class closes the test's loop.
             raise TypeError(
@@ -439,8 +447,10 @@ class LeakCheckedTestCase(_LeakChecked, unittest.TestCase):  # type: ignore[misc
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
         begin_test(self, self._leaktest_settings)
         try:
+            if not self._leaktest_own_run:  # most tests: nothing to enter
+                return super().run(result)
             block = checked_in_own_run(self, result, self._leaktest_check)
-            if block is None:  # most tests: nothing to enter
+            if block is None:
                 return super().run(result)
             with block:
                 return super().run(result)

@@ -61,12 +61,12 @@ class Baseline:
     def __init__(
         self,
         settings: Settings,
-        *,
-        everything: bool = False,
         class_settings: Settings | None = None,
         counts: bool = False,
         owner: object = None,
         running: object = None,
+        *,
+        everything: bool = False,
     ) -> None:
         """`class_settings`: the class's settings, when `settings` are a test's own. What the
         class checks and the test does not, and what the test's rules ignore, is then

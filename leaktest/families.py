@@ -47,11 +47,11 @@ DJANGO_MODULE = "django.test"
 TORNADO_MODULE = "tornado.testing"
 
 
-def runs_its_own_way(test: object) -> bool:
-    """Whether `test` is a synchronous trial test (its class derives from trial's
+def runs_its_own_way(cls: type) -> bool:
+    """Whether the tests of `cls` are synchronous trial tests (it derives from trial's
     `SynchronousTestCase`, not from its asynchronous `TestCase`)."""
     trial = sys.modules.get(TRIAL_MODULE)
-    return trial is not None and isinstance(test, trial.SynchronousTestCase) and not isinstance(test, trial.TestCase)
+    return trial is not None and issubclass(cls, trial.SynchronousTestCase) and not issubclass(cls, trial.TestCase)
 
 
 def asynchronous_trial_class(cls: type) -> bool:
@@ -130,10 +130,10 @@ def tear_down_now(test: Any) -> None:
     post_teardown()
 
 
-def cancels_pending_tasks(test: object) -> bool:
-    """Whether `test` is a tornado test (its class derives from tornado's `AsyncTestCase`)."""
+def cancels_pending_tasks(cls: type) -> bool:
+    """Whether the tests of `cls` are tornado tests (it derives from tornado's `AsyncTestCase`)."""
     tornado = sys.modules.get(TORNADO_MODULE)
-    return tornado is not None and isinstance(test, tornado.AsyncTestCase)
+    return tornado is not None and issubclass(cls, tornado.AsyncTestCase)
 
 
 RunInLoop = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
