@@ -424,7 +424,9 @@ class BadMarkerChecks:
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.pytest = shared_run("--leaktest", *cls.args, "pytest_bad_marker.py", needs=cls.needs)
+        cls.pytest = shared_run(
+            "--leaktest", *cls.args, "pytest_bad_marker.py", "pytest_bad_class_marker.py", needs=cls.needs
+        )
 
     def test_bad_markers_are_collection_errors_naming_each(self) -> None:
         assert isinstance(self, unittest.TestCase)
@@ -444,6 +446,10 @@ class BadMarkerChecks:
         self.assertIn(
             "@pytest.mark.leaktest on pytest_bad_marker.py::test_unknown_option: unknown option 'grace'", run.output
         )
+        # A bad marker on a class (read once for all its items) fails their collection, named once.
+        on_the_class = "@pytest.mark.leaktest on pytest_bad_class_marker.py::TestUnderABadClassMarker: grace_period"
+        error = run.output.split("ERROR collecting pytest_bad_class_marker.py", 1)[-1].split("\n_", 1)[0]
+        self.assertEqual(error.split("\n=", 1)[0].count(on_the_class), 1, run.output)
 
 
 @unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from _pytest.nodes import Node
+
     from ..options import Option
     from ..settings import Settings
 
@@ -81,8 +83,29 @@ def marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> Se
 
     Raises `BadMarker` naming the marker and where it is.
     """
-    settings, enabled = suite, True
-    marks = list(node.iter_markers_with_node(MARKER))
+    return _enabled_only(collector_marked(suite, node))
+
+
+#: Settings under some markers, and whether the nearest that says says enabled.
+Marked = tuple["Settings", bool]
+
+
+def collector_marked(suite: Settings, collector: pytest.Item | pytest.Collector) -> Marked:
+    """`marked_settings` of a collector, worked out once for all the items it collects
+    (`item_settings`): the markers of every node above an item are its collector's."""
+    return _apply(suite, True, list(collector.iter_markers_with_node(MARKER)))
+
+
+def item_settings(collector: Marked, item: pytest.Item) -> Settings | None:
+    """`marked_settings` of an item its collector's markers are known for: only the
+    item's own are read (walking up the nodes for each item costs more than the rest of
+    its collection does)."""
+    own = [(item, mark) for mark in item.own_markers if mark.name == MARKER]
+    return _enabled_only(_apply(*collector, own) if own else collector)
+
+
+def _apply(settings: Settings, enabled: bool, marks: Sequence[tuple[Node, pytest.Mark]]) -> Marked:
+    """`settings` updated by `marks`, nearest first as pytest lists them."""
     for owner_node, mark in reversed(marks):
         owner = f"@pytest.mark.{MARKER} on {owner_node.nodeid or 'the session'}"
         options = dict(mark.kwargs)
@@ -94,6 +117,11 @@ def marked_settings(suite: Settings, node: pytest.Item | pytest.Collector) -> Se
             settings = settings.updated(owner, options)
         except (TypeError, ValueError) as error:
             raise BadMarker(str(error)) from None
+    return settings, enabled
+
+
+def _enabled_only(marked: Marked) -> Settings | None:
+    settings, enabled = marked
     return settings if enabled else None
 
 

@@ -34,7 +34,7 @@ import pytest
 
 from ..report import LeakError
 from . import _compat
-from .config import BadMarker, marked_settings
+from .config import BadMarker, Marked, collector_marked, item_settings, marked_settings
 
 if TYPE_CHECKING:
     from ..check import Baseline
@@ -106,10 +106,22 @@ class LeakCheck:
         report: pytest.CollectReport = yield
         if report.passed:
             errors = []
+            marked: Marked | BadMarker | None = None  # the collector's, once it has an item
             for node in report.result:
                 if isinstance(node, pytest.Item):
                     try:
-                        node.stash[_PLAN] = self._plan(node)
+                        if node.parent is not collector:
+                            settings = marked_settings(self._settings, node)
+                        else:
+                            if marked is None:
+                                try:
+                                    marked = collector_marked(self._settings, collector)
+                                except BadMarker as error:
+                                    marked = error
+                            if isinstance(marked, BadMarker):
+                                raise marked
+                            settings = item_settings(marked, node)
+                        node.stash[_PLAN] = self._plan(node, settings)
                     except BadMarker as error:
                         errors.append(str(error))
             if errors:
@@ -118,8 +130,7 @@ class LeakCheck:
                 report.result = []
         return report
 
-    def _plan(self, item: pytest.Item) -> _Plan:
-        settings = marked_settings(self._settings, item)
+    def _plan(self, item: pytest.Item, settings: Settings | None) -> _Plan:
         # The class an item was collected from is its parent (`item.cls` would walk up to
         # the session for every test function of a module).
         parent = item.parent
