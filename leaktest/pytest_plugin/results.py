@@ -90,7 +90,7 @@ class LeakResults:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item) -> None:
         """Before any report of the phase is made: it copies the item's properties."""
-        if leak_log.current is not None:
+        if leak_log.current is not None and leak_log.current.records:  # most phases: none
             for record in leak_log.current.take():
                 item.user_properties.append((PROPERTY, _line(record)))
                 item.user_properties.append((RECORD_PROPERTY, json.dumps(record.as_dict(), sort_keys=True)))
@@ -98,12 +98,10 @@ class LeakResults:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown" or self.worker:
             return
-        from ..leak_log import LeakRecord
-
         self.tests_run.add(report.nodeid)
         for name, value in report.user_properties:
             if name == RECORD_PROPERTY:
-                self.records.append(LeakRecord.from_dict(json.loads(str(value))))
+                self.records.append(leak_log.LeakRecord.from_dict(json.loads(str(value))))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
