@@ -65,7 +65,6 @@ class Baseline:
         counts: bool = False,
         owner: object = None,
         running: object = None,
-        *,
         everything: bool = False,
     ) -> None:
         """`class_settings`: the class's settings, when `settings` are a test's own. What the
@@ -193,7 +192,7 @@ def take_baseline(
     settings = mode.applied(settings)
     if settings.off:
         return None
-    baseline = Baseline(settings, everything=everything, counts=counts, owner=owner, running=running)
+    baseline = Baseline(settings, None, counts, owner, running, everything)  # positional: see case.begin_test
     if fixture:
         baseline.fixture = ownership.open_fixture(baseline)
     return baseline
