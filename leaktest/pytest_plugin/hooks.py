@@ -106,21 +106,16 @@ class LeakCheck:
         report: pytest.CollectReport = yield
         if report.passed:
             errors = []
-            marked: Marked | BadMarker | None = None  # the collector's, once it has an item
+            marked: list[Marked] = []  # the collector's markers, read at its first item
             for node in report.result:
                 if isinstance(node, pytest.Item):
                     try:
-                        if node.parent is not collector:
-                            settings = marked_settings(self._settings, node)
+                        if node.parent is collector:
+                            if not marked:
+                                marked.append(collector_marked(self._settings, collector))
+                            settings = item_settings(marked[0], node)
                         else:
-                            if marked is None:
-                                try:
-                                    marked = collector_marked(self._settings, collector)
-                                except BadMarker as error:
-                                    marked = error
-                            if isinstance(marked, BadMarker):
-                                raise marked
-                            settings = item_settings(marked, node)
+                            settings = marked_settings(self._settings, node)
                         node.stash[_PLAN] = self._plan(node, settings)
                     except BadMarker as error:
                         errors.append(str(error))
