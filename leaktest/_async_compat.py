@@ -5,8 +5,9 @@ only an asynchronous test brings it in. One small function (or hook class) each:
 
 - 3.11+ `_asyncioRunner`, `_callAsync`, `_setupAsyncioRunner`,
   `_tearDownAsyncioRunner`; 3.10 `_asyncioTestLoop`, `_callAsync`,
-  `_setupAsyncioLoop`, `_tearDownAsyncioLoop`: `LoopSteps`, `hook_loop_steps`,
-  `create_test_loop`, `run_in_test_loop`, `close_test_loop`.
+  `_setupAsyncioLoop`, `_tearDownAsyncioLoop`, `_asyncioCallsTask`: `LoopSteps`,
+  `hook_loop_steps`, `create_test_loop`, `calls_task`, `run_in_test_loop`,
+  `close_test_loop`.
 """
 
 from __future__ import annotations
@@ -99,10 +100,16 @@ def hook_loop_steps(
 
 
 def create_test_loop(test: unittest.IsolatedAsyncioTestCase) -> Any:
-    """Make the runner create the test's loop now (3.11+: `asyncio.Runner.get_loop`).
+    """Make the runner create the test's loop now (3.11+: `asyncio.Runner.get_loop`);
+    3.10: the loop `_setupAsyncioLoop` made (`_asyncioTestLoop`)."""
+    if sys.version_info >= (3, 11):
+        runner = getattr(test, "_asyncioRunner", None)
+        return runner.get_loop() if runner is not None else None
+    return getattr(test, "_asyncioTestLoop", None)
 
-    None on 3.10, whose loop steps make the loop and start a task on it for the
-    whole test: its tests take the check's full path.
-    """
-    runner = getattr(test, "_asyncioRunner", None)
-    return runner.get_loop() if runner is not None else None
+
+def calls_task(test: unittest.IsolatedAsyncioTestCase) -> Any:
+    """3.10: the base class's task that runs each step of the test on its loop
+    (`_asyncioCallsTask`), pending from `_setupAsyncioLoop` to `_tearDownAsyncioLoop`;
+    None on 3.11+, whose runner runs each step as a task of its own."""
+    return getattr(test, "_asyncioCallsTask", None)

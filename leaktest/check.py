@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable,
 from typing import Any, TypeVar
 
 from . import leak_log, load, mode, ownership
-from .probes import PROBES, Probe, clock, install
+from .probes import PROBES, Probe, clock, event_loops, install
 from .report import Leak, LeakError, LeakWarning, format_report
 from .rules import Rules
 from .settings import Settings
@@ -199,16 +199,16 @@ def take_baseline(
 
 
 def adopt_loop(baseline: Baseline, create: Callable[[], Any]) -> None:
-    """Let the test framework `create` the test's event loop now, right after the baseline.
+    """Let the test framework `create` the test's event loop now (or hand over the one
+    it made), right after the baseline.
 
     When nothing else happened since the baseline, the loop's creation does not
     count as a change: a test that leaves nothing pending on it (`Probe.pending_on`)
     and starts nothing else takes the clean path.
     """
-    before = clock.now
     loop = create()
-    if loop is not None and before == baseline.expected and clock.now == before + 1:
-        baseline.expected = before + 1
+    if loop is not None and clock.now == baseline.expected + 1 and event_loops.seq_of(loop) == clock.now:
+        baseline.expected = clock.now
         baseline.own_loop = loop
 
 

@@ -23,6 +23,8 @@ What this relies on, per Python version (each in one function below):
   of the C one that `asyncio.Task` names (`_task_classes`).
 - 3.10+: `BaseEventLoop._thread_id`, the ident of the thread running the loop, or
   None (`loop_thread`).
+- 3.10: `IsolatedAsyncioTestCase._setupAsyncioLoop` and `_tearDownAsyncioLoop` make
+  the base class's own tasks, as an `asyncio.Runner` does on 3.11+ (`_case_codes_3_10`).
 - 3.12.0-3.12.4: `Task._coro` instead of `Task.get_coro()`, which crashes on
   an eager task that finished inside `create_task` (`_coro_of`).
 - 3.10-3.11 `tasks._all_tasks`, 3.12-3.13 `tasks._scheduled_tasks` and
@@ -218,11 +220,21 @@ def _runner_codes() -> tuple[frozenset[int], frozenset[int]]:
     import asyncio
 
     runner = getattr(asyncio, "Runner", None)
-    if runner is None:
-        return frozenset(), frozenset()
     between = [asyncio.BaseEventLoop.run_until_complete, asyncio.tasks.ensure_future]
     between += [f for f in (getattr(asyncio.tasks, "_ensure_future", None),) if f is not None]
-    return frozenset({id(runner.run.__code__), id(runner.close.__code__)}), frozenset(id(f.__code__) for f in between)
+    runs = frozenset() if runner is None else frozenset({id(runner.run.__code__), id(runner.close.__code__)})
+    return runs, frozenset(id(f.__code__) for f in between)
+
+
+def _case_codes_3_10() -> frozenset[int]:
+    """3.10, which has no `asyncio.Runner`: the ids of the codes of
+    `IsolatedAsyncioTestCase._setupAsyncioLoop` and `_tearDownAsyncioLoop`. They make
+    the base class's own tasks: the one that runs each step of the test, ended in the
+    teardown, and the teardown's, run to completion there."""
+    # Run as the module's own code ends: not yet an attribute of the `unittest` package.
+    case = sys.modules["unittest.async_case"].IsolatedAsyncioTestCase
+    methods = [getattr(case, name, None) for name in ("_setupAsyncioLoop", "_tearDownAsyncioLoop")]
+    return frozenset(id(code) for method in methods if isinstance(code := getattr(method, "__code__", None), CodeType))
 
 
 _RUNNER: frozenset[int] = frozenset()  # these two set once asyncio is imported
@@ -243,10 +255,20 @@ def _asyncio_imported() -> None:
 install.on_import("asyncio", _asyncio_imported)
 
 
+def _async_case_imported() -> None:
+    global _RUNNER
+    _RUNNER |= _case_codes_3_10()
+
+
+if sys.version_info < (3, 11):
+    install.on_import("unittest.async_case", _async_case_imported)
+
+
 def _made_by_runner(frame: FrameType | None) -> bool:
     """Created by an `asyncio.Runner` (directly, or through `run_until_complete` and
     `ensure_future`): run to completion, or cancelled and awaited, before the runner
     returns; an exception is raised to its caller. Not a leak: no number, no record.
+    On 3.10, likewise, by an `IsolatedAsyncioTestCase`'s own loop steps.
     Codes are compared by id (hashing a code object hashes its whole contents), and
     the walk goes on only through the functions on the way: one frame for any other task."""
     while frame is not None:
@@ -453,7 +475,7 @@ class TaskProbe(Probe[int, Item]):
     def pending_on(self, loop: Any) -> bool:
         import asyncio
 
-        return not _registry_empty() and bool(asyncio.all_tasks(loop))
+        return not _registry_empty() and any(task not in _claimed for task in asyncio.all_tasks(loop))
 
     def count(self) -> int:
         if not any_loop():
