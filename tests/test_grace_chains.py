@@ -9,10 +9,14 @@ import unittest
 import leaktest
 from support import INNER_GRACE_PERIOD, report, run_tests, verdict
 
-#: A grace long enough for many links (a link lives 0.01 s): must not hide the chain.
+#: A grace long enough for many links (a thread link lives `TICK`): must not hide the chain.
 #: What makes it long is the number of links it spans, not its value: the tests that
 #: wait it out answer in a fraction of the 1.0 s default.
 LONG_GRACE = 0.25
+#: How long a heartbeat's timer waits before arming the next. The check sees a chain as
+#: one when it saw each link's parent: a check starved for longer than this by a loaded
+#: machine misses a link (at 0.01 s, 1 full-suite run in 5 on two busy cores).
+TICK = 0.05
 
 #: Inner results by (kind, grace period): a chain runs its whole grace period, so
 #: the tests of one grace share one run.
@@ -33,7 +37,7 @@ class Heartbeat:
     def _arm(self) -> None:
         with self._lock:
             if not self._stopped:
-                self._timer = threading.Timer(0.01, self._arm)
+                self._timer = threading.Timer(TICK, self._arm)
                 self._timer.start()
 
     def stop(self) -> None:
