@@ -219,10 +219,9 @@ def check_after_cleanups(test: object, success: bool, check_leaks: Callable[[che
         return success
     expected = state.expected
     if expected is None and baseline.unchanged() and not (_VERBOSE or state.verbose):
-        # The clean path: nothing was started or raised, there is nothing to ask (nor
-        # leaked, for `_ended` to tell the fixtures of).
+        # The clean path: nothing was started or raised, there is nothing to ask.
         state.baseline = None
-        baseline.release()
+        _ended(baseline)
         return success
     outcome = _compat.outcome_of(test)
     if outcome is None:

@@ -112,19 +112,6 @@ class SocketRecord:
         return self.gone_open is not None or self.alive()
 
 
-def _kept(record: SocketRecord) -> bool:
-    """Whether a pruning keeps the record: open and not claimed (`open()`, unrolled:
-    a pruning runs once in so many sockets, over every record)."""
-    if record.claimed:
-        return False
-    sock = record.ref()
-    return (
-        (sock is not None and sock.fileno() != -1)
-        or record.gone_open is not None
-        or (record.server is not None and record.held())
-    )
-
-
 # Records in creation order (their numbers increase): a check bisects for those
 # made after its mark. Closed and dead ones are dropped whenever the list has
 # doubled since the last pruning; by id for `__del__`.
@@ -180,7 +167,7 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
             bisect.insort(_created, record, key=lambda r: r.seq)
         _by_id[id(sock)] = record
         if len(_created) >= _prune_at:
-            _created[:] = filter(_kept, _created)
+            _created[:] = [r for r in _created if r.open() and not r.claimed]
             _prune_at = max(64, 2 * len(_created))
 
 

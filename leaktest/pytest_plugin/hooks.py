@@ -34,7 +34,7 @@ import pytest
 
 from ..report import LeakError
 from . import _compat
-from .config import BadMarker, Marked, collector_marked, item_settings, marked_settings
+from .config import BadMarker, collector_marked, item_settings, marked_settings
 
 if TYPE_CHECKING:
     from ..check import Baseline
@@ -106,14 +106,13 @@ class LeakCheck:
         report: pytest.CollectReport = yield
         if report.passed:
             errors = []
-            marked: list[Marked] = []  # the collector's markers, read at its first item
+            # The collector's markers, read at its first item (a bad one: at each).
+            marked = functools.cache(functools.partial(collector_marked, self._settings, collector))
             for node in report.result:
                 if isinstance(node, pytest.Item):
                     try:
                         if node.parent is collector:
-                            if not marked:
-                                marked.append(collector_marked(self._settings, collector))
-                            settings = item_settings(marked[0], node)
+                            settings = item_settings(marked(), node)
                         else:
                             settings = marked_settings(self._settings, node)
                         node.stash[_PLAN] = self._plan(node, settings)
