@@ -39,7 +39,10 @@ class LoadExtension(leaktest.LeakCheckedTestCase):
         self.addCleanup(straggler.release.set)
 
         class Inner(leaktest.LeakCheckedTestCase):
-            grace_period = 0.01
+            # The extra time is 1.5 grace periods at a load of 2.5: long enough for the
+            # released straggler to be scheduled and end on two busy cores (at 0.01 s,
+            # 15 ms, it was not, 1 full-suite stress run in 20).
+            grace_period = 0.1
 
             def test(self) -> None:
                 straggler.start()
