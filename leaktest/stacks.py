@@ -158,20 +158,15 @@ def _in_followed(frame: FrameType) -> bool:
     return followed
 
 
-#: Frames kept past the code that asked for something: the line of the test that led
-#: there, when the test called it through a helper (else its first line is named). Each
-#: costs about 0.2 us a creation on 3.11+ (reading `f_back` makes its frame object).
-_CALLERS = 1
-
-
 def creation_stack(frame: FrameType | None) -> tuple[tuple[Any, ...], ...]:
     """The frames that are making something (a socket, a task), innermost first, out to
     the code that asked for it (the first frame outside the stdlib and leaktest) and
-    its `_CALLERS` callers; leaktest's own left out before it. Runs on
-    every creation, so it costs as many frames as the stdlib took, however deep the
-    caller: the test it was made for is the one running (`probes.clock.running`). Once
-    a rule reads them (`keep_whole_stacks`), out to the test framework's frames; when
-    the code that asked is in a followed package (`follow_packages`), out of that package.
+    its caller, whatever that is (the line of the test that led there, when the test
+    called it through a helper); leaktest's own left out before it. Runs on every
+    creation, so it costs as many frames as the stdlib took, however deep the caller:
+    the test it was made for is the one running (`probes.clock.running`). Once a rule
+    reads them (`keep_whole_stacks`), out to the test framework's frames; when the
+    code that asked is in a followed package (`follow_packages`), out of that package.
 
     Plain tuples (code, globals, instruction offset, owner): `records` makes them frame
     records on the failure path. A named tuple costs twice as much to make, and a
@@ -179,31 +174,43 @@ def creation_stack(frame: FrameType | None) -> tuple[tuple[Any, ...], ...]:
     (30 us at the end of a 3000-line function), where `f_lasti` is read at once.
     """
     records: list[tuple[Any, ...]] = []
-    asked = False
-    while frame is not None and len(records) < _START_DEPTH:
+    while True:
+        if frame is None or len(records) >= _START_DEPTH:
+            return tuple(records)
         code = frame.f_code
         kind = _kinds.get(code.co_filename)
         if kind is None:
             kind = _kind(frame)
-        if kind == _FRAMEWORK:
+        if kind == _USER:
             break
-        if kind == _USER and not asked:
-            asked = True
-            owner = _owner_3_10(code, frame) if _NAMED_BY_SELF else None
-            records.append((code, frame.f_globals, frame.f_lasti, owner))
-            if not _whole_stacks:
-                if _followed and _in_followed(frame):
-                    frame = _out_of_followed(frame, records)
-                for _ in range(_CALLERS):  # whatever they are: only a test's line is looked for
-                    frame = frame.f_back
-                    if frame is None:
-                        break
-                    records.append((frame.f_code, frame.f_globals, frame.f_lasti, None))
-                break
-        elif kind != _LEAKTEST:
+        if kind == _FRAMEWORK:
+            return tuple(records)
+        if kind != _LEAKTEST:
             records.append((code, frame.f_globals, frame.f_lasti, None))
         frame = frame.f_back
+    records.append((code, frame.f_globals, frame.f_lasti, _owner_3_10(code, frame) if _NAMED_BY_SELF else None))
+    if _whole_stacks:
+        _out_to_framework(frame.f_back, records)
+        return tuple(records)
+    if _followed and _in_followed(frame):
+        frame = _out_of_followed(frame, records)
+    caller = frame.f_back  # reading it makes its frame object (3.11+): one, not more
+    if caller is not None:
+        records.append((caller.f_code, caller.f_globals, caller.f_lasti, None))
     return tuple(records)
+
+
+def _out_to_framework(frame: FrameType | None, records: list[tuple[Any, ...]]) -> None:
+    """Keep the frames out to the test framework's, leaktest's left out (`keep_whole_stacks`)."""
+    while frame is not None and len(records) < _START_DEPTH:
+        kind = _kinds.get(frame.f_code.co_filename)
+        if kind is None:
+            kind = _kind(frame)
+        if kind == _FRAMEWORK:
+            return
+        if kind != _LEAKTEST:
+            records.append((frame.f_code, frame.f_globals, frame.f_lasti, None))
+        frame = frame.f_back
 
 
 def _out_of_followed(frame: FrameType, records: list[tuple[Any, ...]]) -> FrameType:

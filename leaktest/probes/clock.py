@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from . import install
 
-_lock = install.new_lock()
+#: Held while the number advances: by `tick`, and by a probe that lists what it numbers
+#: in the clock's order, which advances `now` itself, inside this lock, as it lists it
+#: (sockets: one lock, no call, on every socket made).
+lock = install.new_lock()
 now = 0  # the number of the latest event; read as `clock.now` (no call on the clean path)
 #: The test (or fixture) function running now, set by its baseline: what a report of
 #: something made meanwhile names as "from" (read as `clock.running` by the hooks).
@@ -20,6 +23,6 @@ running: object = None
 def tick() -> int:
     """The next number: call it for every event a probe records."""
     global now
-    with _lock:
+    with lock:
         now += 1
         return now

@@ -355,19 +355,21 @@ class _Finalizer:
     before only, and get no frame: where an object happens to be collected says nothing
     about it, and this runs on every such object's end."""
 
+    _leaktest_hook: dict[str, Any]  # (`_SHARED`)
+
     def __init__(self, shared: dict[str, Any]) -> None:
         setattr(self, _SHARED, shared)
+        self._bind = shared["original"].__get__  # the original's, looked up once
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        shared: dict[str, Any] = getattr(self, _SHARED)
-        for listener in shared["before"]:
+        for listener in self._leaktest_hook["before"]:  # (`_SHARED`, spelt out: one lookup)
             try:  # a listener never breaks the finalizer
                 listener(None, None, (instance,), {})
             except Exception:
                 pass
-        return shared["original"].__get__(instance, owner)
+        return self._bind(instance, owner)
 
     def __call__(self, instance: object) -> Any:
         """``Class.__del__(obj)``, called explicitly."""
@@ -386,7 +388,12 @@ def _after(listeners: tuple[Listener, ...], result: Any, args: tuple[Any, ...], 
         frame: FrameType | None = sys._getframe(2)  # the wrapper's caller
     except ValueError:  # called from C with no Python caller
         frame = None
-    return _heard(listeners, result, frame, args, kwargs)
+    for listener in listeners:  # `_heard`'s loop, written out: one call less on the hot path
+        try:
+            listener(result, frame, args, kwargs)
+        except Exception:
+            pass
+    return result
 
 
 def _heard(

@@ -65,17 +65,29 @@ from . import clock, install
 from .base import Maker, Probe, poll
 from .optional import uvloop_loop
 
-_lock = install.new_lock()
+#: The clock's: a socket is numbered and listed in one step, so the list stays in the
+#: clock's order (one lock a socket, `clock.lock`).
+_lock = clock.lock
 
 
-class SocketRecord:
-    """One socket made through `socket.socket`, from its creation on.
+class SocketRecord(weakref.ref[socket.socket]):
+    """One socket made through `socket.socket`, from its creation on: a weak
+    reference to it (`record()`), made without a Python-level call. Compared and
+    hashed as itself, not as its socket (a weak reference's way).
 
-    Made for every socket: its creation sets the six slots; what only some sockets
+    Made for every socket: its creation sets the five slots; what only some sockets
     come to have (a listener, an end in the garbage collector, a report) is a class
     default until set, in the instance's `__dict__`, made then."""
 
-    __slots__ = ("seq", "made", "ref", "stack", "test", "fd", "__dict__")
+    __slots__ = ("seq", "made", "stack", "test", "fd", "__dict__")
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+    seq: int  # its number as listed
+    made: int  # the clock's number when it was made
+    stack: tuple[tuple[Any, ...], ...]  # `stacks.creation_stack` from the caller of socket.socket()
+    test: object  # the test function running then (`clock.running`)
+    fd: int
 
     listener: SocketRecord | None = None  # for an accepted connection, the listener's record
     gone_open: str | None = None  # what it was, when the GC destroyed it open
@@ -87,16 +99,9 @@ class SocketRecord:
     server: weakref.ref[Any] | None = None  # the uvloop Server its descriptor was handed to
     loop_closed = False  # closed by its uvloop server's loop closing, not by its owner
 
-    def __init__(self, sock: socket.socket, stack: tuple[tuple[Any, ...], ...], test: object) -> None:
-        self.seq = self.made = 0  # `seq`: its number as listed; `made`: the clock's then
-        self.ref = weakref.ref(sock)
-        self.stack = stack  # `stacks.creation_stack` from the caller of socket.socket()
-        self.test = test  # the test function running then (`clock.running`)
-        self.fd = sock.fileno()
-
     def live(self) -> socket.socket | None:
         """The socket while it is alive and open."""
-        sock = self.ref()
+        sock: socket.socket | None = self()
         return sock if sock is not None and sock.fileno() != -1 else None
 
     def held(self) -> bool:
@@ -109,7 +114,12 @@ class SocketRecord:
         return self.live() is not None or self.held()
 
     def open(self) -> bool:
-        return self.gone_open is not None or self.alive()
+        """`alive()`, or destroyed open. A pruning asks it of every record (most of them
+        of sockets closed and gone), so it reads the socket itself first, with no call."""
+        sock = self()
+        if sock is not None and sock.fileno() != -1:
+            return True
+        return self.gone_open is not None or self.server is not None and self.held()
 
 
 # Records in creation order (their numbers increase): a check bisects for those
@@ -143,7 +153,7 @@ def _listener_of(frame: FrameType | None) -> SocketRecord | None | bool:
         return False
     listener = frame.f_locals.get("self")
     record = _by_id.get(id(listener))
-    return record if record is not None and record.ref() is listener else True
+    return record if record is not None and record() is listener else True
 
 
 def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -154,11 +164,14 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
     if code is _SOCKETPAIR and _is_self_pipe(frame):
         return
     sock = args[0]
-    record = SocketRecord(sock, stacks.creation_stack(frame), clock.running)
+    record = SocketRecord(sock)
+    record.stack = stacks.creation_stack(frame)
+    record.test = clock.running
+    record.fd = sock.fileno()
     listener = _listener_of(frame) if code is _ACCEPT else False
     with _lock:
         if listener is False:
-            record.seq = record.made = clock.tick()
+            clock.now = record.seq = record.made = clock.now + 1  # `clock.tick()`, in this lock
             _created.append(record)
         else:  # accepted: the listener's number (0 for one leaktest did not see)
             record.listener = listener if isinstance(listener, SocketRecord) else None
@@ -167,7 +180,7 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
             bisect.insort(_created, record, key=lambda r: r.seq)
         _by_id[id(sock)] = record
         if len(_created) >= _prune_at:
-            _created[:] = [r for r in _created if r.open() and not r.claimed]
+            _created[:] = [r for r in _created if not r.claimed and r.open()]
             _prune_at = max(64, 2 * len(_created))
 
 
@@ -189,7 +202,7 @@ def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs
         _socket.socket.close(self)
         return
     # The cyclic GC clears weak references before it finalizes: ref() may be None.
-    if record.ref() in (None, self):
+    if record() in (None, self):
         try:
             record.gone_addresses = tuple(a for a in addresses(self) if a)
             record.gone_open = _what(self)
