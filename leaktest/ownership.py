@@ -179,7 +179,8 @@ def _owns(owner: Owner, key: int) -> bool:
     """Whether `owner` owns the item of identity `key` (not another one made since at
     the address of an owned item that is gone)."""
     held = owner.items.get(key)
-    return held is not None and (not isinstance(held, weakref.ref) or held() is not None)
+    # `_held`'s weak reference is exactly a `weakref.ref`; a socket's record, held as it is, is a subclass.
+    return held is not None and (type(held) is not weakref.ref or held() is not None)
 
 
 def _within(begin: int, end: int | None, started: int) -> bool:

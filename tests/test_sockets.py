@@ -13,6 +13,7 @@ import warnings
 from typing import Any
 
 import leaktest
+from leaktest.probes import sockets
 from support import report, run_tests, verdict
 
 #: Sockets inner tests leak on purpose; closed by the outer test's cleanup.
@@ -219,6 +220,18 @@ class Verdicts(SocketCase):
         self.assertIn("through socketserver.TCPServer.__init__", text)
 
 
+class Records(SocketCase):
+    def test_a_record_is_itself_once_its_socket_is_gone(self) -> None:
+        """A record is the weak reference to its socket, compared and hashed as itself:
+        a weak reference's own hash needs its object alive the first time."""
+        with socket.socket() as sock:
+            record = sockets._by_id[id(sock)]
+        del sock
+        self.assertIsNone(record())
+        self.assertEqual({record: "kept"}[record], "kept")
+        self.assertNotEqual(record, sockets.SocketRecord(socket.socket))
+
+
 class Warnings(SocketCase):
     def test_the_unclosed_warning_names_the_line_that_dropped_the_socket(self) -> None:
         """As without leaktest: its hook on the socket's finalizer is not the warning's place."""
@@ -240,6 +253,25 @@ class Warnings(SocketCase):
 
 
 class Ownership(SocketCase):
+    def test_a_class_socket_a_test_drops_open_is_the_classs(self) -> None:
+        """The class owns its socket's record after the socket is gone: the test that
+        dropped it is not blamed; the class is, for a socket nobody closed."""
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            @classmethod
+            def setUpClass(cls) -> None:
+                cls.sock = socket.socket()
+
+            def test_drops_it(self) -> None:
+                del type(self).sock
+                gc.collect()
+
+        result = run_tests(Inner)
+        text = report(result)
+        self.assertEqual((result.testsRun, len(result.failures), len(result.errors)), (1, 0, 1), text)
+        self.assertIn("tearDownClass", str(result.errors[0][0]))
+        self.assertIn("the garbage collector closed it", text)
+
     def test_connections_accepted_by_a_class_server_are_the_classs(self) -> None:
         class Inner(leaktest.LeakCheckedTestCase):
             @classmethod
