@@ -595,6 +595,33 @@ class InProcessTest(unittest.TestCase):
         self.assertEqual([test for test, _ in result.failures], [second])
         self.assertIn("[Thread 'second-leak'", report(result))
 
+    def test_a_test_that_ran_keeps_nothing_of_leaktest(self) -> None:
+        """The result keeps skipped and failed tests to the end of the run: nothing of
+        leaktest's with them, for every garbage collection to traverse until then."""
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        class Plain(unittest.TestCase):
+            @unittest.skip("skipped")
+            def test_skipped(self) -> None:
+                pass
+
+            def test_leaking(self) -> None:
+                threading.Thread(target=release.wait, name="kept-leak").start()
+
+        plain_skipped = Plain("test_skipped")
+        plain_skipped.run(unittest.TestResult())
+        skipped, leaking = Plain("test_skipped"), Plain("test_leaking")
+        suite = unittest.TestSuite([skipped, leaking])
+        runner.prepare(suite, leaktest_settings())
+        result = unittest.TestResult()
+        suite.run(result)
+        self.assertEqual([test for test, _ in result.skipped], [skipped])
+        self.assertEqual([test for test, _ in result.failures], [leaking])
+        self.assertIn("[Thread 'kept-leak'", report(result))
+        for test in (skipped, leaking):
+            self.assertEqual(sorted(vars(test)), sorted(vars(plain_skipped)), test)
+
     def test_a_suite_with_its_own_run_has_its_tests_prepared_at_once(self) -> None:
         release = threading.Event()
         self.addCleanup(release.set)

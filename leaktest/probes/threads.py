@@ -58,7 +58,9 @@ class RawThread:
     The call is handed this object in place of the function: it runs the function and
     tells when it has returned (nothing else signals a raw thread's end). Once it has,
     the function is let go, as `Thread` lets its target go: a test's bound method
-    (test_socket's client threads) would keep the test alive with all it holds."""
+    (test_socket's client threads) would keep the test alive with all it holds.
+    Its end is a lock held until then, which the garbage collector does not traverse
+    (an `Event` is five objects it does, kept until the next pruning)."""
 
     _names = itertools.count(1)
 
@@ -68,7 +70,8 @@ class RawThread:
         self.name = f"raw-thread-{next(RawThread._names)}"
         self.ident: int | None = None
         self.daemon = True
-        self._ended = threading.Event()
+        self._running = _thread.allocate_lock()
+        self._running.acquire()
 
     def __call__(self, *args: Any, **kwargs: Any) -> object:
         self.ident = threading.get_ident()
@@ -84,16 +87,17 @@ class RawThread:
         finally:
             if not raised:
                 self.function = None
-            self._ended.set()
+            self._running.release()
 
     def __repr__(self) -> str:
         return repr(self.function)  # "Exception ignored in thread started by <the function>"
 
     def is_alive(self) -> bool:
-        return not self._ended.is_set()
+        return self._running.locked()
 
     def join(self, timeout: float) -> None:
-        self._ended.wait(timeout)
+        if self._running.acquire(timeout=timeout):
+            self._running.release()
 
 
 #: What the thread probe reports: a `threading.Thread`, or a thread started below it.
