@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import linecache
 import os
 import shutil
@@ -231,6 +232,36 @@ class Hooks(leaktest.LeakCheckedTestCase):
         with unittest.mock.patch("os.stat", counted_stat):
             linecache.checkcache(wrapper.co_filename)
         self.assertEqual(stats, [])
+
+    def test_a_finalizer_may_tick_inside_the_clocks_lock(self) -> None:
+        """A probe lists what it numbers inside the clock's lock; a list growing there may
+        run the garbage collector, and a finalizer it runs may tick (asyncio reporting a
+        pending task it destroys)."""
+        ticked: list[int] = []
+
+        class TicksWhenCollected:
+            def __init__(self) -> None:
+                self.cycle = self
+
+            def __del__(self) -> None:
+                if clock.lock.acquire(timeout=5):  # (`clock.tick()` alone would wait for good)
+                    try:
+                        ticked.append(clock.tick())
+                    finally:
+                        clock.lock.release()
+
+        def collect_in_the_lock() -> None:
+            TicksWhenCollected()
+            clock.lock.acquire()
+            try:
+                gc.collect()
+            finally:
+                clock.lock.release()
+
+        collector = threading.Thread(target=collect_in_the_lock, daemon=True)
+        collector.start()
+        collector.join()
+        self.assertEqual(len(ticked), 1)
 
     @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
     def test_a_forked_child_gets_every_lock_free(self) -> None:

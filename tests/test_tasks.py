@@ -372,6 +372,35 @@ class OtherLoops(leaktest.LeakCheckedTestCase):
         self.assertIn("serve_forever", text)
         self.assertEqual(text.count("[Task "), 1, text)
 
+    def test_tasks_created_on_an_older_loop_are_still_told_apart_after_hundreds_ended(self) -> None:
+        """The tasks made are listed in clock order and pruned as they end: a task left
+        before the test and one made in it, around 300 that ended, are each where they were."""
+        hub = LoopHub().start()
+        self.addCleanup(hub.close)
+        hub.submit(wait_forever())  # there before the inner test: not its leak
+
+        async def ends() -> None:
+            pass
+
+        async def made_in_the_test() -> None:
+            for _ in range(150):
+                await asyncio.get_running_loop().create_task(ends())
+            keep(asyncio.get_running_loop().create_task(serve_forever()))
+            for _ in range(150):
+                await asyncio.get_running_loop().create_task(ends())
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            grace_period = 0.0
+
+            def test(self) -> None:
+                asyncio.run_coroutine_threadsafe(made_in_the_test(), hub.loop).result()
+
+        result = run_tests(Inner, "test")
+        self.assertEqual(verdict(result), "FAIL")
+        text = report(result)
+        self.assertIn("serve_forever", text)
+        self.assertEqual(text.count("[Task "), 1, text)
+
 
 class Collected(leaktest.LeakCheckedTestCase):
     ignore_tasks = ["ignored-*"]  # the inner test ignores it; so must this outer test

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import asyncio
 
 _lock = install.new_lock()  # guards the adds to `_loop_refs` (iterated by copying it)
-_SEQ = install.PREFIX + "seq"  # the creation number, on each loop
+SEQ = install.PREFIX + "seq"  # the creation number, on each loop (read as it is by the task hook: `seq_of`)
 _ORIGIN = install.PREFIX + "origin"  # what made it (`stacks.creation_stack`) and the test running then
 # Weak references to every loop created: a plain set, whose truth test is free
 # (a WeakSet's goes through Python code, on every test's mark).
@@ -71,7 +71,7 @@ def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
     out: the loop classes' `__init__`s, the policy's `new_event_loop`)."""
     loop: asyncio.BaseEventLoop = args[0]
     setattr(loop, _ORIGIN, (stacks.creation_stack(frame), clock.running))
-    setattr(loop, _SEQ, clock.tick())
+    setattr(loop, SEQ, clock.tick())
     with _lock:
         _loop_refs.add(weakref.ref(loop, _loop_refs.discard))
     if _IMPLICIT_CREATOR is not None:
@@ -108,7 +108,7 @@ def live_loops() -> list[asyncio.AbstractEventLoop]:
 
 def seq_of(loop: asyncio.AbstractEventLoop) -> int:
     """The creation number of `loop`; 0 for loops created before leaktest was imported."""
-    return getattr(loop, _SEQ, 0)
+    return getattr(loop, SEQ, 0)
 
 
 def origin_of(loop: asyncio.AbstractEventLoop) -> stacks.StartSite | None:

@@ -169,7 +169,8 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
     record.test = clock.running
     record.fd = sock.fileno()
     listener = _listener_of(frame) if code is _ACCEPT else False
-    with _lock:
+    _lock.acquire()  # (not `with`: see `clock.lock`)
+    try:
         if listener is False:
             clock.now = record.seq = record.made = clock.now + 1  # `clock.tick()`, in this lock
             _created.append(record)
@@ -182,6 +183,8 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
         if len(_created) >= _prune_at:
             _created[:] = [r for r in _created if not r.claimed and r.open()]
             _prune_at = max(64, 2 * len(_created))
+    finally:
+        _lock.release()
 
 
 def _finalizer() -> object:

@@ -47,6 +47,7 @@ there is no loop and no task to look at.
 
 from __future__ import annotations
 
+import bisect
 import sys
 import threading
 import time
@@ -75,12 +76,13 @@ if TYPE_CHECKING:
 # another thread's add would break (with the GIL as well as without).
 _lock = install.new_lock(reentrant=True)
 _HANDLER_SET = install.PREFIX + "handler_set"  # on each loop: the clock number its exception handler was set at
-_PARENT = install.PREFIX + "parent"  # on each task: a weak reference to the task that created it
 _REPORTED = install.PREFIX + "reported"  # on each task: reported (or created by a reported task)
-#: On each task `loop.create_task` made: its clock number and what made it (`_Created`).
+#: On each task `loop.create_task` made (`_Creation`): its clock number, what made it
+#: (`_Created`) and a weak reference to the task that created it (None: none did).
 _CREATED = install.PREFIX + "created"
 #: What a hook keeps of a creation: its `stacks.creation_stack` and the test running then.
 _Created = tuple[tuple[tuple[Any, ...], ...], object]
+_Creation = tuple[int, tuple[tuple[Any, ...], ...], object, "weakref.ref[asyncio.Task[Any]] | None"]
 _claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or hidden
 _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waited for them
 
@@ -175,17 +177,14 @@ def _on_set_exception_handler(
     setattr(args[0], _HANDLER_SET, clock.tick())
 
 
-# The tasks `loop.create_task` made, by weak reference, with their creation number:
-# a task created on a loop older than a mark moves the clock like a new loop does,
-# and is told apart by its number, so that a mark needs no snapshot of the loops
-# open at it (see also `_registered_tasks`).
-# Read through `.copy()`, which takes no step a collection could run in: iterating
-# it while the garbage collector or another thread's loop changes it would raise.
-_task_seqs: dict[weakref.ref[asyncio.Task[Any]], int] = {}
-
-
-def _forget_task(ref: weakref.ref[asyncio.Task[Any]]) -> None:
-    _task_seqs.pop(ref, None)
+# The tasks `loop.create_task` made, in clock order: (creation number, weak reference).
+# A task created on a loop older than a mark moves the clock like a new loop does, and
+# is told apart by its number, so that a mark needs no snapshot of the loops open at it
+# (see also `_registered_tasks`). Numbered and listed in the clock's lock; the entries
+# of tasks gone are dropped whenever the list has doubled since the last pruning, not
+# by a callback on each task's end. Read through `list(...)`, one step under the GIL.
+_made: list[tuple[int, weakref.ref[asyncio.Task[Any]]]] = []
+_prune_at = 64
 
 
 def _on_create_task(
@@ -197,18 +196,26 @@ def _on_create_task(
     name, not its class) with the test running then, and the task that created it,
     as `Thread.start` notes for threads. Runs on every task: kept on the task itself,
     which its finalizer still reads."""
+    global _prune_at
     loop: asyncio.BaseEventLoop = args[0]
-    if _made_by_runner(frame) or not seq_of(loop):
+    if _made_by_runner(frame) or not getattr(loop, event_loops.SEQ, 0):  # (`seq_of`, without a call)
         return  # a loop made before leaktest's hooks existed is older than every test, so are its tasks
-    ref = weakref.ref(task, _forget_task)
-    _task_seqs[ref] = seq = clock.tick()
-    parent = _current_task(loop) if loop.is_running() else None
+    ref = weakref.ref(task)
+    clock.lock.acquire()  # (not `with`: see `clock.lock`)
     try:
-        setattr(task, _CREATED, (seq, stacks.creation_stack(frame), clock.running))
-        if parent is not None and parent is not task:
-            setattr(task, _PARENT, weakref.ref(parent))
-            if _any_reported and _reported(parent):  # a reported task's successor: part of that report
-                setattr(task, _REPORTED, True)
+        clock.now = seq = clock.now + 1  # `clock.tick()`, in the lock that keeps `_made` in order
+        _made.append((seq, ref))
+        if len(_made) >= _prune_at:
+            _made[:] = [entry for entry in _made if entry[1]() is not None]
+            _prune_at = max(64, 2 * len(_made))
+    finally:
+        clock.lock.release()
+    parent = _current_task(loop)  # None unless it runs
+    parent_ref = None if parent is None or parent is task else weakref.ref(parent)
+    try:
+        setattr(task, _CREATED, (seq, stacks.creation_stack(frame), clock.running, parent_ref))
+        if _any_reported and parent is not None and parent is not task and _reported(parent):
+            setattr(task, _REPORTED, True)  # a reported task's successor: part of that report
     except AttributeError:  # a task factory's own class, without a __dict__
         pass
 
@@ -283,13 +290,16 @@ def _made_by_runner(frame: FrameType | None) -> bool:
 
 def task_seq(task: asyncio.Task[Any]) -> int:
     """The creation number of `task`; 0 when it was not made by `loop.create_task`."""
-    return _task_seqs.get(weakref.ref(task), 0)
+    created: _Creation | None = getattr(task, _CREATED, None)
+    if created is not None:
+        return created[0]
+    return next((seq for seq, ref in list(_made) if ref() is task), 0)  # a class without a __dict__
 
 
 def _created(task: asyncio.Task[Any]) -> _Created | None:
     """What `loop.create_task` kept of `task`'s creation; None for a task it did not make."""
-    created: tuple[int, tuple[tuple[Any, ...], ...], object] | None = getattr(task, _CREATED, None)
-    return None if created is None else created[1:]
+    created: _Creation | None = getattr(task, _CREATED, None)
+    return None if created is None else created[1:3]
 
 
 def _start_of(task: asyncio.Task[Any]) -> tuple[stacks.FrameRecord, ...]:
@@ -338,7 +348,7 @@ def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyn
     """
     import asyncio
 
-    found = {task for ref in _task_seqs.copy() if (task := ref()) is not None}
+    found = {task for _, ref in list(_made) if (task := ref()) is not None}
     with _lock:
         found.update(_waited)
     for loop in loops:
@@ -409,13 +419,14 @@ def loop_label(loop: asyncio.AbstractEventLoop) -> str:
 
 def _parent(task: asyncio.Task[Any]) -> asyncio.Task[Any] | None:
     """The task that created `task`, while it still exists."""
-    ref = getattr(task, _PARENT, None)
+    created: _Creation | None = getattr(task, _CREATED, None)
+    ref = None if created is None else created[3]
     return None if ref is None else ref()
 
 
 def _started(task: asyncio.Task[Any]) -> int | None:
     """The clock number of `task`'s creation, when `loop.create_task` made it."""
-    created: tuple[int, Any, Any] | None = getattr(task, _CREATED, None)
+    created: _Creation | None = getattr(task, _CREATED, None)
     return None if created is None else created[0]
 
 
@@ -498,7 +509,9 @@ class TaskProbe(Probe[int, Item]):
 
     def _new_on_old_loops(self, mark: int) -> list[asyncio.Task[Any]]:
         """Tasks created after the mark on loops created before it (a hub's loop)."""
-        tasks = [task for ref, seq in _task_seqs.copy().items() if seq > mark and (task := ref()) is not None]
+        made = list(_made)
+        first = bisect.bisect_right(made, mark, key=lambda entry: entry[0])
+        tasks = [task for _, ref in made[first:] if (task := ref()) is not None]
         return [task for task in tasks if seq_of(task.get_loop()) <= mark]
 
     def new_since(self, mark: int) -> list[Item]:
