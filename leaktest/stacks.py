@@ -147,6 +147,76 @@ def follow_packages(packages: Iterable[str]) -> None:
         _followed_files.clear()
 
 
+#: A `creation_stack`: four items a frame, innermost first (code, globals, instruction
+#: offset, owner), flat: one tuple a creation, not one a frame more.
+CreationStack = tuple[Any, ...]
+
+
+def creation_stack(frame: FrameType | None) -> CreationStack:
+    """The frames that are making something (a socket, a task), innermost first, out to
+    the code that asked for it (the first frame outside the stdlib and leaktest) and
+    its caller, whatever that is (the line of the test that led there, when the test
+    called it through a helper); leaktest's own left out before it. Runs on every
+    creation, so it costs as many frames as the stdlib took, however deep the caller:
+    the test it was made for is the one running (`probes.clock.running`). Once a rule
+    reads them (`keep_whole_stacks`), out to the test framework's frames; when the
+    code that asked is in a followed package (`follow_packages`), out of that package.
+
+    Plain values (code, globals, instruction offset, owner), four a frame: `records`
+    makes them frame records on the failure path. A named tuple costs twice as much to
+    make, and a frame's `f_lineno` searches its code's line table up to the current
+    instruction (30 us at the end of a 3000-line function), where `f_lasti` is read at once.
+    """
+    inner: list[Any] = []  # the stdlib's frames before the code that asked
+    while True:
+        if frame is None or len(inner) >= _START_DEPTH * 4:
+            return tuple(inner)
+        code = frame.f_code
+        kind = _kinds.get(code.co_filename)
+        if kind is None:
+            kind = _kind(frame)
+        if kind == _USER:
+            break
+        if kind == _FRAMEWORK:
+            return tuple(inner)
+        if kind != _LEAKTEST:
+            inner += (code, frame.f_globals, frame.f_lasti, None)
+        frame = frame.f_back
+    module = frame.f_globals
+    lasti = frame.f_lasti
+    owner = _owner_3_10(code, frame) if _NAMED_BY_SELF else None
+    if _whole_stacks or (_followed and _followed_files.get(code.co_filename) is not False and _in_followed(frame)):
+        return _longer_stack(frame, [*inner, code, module, lasti, owner])
+    caller = frame.f_back  # reading it makes its frame object (3.11+): one, not more
+    if caller is None:
+        return (*inner, code, module, lasti, owner)
+    if inner:
+        return (*inner, code, module, lasti, owner, caller.f_code, caller.f_globals, caller.f_lasti, None)
+    return (code, module, lasti, owner, caller.f_code, caller.f_globals, caller.f_lasti, None)
+
+
+def _longer_stack(asking: FrameType, kept: list[Any]) -> CreationStack:
+    """`creation_stack` past the code that asked: out to the test framework's frames
+    once a rule reads them, or out of the followed package it is in, and its caller."""
+    frame: FrameType | None = asking
+    if _whole_stacks:
+        frame = asking.f_back
+        while frame is not None and len(kept) < _START_DEPTH * 4:
+            kind = _kinds.get(frame.f_code.co_filename)
+            if kind is None:
+                kind = _kind(frame)
+            if kind == _FRAMEWORK:
+                break
+            if kind != _LEAKTEST:
+                kept += (frame.f_code, frame.f_globals, frame.f_lasti, None)
+            frame = frame.f_back
+        return tuple(kept)
+    caller = _out_of_followed(asking, kept).f_back
+    if caller is not None:
+        kept += (caller.f_code, caller.f_globals, caller.f_lasti, None)
+    return tuple(kept)
+
+
 def _in_followed(frame: FrameType) -> bool:
     """Whether the frame's module is in a followed package: one dict lookup once seen."""
     filename = frame.f_code.co_filename
@@ -158,65 +228,10 @@ def _in_followed(frame: FrameType) -> bool:
     return followed
 
 
-def creation_stack(frame: FrameType | None) -> tuple[tuple[Any, ...], ...]:
-    """The frames that are making something (a socket, a task), innermost first, out to
-    the code that asked for it (the first frame outside the stdlib and leaktest) and
-    its caller, whatever that is (the line of the test that led there, when the test
-    called it through a helper); leaktest's own left out before it. Runs on every
-    creation, so it costs as many frames as the stdlib took, however deep the caller:
-    the test it was made for is the one running (`probes.clock.running`). Once a rule
-    reads them (`keep_whole_stacks`), out to the test framework's frames; when the
-    code that asked is in a followed package (`follow_packages`), out of that package.
-
-    Plain tuples (code, globals, instruction offset, owner): `records` makes them frame
-    records on the failure path. A named tuple costs twice as much to make, and a
-    frame's `f_lineno` searches its code's line table up to the current instruction
-    (30 us at the end of a 3000-line function), where `f_lasti` is read at once.
-    """
-    records: list[tuple[Any, ...]] = []
-    while True:
-        if frame is None or len(records) >= _START_DEPTH:
-            return tuple(records)
-        code = frame.f_code
-        kind = _kinds.get(code.co_filename)
-        if kind is None:
-            kind = _kind(frame)
-        if kind == _USER:
-            break
-        if kind == _FRAMEWORK:
-            return tuple(records)
-        if kind != _LEAKTEST:
-            records.append((code, frame.f_globals, frame.f_lasti, None))
-        frame = frame.f_back
-    records.append((code, frame.f_globals, frame.f_lasti, _owner_3_10(code, frame) if _NAMED_BY_SELF else None))
-    if _whole_stacks:
-        _out_to_framework(frame.f_back, records)
-        return tuple(records)
-    if _followed and _in_followed(frame):
-        frame = _out_of_followed(frame, records)
-    caller = frame.f_back  # reading it makes its frame object (3.11+): one, not more
-    if caller is not None:
-        records.append((caller.f_code, caller.f_globals, caller.f_lasti, None))
-    return tuple(records)
-
-
-def _out_to_framework(frame: FrameType | None, records: list[tuple[Any, ...]]) -> None:
-    """Keep the frames out to the test framework's, leaktest's left out (`keep_whole_stacks`)."""
-    while frame is not None and len(records) < _START_DEPTH:
-        kind = _kinds.get(frame.f_code.co_filename)
-        if kind is None:
-            kind = _kind(frame)
-        if kind == _FRAMEWORK:
-            return
-        if kind != _LEAKTEST:
-            records.append((frame.f_code, frame.f_globals, frame.f_lasti, None))
-        frame = frame.f_back
-
-
-def _out_of_followed(frame: FrameType, records: list[tuple[Any, ...]]) -> FrameType:
+def _out_of_followed(frame: FrameType, kept: list[Any]) -> FrameType:
     """Keep the frames out of a followed package, through the stdlib it calls through
     (urllib3's connections are `http.client`'s), to the last one before its caller."""
-    while (back := frame.f_back) is not None and len(records) < _START_DEPTH:
+    while (back := frame.f_back) is not None and len(kept) < _START_DEPTH * 4:
         if not _in_followed(back):
             kind = _kinds.get(back.f_code.co_filename)
             if kind is None:
@@ -227,13 +242,16 @@ def _out_of_followed(frame: FrameType, records: list[tuple[Any, ...]]) -> FrameT
                 frame = back
                 continue
         frame = back
-        records.append((frame.f_code, frame.f_globals, frame.f_lasti, None))
+        kept += (frame.f_code, frame.f_globals, frame.f_lasti, None)
     return frame
 
 
-def records(stack: Sequence[tuple[Any, ...]]) -> tuple[FrameRecord, ...]:
+def records(stack: CreationStack) -> tuple[FrameRecord, ...]:
     """A `creation_stack` as frame records, for the rules and the report."""
-    return tuple(FrameRecord(code, module, _line_at(code, lasti), owner) for code, module, lasti, owner in stack)
+    return tuple(
+        FrameRecord(stack[i], stack[i + 1], _line_at(stack[i], stack[i + 2]), stack[i + 3])
+        for i in range(0, len(stack), 4)
+    )
 
 
 def _line_at(code: CodeType, lasti: int) -> int:
@@ -544,7 +562,7 @@ def start_site(
     return site
 
 
-def created_site(stack: Sequence[tuple[Any, ...]], test: object) -> StartSite | None:
+def created_site(stack: CreationStack, test: object) -> StartSite | None:
     """Where something was made, from the `creation_stack` it kept: the code that asked
     for it (the innermost frame outside the stdlib; the innermost one if all are stdlib),
     then `test`, the test function that was running (`probes.clock.running`), unless

@@ -133,12 +133,12 @@ class WhereItWasStarted(leaktest.LeakCheckedTestCase):
             str(site), r"^\S+\.test_a_creation_by_the_running_test_names_it_once at \S+test_stacks\.py:\d+$"
         )
 
-    def test_a_creation_keeps_its_frames_out_to_the_code_that_asked_and_a_few_callers(self) -> None:
+    def test_a_creation_keeps_its_frames_out_to_the_code_that_asked_and_its_caller(self) -> None:
         def deep(levels: int) -> FrameType:
             return deep(levels - 1) if levels else sys._getframe()
 
         with unittest.mock.patch.object(stacks, "_whole_stacks", False):  # as long as no rule reads them
-            stack = stacks.creation_stack(deep(20))
-        self.assertEqual([frame[0].co_name for frame in stack], ["deep", "deep"])
+            stack = stacks.records(stacks.creation_stack(deep(20)))
+        self.assertEqual([frame.f_code.co_name for frame in stack], ["deep", "deep"])
         with unittest.mock.patch.object(stacks, "_whole_stacks", True):
-            self.assertGreater(len(stacks.creation_stack(deep(20))), 20)
+            self.assertGreater(len(stacks.records(stacks.creation_stack(deep(20)))), 20)

@@ -113,7 +113,7 @@ def seq_of(loop: asyncio.AbstractEventLoop) -> int:
 
 def origin_of(loop: asyncio.AbstractEventLoop) -> stacks.StartSite | None:
     """Where `loop` was created, named like a thread's start site."""
-    created: tuple[tuple[tuple[Any, ...], ...], object] | None = getattr(loop, _ORIGIN, None)
+    created: tuple[stacks.CreationStack, object] | None = getattr(loop, _ORIGIN, None)
     return None if created is None else stacks.created_site(*created)
 
 

@@ -85,7 +85,7 @@ class SocketRecord(weakref.ref[socket.socket]):
     __hash__ = object.__hash__
     seq: int  # its number as listed
     made: int  # the clock's number when it was made
-    stack: tuple[tuple[Any, ...], ...]  # `stacks.creation_stack` from the caller of socket.socket()
+    stack: stacks.CreationStack  # `stacks.creation_stack` from the caller of socket.socket()
     test: object  # the test function running then (`clock.running`)
     fd: int
 
