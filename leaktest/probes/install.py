@@ -13,9 +13,10 @@ other copy's wrapper.
 
 A warning takes its place from the innermost frame (a C function's, at stack level
 1) or from the frames it counts outwards: a wrapper's frame would be that place. So
-a `__del__` is hooked without a wrapper around the call (`_Finalizer`: socket's
-"ResourceWarning: unclosed" names the line that dropped the socket), and a C
-function is called from a frame placed at its caller's line (`_in_place`: os.fork's
+a `__del__`'s original is called, when it has something to do, from a frame placed
+at the line that dropped the object (`_finalizer`: socket's "ResourceWarning:
+unclosed" names that line), and a C function is called from a frame placed at its
+caller's line (`_in_place`: os.fork's
 3.12+ "DeprecationWarning: ... use of fork() may lead to deadlocks" names the line
 that forked). What is left: a Python function hooked here that warns at stack level
 3 or more counts the wrapper (none of the hooked ones is known to).
@@ -48,7 +49,8 @@ from types import BuiltinFunctionType, CodeType, FrameType, TracebackType
 from typing import Any, Protocol
 
 #: A listener: (result, caller frame, args, kwargs); `result` is None before the call.
-Listener = Callable[[Any, FrameType | None, tuple[Any, ...], dict[str, Any]], None]
+#: What it returns is read by a rewriting hook's caller and a finalizer (`_finalizer`) only.
+Listener = Callable[[Any, FrameType | None, tuple[Any, ...], dict[str, Any]], object]
 
 _SHARED = "_leaktest_hook"  # the wrapper attribute holding the shared listeners, in every copy
 
@@ -251,7 +253,7 @@ def _wrap(owner: object, name: str, awaited: bool) -> dict[str, Any]:
     original = getattr(owner, name)
     shared: dict[str, Any] = {"original": original, "before": (), "after": (), "rewrites": ()}
     if name == "__del__":
-        setattr(owner, name, _Finalizer(shared))
+        setattr(owner, name, _finalizer(shared))
         return shared
     if awaited:
         shared["awaited"] = ()
@@ -346,34 +348,38 @@ def _in_place(original: Callable[..., Any], caller: FrameType, args: tuple[Any, 
         raise
 
 
-class _Finalizer:
-    """The hook on a `__del__`, which the interpreter looks up and calls at once: the
-    listeners run on the lookup, and the original is handed back to be called with no
-    frame of leaktest's on the stack. A wrapper's frame would be the place of a warning
-    the original raises at stacklevel 1 (socket's "ResourceWarning: unclosed"); this
-    way it names the line that dropped the object, as without leaktest. Listeners run
-    before only, and get no frame: where an object happens to be collected says nothing
-    about it, and this runs on every such object's end."""
+def _finalizer(shared: dict[str, Any]) -> Callable[[object], None]:
+    """The hook on a `__del__`: a function the interpreter calls on every such object's
+    end, which runs the listeners, then the original only when it has something to do.
+    A listener returns True when the original has nothing left to do for the object (a
+    socket its owner closed: the C finalizer neither warns nor closes); when every one
+    does, it is not called, which is the common case and costs one call. Otherwise it
+    is called from a frame placed at the line the object was dropped on (`_in_place`):
+    a frame of leaktest's would be the place of a warning it raises at stacklevel 1
+    (socket's "ResourceWarning: unclosed"); this way the warning names that line, as
+    without leaktest. Listeners run before only, and get no frame: where an object
+    happens to be collected says nothing about it."""
+    original = shared["original"]
 
-    _leaktest_hook: dict[str, Any]  # (`_SHARED`)
-
-    def __init__(self, shared: dict[str, Any]) -> None:
-        setattr(self, _SHARED, shared)
-        self._bind = shared["original"].__get__  # the original's, looked up once
-
-    def __get__(self, instance: object, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        for listener in self._leaktest_hook["before"]:  # (`_SHARED`, spelt out: one lookup)
+    def finalizer(instance: object) -> None:
+        listeners = shared["before"]
+        quiet = bool(listeners)
+        for listener in listeners:
             try:  # a listener never breaks the finalizer
-                listener(None, None, (instance,), {})
+                quiet = listener(None, None, (instance,), {}) is True and quiet
             except Exception:
-                pass
-        return self._bind(instance, owner)
+                quiet = False
+        if quiet:
+            return
+        try:
+            dropped_at = sys._getframe(1)
+        except ValueError:  # ended with no Python code running (at the warning's place: this frame)
+            original(instance)
+            return
+        _in_place(original, dropped_at, (instance,), {})
 
-    def __call__(self, instance: object) -> Any:
-        """``Class.__del__(obj)``, called explicitly."""
-        return self.__get__(instance, type(instance))()
+    setattr(finalizer, _SHARED, shared)
+    return finalizer
 
 
 def _after(listeners: tuple[Listener, ...], result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -193,17 +193,21 @@ def _finalizer() -> object:
     return socket.socket if hasattr(_socket.socket, "__del__") else None
 
 
-def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """Before the finalizer: note a socket destroyed while open, for the test that created it."""
+def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Before the finalizer: note a socket destroyed while open, for the test that created
+    it. True when the C finalizer has nothing left to do (the socket is closed): then it
+    is not called (`install._finalizer`)."""
     self: socket.socket = args[0]
     record = _by_id.pop(id(self), None)
-    if record is None or self.fileno() == -1:  # closed by its owner: nothing to note
-        return
+    if self.fileno() == -1:  # closed by its owner: nothing to note
+        return True
+    if record is None:
+        return False
     if record.reported:
         # Reported once, by its test: closed here, quietly, not warned about again in
         # whichever test runs when it is collected (an error there under `-W error`).
         _socket.socket.close(self)
-        return
+        return True
     # The cyclic GC clears weak references before it finalizes: ref() may be None.
     if record() in (None, self):
         try:
@@ -214,6 +218,7 @@ def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs
             del _collected[:-_KEEP_COLLECTED]
         except Exception:  # never break a finalizer
             pass
+    return False
 
 
 def _on_uvloop_server(server: Any, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
