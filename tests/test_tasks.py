@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import leaktest
+from leaktest.probes import clock, event_loops
 from support import report, run_tests, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -400,6 +401,32 @@ class OtherLoops(leaktest.LeakCheckedTestCase):
         text = report(result)
         self.assertIn("serve_forever", text)
         self.assertEqual(text.count("[Task "), 1, text)
+
+    def test_closed_loops_kept_alive_are_not_walked_and_new_ones_still_seen(self) -> None:
+        """Closed loops of earlier tests stay alive until a collection: a check asks for
+        the open loops (those found closed are forgotten) and the loops made since its mark."""
+        closed = [asyncio.new_event_loop() for _ in range(100)]
+        for loop in closed:
+            loop.close()
+        self.assertEqual([loop for loop in event_loops.open_loops() if loop in closed], [])
+        self.assertFalse(any(ref() in closed for ref in list(event_loops._open)))
+        held: list[asyncio.AbstractEventLoop] = []
+        self.addCleanup(lambda: [close_loop(loop) for loop in held])
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            grace_period = 0.0
+
+            def test_leaks(self) -> None:
+                loop = asyncio.new_event_loop()
+                held.append(loop)
+                keep(loop.create_task(serve_forever()))
+
+        mark = clock.now
+        result = run_tests(Inner)
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertIn("serve_forever", report(result))
+        self.assertEqual(event_loops.made_since(mark), held)
+        self.assertEqual([loop for loop in event_loops.made_since(0) if loop in closed], closed)
 
 
 class Collected(leaktest.LeakCheckedTestCase):

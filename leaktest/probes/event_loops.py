@@ -4,7 +4,10 @@ tasks, handles and loops probes.
 `asyncio.BaseEventLoop.__init__` is hooked once (probes/install.py): every loop
 is numbered with the clock, its creation site noted and a weak reference kept.
 A probe's mark is then a number, and a test that creates no loop compares two
-integers. The same hook notes a loop the policy creates implicitly: the loop
+integers. A check asks for the loops made since a mark (`made_since`: a bisection)
+or for those still open (`open_loops`): closed loops of earlier tests stay alive
+until a garbage collection, a hundred and more in an asyncio suite, and no check
+walks them. The same hook notes a loop the policy creates implicitly: the loop
 `asyncio.get_event_loop()` creates for a main thread that never had one set
 belongs to the process, not to the test that asked first.
 
@@ -20,6 +23,7 @@ What this relies on, per Python version (each in one function below):
 
 from __future__ import annotations
 
+import bisect
 import sys
 import weakref
 from types import CodeType, FrameType
@@ -32,12 +36,15 @@ from .optional import uvloop_loop
 if TYPE_CHECKING:
     import asyncio
 
-_lock = install.new_lock()  # guards the adds to `_loop_refs` (iterated by copying it)
 SEQ = install.PREFIX + "seq"  # the creation number, on each loop (read as it is by the task hook: `seq_of`)
 _ORIGIN = install.PREFIX + "origin"  # what made it (`stacks.creation_stack`) and the test running then
-# Weak references to every loop created: a plain set, whose truth test is free
-# (a WeakSet's goes through Python code, on every test's mark).
-_loop_refs: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
+# Every loop made, in clock order (number, weak reference), numbered and listed in
+# the clock's lock; the entries of loops gone are dropped when the list has doubled.
+_made: list[tuple[int, weakref.ref[asyncio.AbstractEventLoop]]] = []
+_prune_at = 64
+# The same weak references, while their loop is not known to be closed: a plain set,
+# whose truth test is free (a WeakSet's goes through Python code, on every test's mark).
+_open: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
 _implicit: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # the process's
 
 
@@ -69,11 +76,18 @@ def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
     """After `BaseEventLoop.__init__`: number the loop, note where, keep a weak reference
     to it; note it as the process's when the policy creates it implicitly (a few frames
     out: the loop classes' `__init__`s, the policy's `new_event_loop`)."""
+    global _prune_at
     loop: asyncio.BaseEventLoop = args[0]
     setattr(loop, _ORIGIN, (stacks.creation_stack(frame), clock.running))
-    setattr(loop, SEQ, clock.tick())
-    with _lock:
-        _loop_refs.add(weakref.ref(loop, _loop_refs.discard))
+    ref: weakref.ref[asyncio.AbstractEventLoop] = weakref.ref(loop, _open.discard)
+    with clock.lock:
+        clock.now = seq = clock.now + 1  # `clock.tick()`, in the lock that keeps `_made` in order
+        _made.append((seq, ref))
+        if len(_made) >= _prune_at:
+            _made[:] = [entry for entry in _made if entry[1]() is not None]
+            _prune_at = max(64, 2 * len(_made))
+    setattr(loop, SEQ, seq)
+    _open.add(ref)
     if _IMPLICIT_CREATOR is not None:
         for _ in range(8):
             if frame is None:
@@ -98,12 +112,28 @@ UVLOOP_INIT = install.Hook(uvloop_loop, "__init__", _on_loop_init, after=True, m
 
 
 def any_loop() -> bool:
-    """Whether a loop may still be alive (a set's truth test: free on the clean path)."""
-    return bool(_loop_refs)
+    """Whether a loop may still be open (a set's truth test: free on the clean path)."""
+    return bool(_open)
 
 
-def live_loops() -> list[asyncio.AbstractEventLoop]:
-    return [loop for ref in list(_loop_refs) if (loop := ref()) is not None]
+def open_loops() -> list[asyncio.AbstractEventLoop]:
+    """The loops alive and not closed; those found closed are forgotten here (a loop
+    never opens again)."""
+    found = []
+    for ref in list(_open):
+        loop = ref()
+        if loop is None or loop.is_closed():
+            _open.discard(ref)
+        else:
+            found.append(loop)
+    return found
+
+
+def made_since(mark: int) -> list[asyncio.AbstractEventLoop]:
+    """The loops alive that were made after the clock's `mark`, closed ones included."""
+    made = list(_made)
+    first = bisect.bisect_right(made, mark, key=lambda entry: entry[0])
+    return [loop for _, ref in made[first:] if (loop := ref()) is not None]
 
 
 def seq_of(loop: asyncio.AbstractEventLoop) -> int:

@@ -51,7 +51,7 @@ from ..report import Leak, entry, short_repr
 from ..rules import Candidate
 from . import clock, install
 from .base import Maker, Probe, poll
-from .event_loops import any_loop, live_loops, running_loop, seq_of
+from .event_loops import any_loop, open_loops, running_loop, seq_of
 from .tasks import loop_label, loop_thread
 
 if TYPE_CHECKING:
@@ -241,7 +241,7 @@ class HandleProbe(Probe[HandleMark, Pending]):
             return (-1, None)
         old = None
         if any_loop():
-            old = {loop: _queues(loop) for loop in live_loops() if not loop.is_closed()} or None
+            old = {loop: _queues(loop) for loop in open_loops()} or None
         return (clock.now, old)
 
     def changed(self, mark: HandleMark) -> bool:
@@ -263,8 +263,7 @@ class HandleProbe(Probe[HandleMark, Pending]):
             return 0
         return sum(
             1
-            for loop in live_loops()
-            if not loop.is_closed()
+            for loop in open_loops()
             for handle in _pending(loop)
             if not _internal(_callback_of(handle)[0]) and not _scheduled_by_future(handle)
         )
@@ -274,9 +273,7 @@ class HandleProbe(Probe[HandleMark, Pending]):
         if clock.now == seq and not old:
             return []
         found = []
-        for loop in live_loops():
-            if loop.is_closed():
-                continue
+        for loop in open_loops():
             if seq_of(loop) > seq:
                 before = _NOTHING
             elif old and loop in old:

@@ -24,7 +24,7 @@ from ..report import Leak, entry
 from ..rules import Candidate
 from . import clock, event_loops, install
 from .base import Probe, poll
-from .event_loops import any_loop, implicit, live_loops, origin_of, seq_of
+from .event_loops import any_loop, implicit, made_since, open_loops, origin_of, seq_of
 
 if TYPE_CHECKING:
     import asyncio
@@ -48,15 +48,13 @@ class LoopProbe(Probe[int, "asyncio.AbstractEventLoop"]):
     def count(self) -> int:
         if not any_loop():
             return 0
-        return sum(1 for loop in live_loops() if not loop.is_closed())
+        return len(open_loops())
 
     def new_since(self, mark: int) -> list[asyncio.AbstractEventLoop]:
         if clock.now == mark:
             return []
         return [
-            loop
-            for loop in live_loops()
-            if seq_of(loop) > mark and not loop.is_closed() and loop not in _claimed and not implicit(loop)
+            loop for loop in made_since(mark) if not loop.is_closed() and loop not in _claimed and not implicit(loop)
         ]
 
     def candidates(self, items: Sequence[asyncio.AbstractEventLoop], with_frames: bool) -> list[Candidate]:

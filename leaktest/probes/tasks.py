@@ -64,7 +64,7 @@ from ..report import Leak, entry, short_repr
 from ..rules import Candidate
 from . import clock, event_loops, install, threads
 from .base import Maker, Probe
-from .event_loops import any_loop, base_loop, live_loops, running_loop, seq_of
+from .event_loops import any_loop, base_loop, made_since, open_loops, running_loop, seq_of
 from .optional import uvloop_loop
 
 if TYPE_CHECKING:
@@ -493,11 +493,11 @@ class TaskProbe(Probe[int, Item]):
             return 0
         import asyncio
 
-        open_loops = [loop for loop in live_loops() if not loop.is_closed()]
-        if not open_loops:  # closed loops of earlier tests wait for the GC: skip them
+        loops = open_loops()
+        if not loops:  # closed loops of earlier tests wait for the GC: skip them
             return 0
         current = asyncio.current_task() if running_loop() is not None else None
-        total = sum(len(asyncio.all_tasks(loop)) for loop in open_loops)
+        total = sum(len(asyncio.all_tasks(loop)) for loop in loops)
         return total - (current is not None and not current.done())
 
     def counted(self, item: Item) -> bool:
@@ -505,7 +505,7 @@ class TaskProbe(Probe[int, Item]):
 
     def _new_loops(self, mark: int) -> list[asyncio.AbstractEventLoop]:
         """The loops created after the mark: all their tasks are new."""
-        return [loop for loop in live_loops() if seq_of(loop) > mark]
+        return made_since(mark)
 
     def _new_on_old_loops(self, mark: int) -> list[asyncio.Task[Any]]:
         """Tasks created after the mark on loops created before it (a hub's loop)."""
