@@ -8,11 +8,17 @@ knows which test is running, so that a hook need not walk the stack to find it.
 
 from __future__ import annotations
 
+import bisect
+import weakref
+from typing import Generic, TypeVar
+
 from . import install
 
-#: Held while the number advances: by `tick`, and by a probe that lists what it numbers
-#: in the clock's order, which advances `now` itself, inside this lock, as it lists it
-#: (sockets and tasks: one lock, no call, on every one made). Reentrant: a list that
+T = TypeVar("T")
+
+#: Held while the number advances: by `tick`, by `InOrder.add`, and by the socket probe,
+#: which lists its records (an accepted connection takes its listener's number) and
+#: advances `now` itself, inside this lock: one lock, no call, on every socket made. Reentrant: a list that
 #: grows in the lock may run the garbage collector, whose finalizers may tick (asyncio
 #: reports a pending task it destroys, which the task probe numbers). Taken with
 #: `acquire()` and `release()` in `try`/`finally`, not `with`, where it is taken on
@@ -34,3 +40,41 @@ def tick() -> int:
         return now
     finally:
         lock.release()
+
+
+class InOrder(Generic[T]):
+    """Weak references to what a probe numbers, in the clock's order: each is numbered
+    and listed in one step, in `lock`, so that a check bisects for those made after its
+    mark. The references to what is gone are dropped whenever the list has doubled
+    since the last pruning, not by a callback on every object's end (tasks, loops)."""
+
+    __slots__ = ("_entries", "_prune_at")
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[int, weakref.ref[T]]] = []
+        self._prune_at = 64
+
+    def add(self, ref: weakref.ref[T]) -> int:
+        """`tick()` for the object of `ref`, listed with its number: the number."""
+        global now
+        lock.acquire()  # (not `with`: see `lock`)
+        try:
+            now += 1
+            seq = now
+            self._entries.append((seq, ref))
+            if len(self._entries) >= self._prune_at:
+                self._entries[:] = [entry for entry in self._entries if entry[1]() is not None]
+                self._prune_at = max(64, 2 * len(self._entries))
+            return seq
+        finally:
+            lock.release()
+
+    def since(self, mark: int) -> list[T]:
+        """The objects still alive numbered after `mark`, in order (`since(0)`: all)."""
+        entries = list(self._entries)  # one step under the GIL
+        first = bisect.bisect_right(entries, mark, key=lambda entry: entry[0])
+        return [item for _, ref in entries[first:] if (item := ref()) is not None]
+
+    def number_of(self, item: T) -> int:
+        """`item`'s number; 0 for an object never listed here."""
+        return next((seq for seq, ref in list(self._entries) if ref() is item), 0)

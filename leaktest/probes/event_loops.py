@@ -23,7 +23,6 @@ What this relies on, per Python version (each in one function below):
 
 from __future__ import annotations
 
-import bisect
 import sys
 import weakref
 from types import CodeType, FrameType
@@ -38,10 +37,7 @@ if TYPE_CHECKING:
 
 SEQ = install.PREFIX + "seq"  # the creation number, on each loop (read as it is by the task hook: `seq_of`)
 _ORIGIN = install.PREFIX + "origin"  # what made it (`stacks.creation_stack`) and the test running then
-# Every loop made, in clock order (number, weak reference), numbered and listed in
-# the clock's lock; the entries of loops gone are dropped when the list has doubled.
-_made: list[tuple[int, weakref.ref[asyncio.AbstractEventLoop]]] = []
-_prune_at = 64
+_made: clock.InOrder[asyncio.AbstractEventLoop] = clock.InOrder()  # every loop made
 # The same weak references, while their loop is not known to be closed: a plain set,
 # whose truth test is free (a WeakSet's goes through Python code, on every test's mark).
 _open: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
@@ -76,17 +72,10 @@ def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
     """After `BaseEventLoop.__init__`: number the loop, note where, keep a weak reference
     to it; note it as the process's when the policy creates it implicitly (a few frames
     out: the loop classes' `__init__`s, the policy's `new_event_loop`)."""
-    global _prune_at
     loop: asyncio.BaseEventLoop = args[0]
     setattr(loop, _ORIGIN, (stacks.creation_stack(frame), clock.running))
     ref: weakref.ref[asyncio.AbstractEventLoop] = weakref.ref(loop, _open.discard)
-    with clock.lock:
-        clock.now = seq = clock.now + 1  # `clock.tick()`, in the lock that keeps `_made` in order
-        _made.append((seq, ref))
-        if len(_made) >= _prune_at:
-            _made[:] = [entry for entry in _made if entry[1]() is not None]
-            _prune_at = max(64, 2 * len(_made))
-    setattr(loop, SEQ, seq)
+    setattr(loop, SEQ, _made.add(ref))
     _open.add(ref)
     if _IMPLICIT_CREATOR is not None:
         for _ in range(8):
@@ -131,9 +120,7 @@ def open_loops() -> list[asyncio.AbstractEventLoop]:
 
 def made_since(mark: int) -> list[asyncio.AbstractEventLoop]:
     """The loops alive that were made after the clock's `mark`, closed ones included."""
-    made = list(_made)
-    first = bisect.bisect_right(made, mark, key=lambda entry: entry[0])
-    return [loop for _, ref in made[first:] if (loop := ref()) is not None]
+    return _made.since(mark)
 
 
 def seq_of(loop: asyncio.AbstractEventLoop) -> int:

@@ -47,7 +47,6 @@ there is no loop and no task to look at.
 
 from __future__ import annotations
 
-import bisect
 import sys
 import threading
 import time
@@ -177,14 +176,10 @@ def _on_set_exception_handler(
     setattr(args[0], _HANDLER_SET, clock.tick())
 
 
-# The tasks `loop.create_task` made, in clock order: (creation number, weak reference).
-# A task created on a loop older than a mark moves the clock like a new loop does, and
-# is told apart by its number, so that a mark needs no snapshot of the loops open at it
-# (see also `_registered_tasks`). Numbered and listed in the clock's lock; the entries
-# of tasks gone are dropped whenever the list has doubled since the last pruning, not
-# by a callback on each task's end. Read through `list(...)`, one step under the GIL.
-_made: list[tuple[int, weakref.ref[asyncio.Task[Any]]]] = []
-_prune_at = 64
+# The tasks `loop.create_task` made, in clock order. A task created on a loop older
+# than a mark moves the clock like a new loop does, and is told apart by its number,
+# so that a mark needs no snapshot of the loops open at it (see also `_registered_tasks`).
+_made: clock.InOrder[asyncio.Task[Any]] = clock.InOrder()
 
 
 def _on_create_task(
@@ -196,20 +191,10 @@ def _on_create_task(
     name, not its class) with the test running then, and the task that created it,
     as `Thread.start` notes for threads. Runs on every task: kept on the task itself,
     which its finalizer still reads."""
-    global _prune_at
     loop: asyncio.BaseEventLoop = args[0]
     if _made_by_runner(frame) or not getattr(loop, event_loops.SEQ, 0):  # (`seq_of`, without a call)
         return  # a loop made before leaktest's hooks existed is older than every test, so are its tasks
-    ref = weakref.ref(task)
-    clock.lock.acquire()  # (not `with`: see `clock.lock`)
-    try:
-        clock.now = seq = clock.now + 1  # `clock.tick()`, in the lock that keeps `_made` in order
-        _made.append((seq, ref))
-        if len(_made) >= _prune_at:
-            _made[:] = [entry for entry in _made if entry[1]() is not None]
-            _prune_at = max(64, 2 * len(_made))
-    finally:
-        clock.lock.release()
+    seq = _made.add(weakref.ref(task))
     parent = _current_task(loop)  # None unless it runs
     parent_ref = None if parent is None or parent is task else weakref.ref(parent)
     try:
@@ -293,7 +278,7 @@ def task_seq(task: asyncio.Task[Any]) -> int:
     created: _Creation | None = getattr(task, _CREATED, None)
     if created is not None:
         return created[0]
-    return next((seq for seq, ref in list(_made) if ref() is task), 0)  # a class without a __dict__
+    return _made.number_of(task)  # a task factory's own class, without a __dict__
 
 
 def _created(task: asyncio.Task[Any]) -> _Created | None:
@@ -348,7 +333,7 @@ def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyn
     """
     import asyncio
 
-    found = {task for _, ref in list(_made) if (task := ref()) is not None}
+    found = set(_made.since(0))
     with _lock:
         found.update(_waited)
     for loop in loops:
@@ -509,10 +494,7 @@ class TaskProbe(Probe[int, Item]):
 
     def _new_on_old_loops(self, mark: int) -> list[asyncio.Task[Any]]:
         """Tasks created after the mark on loops created before it (a hub's loop)."""
-        made = list(_made)
-        first = bisect.bisect_right(made, mark, key=lambda entry: entry[0])
-        tasks = [task for _, ref in made[first:] if (task := ref()) is not None]
-        return [task for task in tasks if seq_of(task.get_loop()) <= mark]
+        return [task for task in _made.since(mark) if seq_of(task.get_loop()) <= mark]
 
     def new_since(self, mark: int) -> list[Item]:
         if clock.now == mark or "asyncio" not in sys.modules:

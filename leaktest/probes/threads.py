@@ -59,8 +59,8 @@ class RawThread:
     tells when it has returned (nothing else signals a raw thread's end). Once it has,
     the function is let go, as `Thread` lets its target go: a test's bound method
     (test_socket's client threads) would keep the test alive with all it holds.
-    Its end is a lock held until then, which the garbage collector does not traverse
-    (an `Event` is five objects it does, kept until the next pruning)."""
+    Its end is a lock held until then: one object for the garbage collector to
+    traverse until the next pruning, where an `Event` is five."""
 
     _names = itertools.count(1)
 
