@@ -231,6 +231,19 @@ class Records(SocketCase):
         self.assertEqual({record: "kept"}[record], "kept")
         self.assertNotEqual(record, sockets.SocketRecord(socket.socket))
 
+    def test_the_records_of_many_sockets_closed_and_gone_are_dropped_at_the_next_check(self) -> None:
+        """A test that held many sockets open at once leaves no records behind once they are
+        closed and gone: every later collection of the garbage would walk them."""
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test_holds_many(self) -> None:
+                for _ in range(500):
+                    sock = socket.socket()
+                    self.addCleanup(sock.close)
+
+        self.assertEqual(verdict(run_tests(Inner)), "ok")
+        self.assertLess(len(sockets._created), 100)
+
 
 class Warnings(SocketCase):
     def test_the_unclosed_warning_names_the_line_that_dropped_the_socket(self) -> None:

@@ -123,11 +123,22 @@ class SocketRecord(weakref.ref[socket.socket]):
 
 
 # Records in creation order (their numbers increase): a check bisects for those
-# made after its mark. Closed and dead ones are dropped whenever the list has
-# doubled since the last pruning; by id for `__del__`.
+# made after its mark. Closed and dead ones are dropped (`_prune`) whenever the list
+# has doubled since the last pruning, and at a check when most of it is of sockets
+# gone; by id for `__del__`, while the socket lives.
 _created: list[SocketRecord] = []
 _by_id: dict[int, SocketRecord] = {}
 _prune_at = 64
+_kept_gone = 0  # records the last pruning kept of sockets gone (destroyed open; a uvloop server's)
+
+
+def _prune() -> None:
+    """Drop the records of sockets closed or gone (with `_lock` held): the garbage
+    collector walks every record kept, on each collection."""
+    global _prune_at, _kept_gone
+    _created[:] = [r for r in _created if not r.claimed and r.open()]
+    _prune_at = max(64, 2 * len(_created))
+    _kept_gone = sum(1 for r in _created if r() is None)
 
 
 _SOCKETPAIR = socket.socketpair.__code__
@@ -159,7 +170,6 @@ def _listener_of(frame: FrameType | None) -> SocketRecord | None | bool:
 def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """After `socket.socket.__init__`: number the socket, keep what made it
     (`stacks.creation_stack`) and the test running then. Runs on every socket."""
-    global _prune_at
     code = frame.f_code if frame is not None else None
     if code is _SOCKETPAIR and _is_self_pipe(frame):
         return
@@ -181,8 +191,7 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
             bisect.insort(_created, record, key=lambda r: r.seq)
         _by_id[id(sock)] = record
         if len(_created) >= _prune_at:
-            _created[:] = [r for r in _created if not r.claimed and r.open()]
-            _prune_at = max(64, 2 * len(_created))
+            _prune()
     finally:
         _lock.release()
 
@@ -305,6 +314,8 @@ def _collect_garbage() -> None:
 
 def _created_after(seq: int) -> list[SocketRecord]:
     with _lock:
+        if len(_created) > 2 * (len(_by_id) + _kept_gone) + 64:  # mostly sockets gone: a test held many
+            _prune()
         first = bisect.bisect_right(_created, seq, key=lambda record: record.seq)
         return _created[first:]
 
