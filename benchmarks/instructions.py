@@ -6,7 +6,10 @@ the same child as there (hooks.py's `_CHILD`; a generated pytest suite), under
 ``valgrind --tool=callgrind``, once with twice `--ops` operations and once with
 `--ops`: the difference divided by `--ops` is one operation's count, start-up,
 imports and what the first operation alone does (the first test's loop policy)
-left out; a pytest suite of `--ops` tests against one of a single test, likewise. ``PYTHONHASHSEED=0`` keeps the two runs alike. Needs valgrind; slow (each run
+left out; a pytest suite of twice a third of `--ops` tests against one of a third,
+likewise (what differs between two pytest runs besides their tests, a few million
+instructions, is then a few thousand a test). ``PYTHONHASHSEED=0`` keeps the two runs
+alike. Needs valgrind; slow (each run
 is 20-50 times slower under it). Nothing here asserts a count.
 """
 
@@ -54,20 +57,27 @@ def per_operation(python: str, side: str, kind: str, depth: int, ops: int) -> fl
 
 
 def per_pytest_test(python: str, args: tuple[str, ...], tests: int) -> float:
+    """A suite of 2x`tests` trivial tests against one of `tests` (two modules against
+    one): what differs is `tests` tests, not a module's start-up or what runs once."""
     with tempfile.TemporaryDirectory() as name:
         directory = Path(name)
         write_suite(directory, tests)
-        (directory / "test_one.py").write_text("def test_one():\n    pass\n")
+        (directory / "test_more.py").write_text((directory / "test_trivial.py").read_text())
         times = str(directory / "times")  # (what the suite's conftest writes: not read here)
-        base = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, "test_one.py"]
-        with_tests = instructions([*base, "test_trivial.py"], directory, BENCH_TIMES=times)
-        return (with_tests - instructions(base, directory, BENCH_TIMES=times)) / tests
+        base = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, "test_trivial.py"]
+        twice = instructions([*base, "test_more.py"], directory, BENCH_TIMES=times)
+        return (twice - instructions(base, directory, BENCH_TIMES=times)) / tests
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions", description=__doc__)
     parser.add_argument("--python", default=sys.executable)
-    parser.add_argument("--ops", type=int, default=2000, help="operations (tests: a tenth; async tests: a hundredth)")
+    parser.add_argument(
+        "--ops",
+        type=int,
+        default=2000,
+        help="operations (tests: a tenth; pytest tests: a third; async tests: a hundredth)",
+    )
     parser.add_argument("--depth", type=int, default=15, help="frames of the caller's own for the deep caller")
     parser.add_argument("--kinds", default="socket,task,testcase,asynccase,pytest")
     args = parser.parse_args(argv)
@@ -77,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'what':<22}{'plain':>12}{'leaktest':>12}{'added':>12}")
     for kind in args.kinds.split(","):
         if kind == "pytest":
-            tests = max(1, args.ops // 10)
+            tests = max(1, args.ops // 3)
             plain = per_pytest_test(args.python, KINDS["plain pytest"], tests)
             checked = per_pytest_test(args.python, KINDS["pytest --leaktest"], tests)
             rows = [("pytest --leaktest", plain, checked)]

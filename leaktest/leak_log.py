@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,9 @@ class LeakLog:
         #: module fixtures are checked). A check of anything else meanwhile (a `no_leaks`
         #: block, a test run by the test) is the test's own business: not the run's to log.
         self.running: Container[str] | None = None
+        #: Where each record of the running test goes instead of `records` (the pytest
+        #: plugin: the item's properties, with the report of the phase it was found in).
+        self.added: Callable[[LeakRecord], None] | None = None
         self._lock = threading.Lock()
 
     def conclude(self, test: str, leaks: list[Leak], warned: bool, expected: bool) -> list[Leak]:
@@ -79,20 +82,14 @@ class LeakLog:
                     record = replace(record, status=WARNED)
                 if record.status != KNOWN:
                     left.append(leak)
-                self.records.append(record)
+                if self.added is None:
+                    self.records.append(record)
+                else:
+                    self.added(record)
         return left
 
     def ran(self, test: str) -> None:
         self.tests_run.add(test)
-
-    def take(self) -> list[LeakRecord]:
-        """Every record so far, taken out of the log: the pytest plugin passes them on
-        with the report of the test phase they were found in."""
-        if not self.records:  # most phases: nothing to take, no lock to take
-            return []
-        with self._lock:
-            taken, self.records = self.records, []
-        return taken
 
 
 #: The log of the run in progress; None when no runner asked for one.

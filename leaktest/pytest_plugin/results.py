@@ -10,6 +10,7 @@ reads the known-leaks file itself, to let the leaks it lists pass.
 
 from __future__ import annotations
 
+import functools
 import json
 import unittest
 from typing import TYPE_CHECKING, Any
@@ -74,37 +75,36 @@ class LeakResults:
         self.tests_run: set[str] = set()
         self.news: list[str] = []  # what the summary says of the files
 
-    # Plain hooks, not wrappers: they run three to six times per test, and a wrapper's
-    # generator costs a user a few microseconds per test for nothing.
+    # One hook per test: it costs a user a few microseconds per test for nothing when no
+    # leak is found. A leak found goes to the running item's properties at once
+    # (`_found`), the report of the phase it is found in copies them; pytest-xdist's
+    # controller reads them back from the reports (`_FromWorkers`).
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
-        """While `item` runs, the checks of other owners (its `no_leaks` blocks) are its own."""
-        if leak_log.current is not None:
-            leak_log.current.running = _ItemIds(item)
+        """From `item`'s start to the next one's (or the session's end), the checks of
+        other owners (its `no_leaks` blocks) are its own; nothing else runs meanwhile."""
+        log = leak_log.current
+        if log is not None:
+            log.running = _ItemIds(item)
+            log.added = functools.partial(self._found, item)
+        self.tests_run.add(item.nodeid)
 
-    def pytest_runtest_logfinish(self) -> None:
-        if leak_log.current is not None:
-            leak_log.current.running = None
+    def _found(self, item: pytest.Item, record: LeakRecord) -> None:
+        item.user_properties.append((PROPERTY, _line(record)))
+        item.user_properties.append((RECORD_PROPERTY, json.dumps(record.as_dict(), sort_keys=True)))
+        if not self.worker:
+            self.records.append(record)
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_makereport(self, item: pytest.Item) -> None:
-        """Before any report of the phase is made: it copies the item's properties."""
-        if leak_log.current is not None and leak_log.current.records:  # most phases: none
-            for record in leak_log.current.take():
-                item.user_properties.append((PROPERTY, _line(record)))
-                item.user_properties.append((RECORD_PROPERTY, json.dumps(record.as_dict(), sort_keys=True)))
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "teardown" or self.worker:
-            return
-        self.tests_run.add(report.nodeid)
-        for name, value in report.user_properties:
-            if name == RECORD_PROPERTY:
-                self.records.append(leak_log.LeakRecord.from_dict(json.loads(str(value))))
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not self.worker and session.config.pluginmanager.has_plugin("dsession"):
+            session.config.pluginmanager.register(_FromWorkers(self), "leaktest-results-from-workers")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        log = leak_log.current
+        if log is not None:  # the session's fixtures are finalized after this hook: no item runs
+            log.running = log.added = None
         if self.files is None or self.worker:
             return
         # The ids known-leaks entries hold: a unittest test's own, else pytest's node id.
@@ -119,6 +119,22 @@ class LeakResults:
             terminalreporter.write_line(f"{record.test}: {_line(record)}")
         for line in self.news:
             terminalreporter.write_line(line)
+
+
+class _FromWorkers:
+    """pytest-xdist's controller: the tests run in the workers, their leaks come back as
+    the properties of their teardown reports (which hold those of every phase)."""
+
+    def __init__(self, results: LeakResults) -> None:
+        self.results = results
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        self.results.tests_run.add(report.nodeid)
+        for name, value in report.user_properties:
+            if name == RECORD_PROPERTY:
+                self.results.records.append(leak_log.LeakRecord.from_dict(json.loads(str(value))))
 
 
 def _line(record: LeakRecord) -> str:
