@@ -409,7 +409,7 @@ class OtherLoops(leaktest.LeakCheckedTestCase):
         for loop in closed:
             loop.close()
         self.assertEqual([loop for loop in event_loops.open_loops() if loop in closed], [])
-        self.assertFalse(any(ref() in closed for ref in list(event_loops._open)))
+        self.assertFalse(any(ref() in closed for ref in list(event_loops.OPEN)))
         held: list[asyncio.AbstractEventLoop] = []
         self.addCleanup(lambda: [close_loop(loop) for loop in held])
 

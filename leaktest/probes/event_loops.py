@@ -38,9 +38,10 @@ if TYPE_CHECKING:
 SEQ = install.PREFIX + "seq"  # the creation number, on each loop (read as it is by the task hook: `seq_of`)
 _ORIGIN = install.PREFIX + "origin"  # what made it (`stacks.creation_stack`) and the test running then
 _made: clock.InOrder[asyncio.AbstractEventLoop] = clock.InOrder()  # every loop made
-# The same weak references, while their loop is not known to be closed: a plain set,
-# whose truth test is free (a WeakSet's goes through Python code, on every test's mark).
-_open: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
+#: The same weak references, while their loop is not known to be closed: a plain set,
+#: never rebound, whose truth test (whether a loop may still be open) costs no call (a
+#: WeakSet's goes through Python code, on every test's mark).
+OPEN: set[weakref.ref[asyncio.AbstractEventLoop]] = set()
 _implicit: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # the process's
 
 
@@ -74,9 +75,9 @@ def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
     out: the loop classes' `__init__`s, the policy's `new_event_loop`)."""
     loop: asyncio.BaseEventLoop = args[0]
     setattr(loop, _ORIGIN, (stacks.creation_stack(frame), clock.running))
-    ref: weakref.ref[asyncio.AbstractEventLoop] = weakref.ref(loop, _open.discard)
+    ref: weakref.ref[asyncio.AbstractEventLoop] = weakref.ref(loop, OPEN.discard)
     setattr(loop, SEQ, _made.add(ref))
-    _open.add(ref)
+    OPEN.add(ref)
     if _IMPLICIT_CREATOR is not None:
         for _ in range(8):
             if frame is None:
@@ -100,19 +101,14 @@ LOOP_INIT = install.Hook(base_loop, "__init__", _on_loop_init, after=True, modul
 UVLOOP_INIT = install.Hook(uvloop_loop, "__init__", _on_loop_init, after=True, module="uvloop")
 
 
-def any_loop() -> bool:
-    """Whether a loop may still be open (a set's truth test: free on the clean path)."""
-    return bool(_open)
-
-
 def open_loops() -> list[asyncio.AbstractEventLoop]:
     """The loops alive and not closed; those found closed are forgotten here (a loop
     never opens again)."""
     found = []
-    for ref in list(_open):
+    for ref in list(OPEN):
         loop = ref()
         if loop is None or loop.is_closed():
-            _open.discard(ref)
+            OPEN.discard(ref)
         else:
             found.append(loop)
     return found

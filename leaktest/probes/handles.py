@@ -51,7 +51,7 @@ from ..report import Leak, entry, short_repr
 from ..rules import Candidate
 from . import clock, install
 from .base import Maker, Probe, poll
-from .event_loops import any_loop, open_loops, running_loop, seq_of
+from .event_loops import OPEN, open_loops, running_loop, seq_of
 from .tasks import loop_label, loop_thread
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ class HandleProbe(Probe[HandleMark, Pending]):
         if everything:
             return (-1, None)
         old = None
-        if any_loop():
+        if OPEN:
             old = {loop: _queues(loop) for loop in open_loops()} or None
         return (clock.now, old)
 
@@ -259,7 +259,7 @@ class HandleProbe(Probe[HandleMark, Pending]):
         return bool((ready or scheduled) and _reportable(loop, _NOTHING))
 
     def count(self) -> int:
-        if not any_loop():
+        if not OPEN:
             return 0
         return sum(
             1

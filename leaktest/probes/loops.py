@@ -24,7 +24,7 @@ from ..report import Leak, entry
 from ..rules import Candidate
 from . import clock, event_loops, install
 from .base import Probe, poll
-from .event_loops import any_loop, implicit, made_since, open_loops, origin_of, seq_of
+from .event_loops import OPEN, implicit, made_since, open_loops, origin_of, seq_of
 
 if TYPE_CHECKING:
     import asyncio
@@ -46,7 +46,7 @@ class LoopProbe(Probe[int, "asyncio.AbstractEventLoop"]):
         return [event_loops.LOOP_INIT, event_loops.UVLOOP_INIT]
 
     def count(self) -> int:
-        if not any_loop():
+        if not OPEN:
             return 0
         return len(open_loops())
 

@@ -63,7 +63,7 @@ from ..report import Leak, entry, short_repr
 from ..rules import Candidate
 from . import clock, event_loops, install, threads
 from .base import Maker, Probe
-from .event_loops import any_loop, base_loop, made_since, open_loops, running_loop, seq_of
+from .event_loops import OPEN, base_loop, made_since, open_loops, running_loop, seq_of
 from .optional import uvloop_loop
 
 if TYPE_CHECKING:
@@ -474,7 +474,7 @@ class TaskProbe(Probe[int, Item]):
         return not _registry_empty() and any(task not in _claimed for task in asyncio.all_tasks(loop))
 
     def count(self) -> int:
-        if not any_loop():
+        if not OPEN:
             return 0
         import asyncio
 
