@@ -30,7 +30,20 @@ from .settings import Settings
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
-install.install(hook for probe in PROBES for hook in probe.hooks())
+_HOOKS = [hook for probe in PROBES for hook in probe.hooks()]
+
+
+def follow_mode() -> None:
+    """The hooks in place, unless the mode forced on every check (mode.py) is `off`: then
+    nothing is ever checked, and watching would only cost. Runners call it again once
+    their command line has set the mode."""
+    if mode.forced == "off":
+        install.uninstall()
+    else:
+        install.install(_HOOKS)
+
+
+follow_mode()
 
 T = TypeVar("T")
 

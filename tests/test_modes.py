@@ -181,3 +181,27 @@ start_runs()  # when imported: discovery imports every module before any test ru
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OffWatchesNothing(unittest.TestCase):
+    """With `off` forced on every check, no hook is in place: nothing is ever checked,
+    so watching would only cost (a socket, a task, a thread made)."""
+
+    WATCHED = "suites.sample_watched"
+
+    def watched(self, *args: str, **env: str) -> str:
+        run = started_module("leaktest", *args, self.WATCHED, **env).result()
+        self.assertEqual(run.returncode, 0, run.stderr)
+        return run.stdout.strip()
+
+    def test_off_in_the_environment(self) -> None:
+        self.assertEqual(self.watched(LEAKTEST_MODE="off"), "sockets watched: False")
+
+    def test_off_on_the_command_line(self) -> None:
+        self.assertEqual(self.watched("--mode", "off"), "sockets watched: False")
+
+    def test_another_mode_on_the_command_line_over_off_in_the_environment(self) -> None:
+        self.assertEqual(self.watched("--mode", "fail", LEAKTEST_MODE="off"), "sockets watched: True")
+
+    def test_any_other_mode(self) -> None:
+        self.assertEqual(self.watched("--mode", "warn"), "sockets watched: True")

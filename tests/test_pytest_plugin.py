@@ -304,6 +304,7 @@ class SettingsTest(unittest.TestCase):
     mode_warn: Run
     mode_warn_made_an_error: Run
     mode_off: Run
+    mode_off_watched: Run
     bad_command_line_value: Run
     bad_ini_value: Run
 
@@ -364,6 +365,7 @@ class SettingsTest(unittest.TestCase):
             "pytest_verdicts.py",
         )
         cls.mode_off = shared_run("--leaktest", "--leaktest-mode=off", "-k", "test_leaks_thread", "pytest_verdicts.py")
+        cls.mode_off_watched = shared_run("--leaktest", "--leaktest-mode=off", "-s", "pytest_watched.py")
         cls.bad_command_line_value = shared_run("--leaktest", "--leaktest-grace-period=-1", "pytest_verdicts.py")
         cls.bad_ini_value = shared_run("--leaktest", "-o", "leaktest_grace_period=soon", "pytest_verdicts.py")
 
@@ -401,6 +403,12 @@ class SettingsTest(unittest.TestCase):
         run = self.mode_off
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
         self.assertNotIn("LeakWarning", run.output)
+
+    def test_mode_off_puts_no_hook_in_place(self) -> None:
+        """Nothing is ever checked: watching what the tests make would only cost."""
+        run = self.mode_off_watched
+        self.assertEqual(run.outcome("pytest_watched.test_prints_whether_sockets_are_watched"), "passed", run.output)
+        self.assertIn("sockets watched: False", run.output)
 
     def test_a_bad_command_line_value_is_a_usage_error(self) -> None:
         run = self.bad_command_line_value
