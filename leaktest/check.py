@@ -35,8 +35,8 @@ _HOOKS = [hook for probe in PROBES for hook in probe.hooks()]
 
 def follow_mode() -> None:
     """The hooks in place, unless the mode forced on every check (mode.py) is `off`: then
-    nothing is ever checked, and watching would only cost. Runners call it again once
-    their command line has set the mode."""
+    nothing is ever checked, and watching would only cost. Called again whenever a
+    runner's command line sets the mode (`mode.set_command_line_mode`)."""
     if mode.forced == "off":
         install.uninstall()
     else:

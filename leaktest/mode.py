@@ -35,6 +35,9 @@ def set_command_line_mode(mode: str | None) -> None:
     _command_line = None if mode is None else LEAK_MODE.validate("--mode", mode)
     forced = _command_line or _environment
     _applied.clear()
+    from .check import follow_mode  # (check.py imports this module)
+
+    follow_mode()  # `off`: no hook in place
 
 
 def applied(settings: Settings) -> Settings:

@@ -554,7 +554,6 @@ class LeakTestProgram(_compat.ProgramSteps):
         """The settings of the tests it wraps; `--mode` is for every test (mode.py)."""
         chosen = getattr(self, f"leaktest_{LEAK_MODE.name}", None)
         mode.set_command_line_mode(None if chosen is None else str(LEAK_MODE.from_flag(chosen)))
-        check.follow_mode()
 
         def given(option: Option[Any]) -> object:
             return None if option is LEAK_MODE else getattr(self, f"leaktest_{option.name}", None)

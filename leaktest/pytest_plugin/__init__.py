@@ -57,11 +57,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     mode = config.getoption("leaktest_leak_mode")
     if mode is not None:  # --leaktest-mode: over LEAKTEST_MODE, for leak-checked unittest classes too
-        from ..check import follow_mode
         from ..mode import set_command_line_mode
 
         set_command_line_mode(mode)
-        follow_mode()
     if config.getoption("leaktest") or config.getini("leaktest"):
         from .config import suite_settings
         from .hooks import LeakCheck
