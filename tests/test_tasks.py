@@ -492,6 +492,24 @@ class Reports(leaktest.LeakCheckedTestCase):
             self.assertIn(name, client)
         self.assertIn("wait_forever on top of the await chain", text)
 
+    def test_asyncio_debug_mode_names_the_line_that_created_a_task(self) -> None:
+        # asyncio's "created at" (a task's repr, "Task was destroyed but it is pending!")
+        # is the last frame of its debug traceback: the caller's, not leaktest's hook.
+        async def main() -> list[str]:
+            loop = asyncio.get_running_loop()
+            tasks = [loop.create_task(asyncio.sleep(0)), asyncio.ensure_future(asyncio.sleep(0))]
+            await asyncio.gather(*tasks)
+            return [repr(task) for task in tasks]
+
+        loop = asyncio.new_event_loop()
+        try:
+            loop.set_debug(True)
+            made_here, through_ensure_future = loop.run_until_complete(main())
+        finally:
+            loop.close()
+        self.assertIn(f"created at {__file__}:", made_here)
+        self.assertIn(f"created at {asyncio.tasks.__file__}:", through_ensure_future)
+
 
 class Ignores(leaktest.LeakCheckedTestCase):
     def leaking_case(self, **attributes: object) -> type[leaktest.LeakCheckedAsyncTestCase]:

@@ -284,7 +284,7 @@ def _wrap(owner: object, name: str, awaited: bool) -> dict[str, Any]:
             return _heard(after, _in_place(original, frame, args, kwargs), frame, args, kwargs)
         return _heard(after, original(*args, **kwargs), frame, args, kwargs)
 
-    wrapper.__code__ = wrapper.__code__.replace(co_filename=_WRAPPER_FILE)
+    wrapper.__code__ = wrapper.__code__.replace(co_filename=WRAPPER_FILE)
     functools.update_wrapper(wrapper, original)
     setattr(wrapper, _SHARED, shared)
     setattr(owner, name, wrapper)
@@ -296,7 +296,7 @@ def _wrap(owner: object, name: str, awaited: bool) -> dict[str, Any]:
 #: `linecache.checkcache` stats each file of it that was ever read whole: this name is
 #: no file, so it is never stat'ed. A traceback still shows the wrapper's lines: linecache
 #: reads them through the module's loader (`lazycache`), which it never stats either.
-_WRAPPER_FILE = f"{__file__} (hook)"
+WRAPPER_FILE = f"{__file__} (hook)"
 
 
 def _awaiting_wrapper(original: Callable[..., Any], shared: dict[str, Any]) -> Callable[..., Any]:
