@@ -16,6 +16,9 @@ below it). Nothing here asserts a timing.
 - testcase, asynccase: one trivial test, `LeakCheckedTestCase` against
   `unittest.TestCase`, `LeakCheckedAsyncTestCase` against `IsolatedAsyncioTestCase`
   (`--ops` tests a batch; the percentage is the median of paired ratios).
+- asynchooks: the same trivial `IsolatedAsyncioTestCase` test on both sides, the
+  leaktest side with leaktest's hooks in place and no check: asynccase's figure is
+  this one (the hooks) plus the baseline and the check.
 """
 
 from __future__ import annotations
@@ -81,9 +84,9 @@ def trivial_tests(base):
 
 def measure():
     times = []
-    if kind in ("testcase", "asynccase"):
+    if kind in ("testcase", "asynccase", "asynchooks"):
         import unittest
-        if side == "plain":
+        if side == "plain" or kind == "asynchooks":
             base = unittest.TestCase if kind == "testcase" else unittest.IsolatedAsyncioTestCase
         else:
             import leaktest
@@ -102,7 +105,9 @@ def measure():
             loop.close()
     print(statistics.median(times) / ops * 1e6)
 
-if side == "plain" or kind in ("testcase", "asynccase"):
+if side == "leaktest" and kind == "asynchooks":
+    import leaktest.check  # which puts the hooks in place
+if side == "plain" or kind in ("testcase", "asynccase", "asynchooks"):
     measure()
 else:
     import unittest, leaktest

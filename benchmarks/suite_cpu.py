@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="+", help="the test modules, e.g. test.test_socket")
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--cwd", help="the suite's directory (a checkout of a library)")
-    parser.add_argument("--suite-path", action="append", default=[], help="a path the suite needs (repeatable)")
+    parser.add_argument(
+        "--suite-path", action="append", default=[], help="a path the suite needs, relative to --cwd (repeatable)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--other", action="append", default=[], help="another leaktest tree to compare (repeatable)")
     args = parser.parse_args(argv)
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         ("leaktest", [args.python, "-m", "leaktest", *args.modules], str(ROOT)),
     ]
     sides += [(f"leaktest {other}", [args.python, "-m", "leaktest", *args.modules], other) for other in args.other]
-    suite: Suite = (args.cwd, [os.path.abspath(path) for path in args.suite_path])
+    suite: Suite = (args.cwd, [os.path.abspath(os.path.join(args.cwd or ".", path)) for path in args.suite_path])
     times: dict[str, list[float]] = {name: [] for name, _, _ in sides}
     for _, command, path in sides:  # untimed: each side's bytecode written once
         cpu_of(command, path, suite)
