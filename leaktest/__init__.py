@@ -9,9 +9,11 @@ must not find asyncio imported (`LeakCheckedAsyncTestCase` is in async_case.py).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .async_case import LeakCheckedAsyncTestCase
     from .case import LeakCheckedTestCase
     from .guards import no_leaks, verify_none

@@ -16,7 +16,10 @@ import sys
 import unittest
 import unittest.async_case
 from collections.abc import Callable, Coroutine
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones

@@ -30,7 +30,10 @@ import sys
 import unittest
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, TypeGuard
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeGuard
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones

@@ -19,11 +19,14 @@ import sys
 import unittest
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
 
 from . import _compat, check, families, leak_log, marks, mode, ownership, stacks
 from .report import LeakError, format_counts
 from .settings import Settings, all_options, from_class
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones

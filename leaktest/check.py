@@ -19,13 +19,18 @@ import sys
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
 
 from . import leak_log, load, mode, ownership
 from .probes import PROBES, Probe, clock, event_loops, install
 from .report import Leak, LeakError, LeakWarning, format_report
 from .rules import Rules
 from .settings import Settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias, TypeVar
+
+    T = TypeVar("T")
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -44,8 +49,6 @@ def follow_mode() -> None:
 
 
 follow_mode()
-
-T = TypeVar("T")
 
 
 class Baseline:
@@ -252,7 +255,7 @@ def counts_now(kinds: Iterable[str]) -> dict[str, int]:
 # -- the engine and its two drivers ---------------------------------------------
 
 #: What the engine asks a driver to do: wait for these items of this probe until then.
-Wait = tuple[Probe[Any, Any], list[object], float]
+Wait: TypeAlias = "tuple[Probe[Any, Any], list[object], float]"
 
 
 def _leaks_after_waits(
@@ -443,7 +446,7 @@ def grace_deadline(baseline: Baseline) -> float:
 #: survivors: `blocking` (probe.wait) or `awaiting` (probe.wait_async, inside a running
 #: loop). Both are coroutine functions, so that the check is written once, as one
 #: coroutine; a blocking check never suspends and runs without a loop (`run_blocking`).
-WaitStrategy = Callable[[Probe[Any, Any], list[object], float], Awaitable[list[object]]]
+WaitStrategy: TypeAlias = "Callable[[Probe[Any, Any], list[object], float], Awaitable[list[object]]]"
 
 
 async def blocking(probe: Probe[Any, Any], items: list[object], until: float) -> list[object]:

@@ -35,9 +35,12 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
 
 from .report import LeakError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -136,7 +139,7 @@ def cancels_pending_tasks(cls: type) -> bool:
     return tornado is not None and issubclass(cls, tornado.AsyncTestCase)
 
 
-RunInLoop = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
+RunInLoop: TypeAlias = "Callable[[Callable[[], Coroutine[Any, Any, None]]], None]"
 
 
 @contextlib.contextmanager

@@ -7,17 +7,20 @@ import inspect
 import sys
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar, overload
 
 from . import check
 from .report import LeakError
 from .settings import Settings, from_options
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ParamSpec, TypeVar, overload
+
+    P = ParamSpec("P")
+    R = TypeVar("R")
+
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class _NoLeaks:
@@ -96,12 +99,13 @@ def _add_note(exc: BaseException, note: str) -> None:
         exc.__notes__ = [*(notes or []), note]  # type: ignore[attr-defined]
 
 
-@overload
-def no_leaks(func: Callable[P, R], /) -> Callable[P, R]: ...
+if TYPE_CHECKING:
 
+    @overload
+    def no_leaks(func: Callable[P, R], /) -> Callable[P, R]: ...
 
-@overload
-def no_leaks(**options: object) -> _NoLeaks: ...
+    @overload
+    def no_leaks(**options: object) -> _NoLeaks: ...
 
 
 def no_leaks(func: Callable[P, R] | None = None, /, **options: object) -> _NoLeaks | Callable[P, R]:

@@ -22,10 +22,13 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.machinery import PathFinder
-from typing import Any
 
 from .known_helpers import KNOWN_HELPERS
 from .options import Option
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The entry point group libraries publish their ignores under.
 GROUP = "leaktest.ignores"

@@ -13,10 +13,10 @@ import contextlib
 import threading
 from collections.abc import Callable, Container, Iterator
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING
 
 from .report import Leak
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .known_leaks import KnownLeaks
 

@@ -8,11 +8,15 @@ runs. They stack, in any order.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from .settings import validated
 
-F = TypeVar("F", bound=Callable[..., Any])
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
+
 
 OVERRIDES = "_leaktest_overrides"
 EXPECTED_LEAK = "_leaktest_expected_leak"

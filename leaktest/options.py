@@ -9,10 +9,15 @@ probe declares its own (its `check_*` switch, its name patterns).
 from __future__ import annotations
 
 import math
-from typing import Any, Generic, TypeGuard, TypeVar
 
 from . import stacks
 from .rules import FunctionRef
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Generic, TypeGuard, TypeVar
+else:
+    from ._typing import Generic, TypeVar
 
 T = TypeVar("T")
 

@@ -6,12 +6,15 @@ import fnmatch
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
-from typing import Any
 
 from . import stacks
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
 #: A function to ignore: ``"pkg.mod.Class.method"`` or the function object.
-FunctionRef = str | Callable[..., Any]
+FunctionRef: TypeAlias = "str | Callable[..., Any]"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ import functools
 import sys
 import unittest
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
 
 from . import _compat, case, check, leak_log, mode, ownership
 from .options import Option
@@ -26,10 +25,15 @@ from .report import Leak, LeakError, format_counts
 from .run_files import RunFiles
 from .settings import LEAK_MODE, Settings, all_options, from_flags, ignore_sources_listing
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
-T = TypeVar("T")
 
 PROG = "python -m leaktest"
 

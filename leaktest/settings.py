@@ -9,7 +9,6 @@ keyword options, the runner's flags and the runner's merging.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar, cast
 
 from . import ignore_sources, stacks
 from .options import Choice, Flag, Functions, Option, Seconds
@@ -17,10 +16,15 @@ from .probes import PROBES, Probe
 from .rules import FunctionRef, Rules
 from .rules import Functions as FunctionSet
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
-T = TypeVar("T")
 
 #: 1.0 s: see docs/grace.rst, "A grace period that holds under load".
 GRACE_PERIOD = Seconds("grace_period", 1.0, "how long to wait, at most, for what a test started to end")
@@ -151,7 +155,7 @@ class Settings:
         return Rules(name_patterns=patterns, top_functions=top, any_functions=anywhere, started_by=started_by)
 
     def get(self, option: Option[T]) -> T:
-        return cast(T, self.values[option.name])
+        return self.values[option.name]  # type: ignore[return-value]  # (what `option` validated)
 
     @property
     def grace_period(self) -> float:

@@ -17,9 +17,14 @@ import threading
 import traceback
 from collections.abc import Iterable, Sequence
 from types import CodeType, FrameType
-from typing import Any, NamedTuple
 
 from .known_helpers import WRAPPER_FUNCTIONS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple, TypeAlias
+else:
+    from ._typing import NamedTuple
 
 _LEAKTEST_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -149,7 +154,7 @@ def follow_packages(packages: Iterable[str]) -> None:
 
 #: A `creation_stack`: four items a frame, innermost first (code, globals, instruction
 #: offset, owner), flat: one tuple a creation, not one a frame more.
-CreationStack = tuple[Any, ...]
+CreationStack: TypeAlias = "tuple[Any, ...]"
 
 
 def creation_stack(frame: FrameType | None) -> CreationStack:

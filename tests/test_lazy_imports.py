@@ -2,7 +2,8 @@
 
 asyncio (with ssl, subprocess, concurrent.futures, logging) costs a suite that
 never uses it its import, and every `gc.collect()` of the run the objects it holds;
-so does importlib.metadata, read only where a distribution declares ignores. So their probes' hooks wait for the code under
+so does importlib.metadata, read only where a distribution declares ignores, and
+typing, which leaktest's annotations read only under the type checker. So their probes' hooks wait for the code under
 test to import them, and are in place as soon as it has: a task made in the very
 test that first imported asyncio is seen. Each case runs in a fresh interpreter,
 where nothing was imported before.
@@ -27,14 +28,18 @@ NOT_ASKED_FOR = (
     "multiprocessing",
     "ssl",
     "subprocess",
+    "typing",
     "unittest.async_case",
 )
 
+#: What the script imported: the interpreter's start-up may have imported some already
+#: (a `.pth` file of site-packages imports typing on some installations).
 RUN_AND_LIST = """
 import sys
 NOT_ASKED_FOR = {not_asked_for!r}
+AT_START = set(sys.modules)
 {script}
-print("imported:", " ".join(name for name in NOT_ASKED_FOR if name in sys.modules))
+print("imported:", " ".join(name for name in NOT_ASKED_FOR if name in sys.modules and name not in AT_START))
 """
 
 SYNC_TESTS = """

@@ -6,8 +6,6 @@ A new kind is a module with a `Probe` subclass (probes/base.py) and one line her
 
 from __future__ import annotations
 
-from typing import Any
-
 from .base import Probe
 from .fds import FdProbe
 from .handles import HandleProbe
@@ -16,6 +14,10 @@ from .processes import ProcessProbe
 from .sockets import SocketProbe
 from .tasks import TaskProbe
 from .threads import ThreadProbe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PROBES", "Probe", "register"]
 

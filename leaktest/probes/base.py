@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
 from ..options import Flag, Patterns
 from ..report import Leak
 from ..rules import Candidate
 from . import clock
 from .install import Hook
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
+else:
+    from .._typing import Generic, NamedTuple, TypeVar
 
 Item = TypeVar("Item")
 Mark = TypeVar("Mark")
@@ -89,7 +94,7 @@ class Probe(Generic[Mark, Item]):
         probe anything: a probe that could find something new without the clock
         moving must tick it here. The default is the clock's number (`marks_clock`).
         """
-        return cast(Mark, -1 if everything else clock.now)
+        return -1 if everything else clock.now  # type: ignore[return-value]  # (`marks_clock`: an int)
 
     def changed(self, mark: Mark) -> bool:
         """For a probe that `looks_without_clock`: whether something new may exist although

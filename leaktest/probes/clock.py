@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import bisect
 import weakref
-from typing import Generic, TypeVar
 
 from . import install
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Generic, TypeVar
+else:
+    from .._typing import Generic, TypeVar
 
 T = TypeVar("T")
 

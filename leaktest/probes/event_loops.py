@@ -26,14 +26,15 @@ from __future__ import annotations
 import sys
 import weakref
 from types import CodeType, FrameType
-from typing import TYPE_CHECKING, Any
 
 from .. import stacks
 from . import clock, install
 from .optional import uvloop_loop
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
+    from typing import Any
 
 SEQ = install.PREFIX + "seq"  # the creation number, on each loop (read as it is by the task hook: `seq_of`)
 _ORIGIN = install.PREFIX + "origin"  # what made it (`stacks.creation_stack`) and the test running then

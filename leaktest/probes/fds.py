@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from ..options import Flag
 from ..report import Leak, entry
@@ -26,6 +25,12 @@ from ..rules import Candidate
 from . import clock
 from .base import Probe, poll
 from .sockets import open_fds as socket_fds
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from .._typing import NamedTuple
 
 _DIRECTORY = next((d for d in ("/proc/self/fd", "/dev/fd") if os.path.isdir(d)), None)
 _TARGETS = _DIRECTORY == "/proc/self/fd"

@@ -43,7 +43,6 @@ import gc
 import sys
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, cast
 
 from .. import stacks
 from ..options import Flag
@@ -54,8 +53,12 @@ from .base import Maker, Probe, poll
 from .event_loops import OPEN, open_loops, running_loop, seq_of
 from .tasks import loop_label, loop_thread
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
+    from typing import Any, NamedTuple, TypeAlias
+else:
+    from .._typing import NamedTuple
 
 _claimed: weakref.WeakSet[asyncio.Handle] = weakref.WeakSet()
 
@@ -341,7 +344,7 @@ def _loop_of(handle: asyncio.Handle) -> asyncio.AbstractEventLoop:
         loop = next((f for f in gc.get_referents(handle) if types is not None and isinstance(f, types[0])), None)
     if loop is None:
         raise TypeError(f"{handle!r}: no loop of its own")
-    return cast("asyncio.AbstractEventLoop", loop)
+    return loop  # type: ignore[return-value]  # (a `Handle._loop`, or uvloop's `Loop`)
 
 
 def _still_pending(items: Sequence[Pending]) -> list[Pending]:

@@ -46,11 +46,14 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import BuiltinFunctionType, CodeType, FrameType, TracebackType
-from typing import Any, Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol, TypeAlias
 
 #: A listener: (result, caller frame, args, kwargs); `result` is None before the call.
 #: What it returns is read by a rewriting hook's caller and a finalizer (`_finalizer`) only.
-Listener = Callable[[Any, FrameType | None, tuple[Any, ...], dict[str, Any]], object]
+Listener: TypeAlias = "Callable[[Any, FrameType | None, tuple[Any, ...], dict[str, Any]], object]"
 
 _SHARED = "_leaktest_hook"  # the wrapper attribute holding the shared listeners, in every copy
 
@@ -417,18 +420,20 @@ def _heard(
 # -- locks and forks ----------------------------------------------------------
 
 
-class Lock(Protocol):
-    """What leaktest uses of a lock; `new_lock` makes one that survives a fork."""
+if TYPE_CHECKING:
 
-    def __enter__(self) -> bool: ...
+    class Lock(Protocol):
+        """What leaktest uses of a lock; `new_lock` makes one that survives a fork."""
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None: ...
+        def __enter__(self) -> bool: ...
 
-    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+        def __exit__(
+            self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+        ) -> None: ...
 
-    def release(self) -> None: ...
+        def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+
+        def release(self) -> None: ...
 
 
 def new_lock(*, reentrant: bool = False) -> Lock:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from .. import stacks
 from ..options import Flag
@@ -26,6 +25,7 @@ from . import clock, event_loops, install
 from .base import Probe, poll
 from .event_loops import OPEN, implicit, made_since, open_loops, origin_of, seq_of
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
 

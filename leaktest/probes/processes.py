@@ -36,7 +36,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
 
 from .. import stacks
 from ..options import Flag, Patterns
@@ -45,6 +44,10 @@ from ..rules import Candidate
 from . import clock, install, threads
 from .base import Probe
 from .optional import uvloop_loop
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 RUNNING = "running"
 ZOMBIE = "zombie"

@@ -55,7 +55,6 @@ import warnings
 import weakref
 from collections.abc import Iterator, Sequence
 from types import FrameType
-from typing import Any
 
 from .. import stacks
 from ..options import Flag, Patterns
@@ -64,6 +63,10 @@ from ..rules import Candidate
 from . import clock, install
 from .base import Maker, Probe, poll
 from .optional import uvloop_loop
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The clock's: a socket is numbered and listed in one step, so the list stays in the
 #: clock's order (one lock a socket, `clock.lock`).

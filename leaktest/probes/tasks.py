@@ -56,7 +56,6 @@ import weakref
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from types import CodeType, FrameType
-from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .. import stacks
 from ..options import Flag, Patterns
@@ -67,8 +66,10 @@ from .base import Maker, Probe
 from .event_loops import OPEN, base_loop, made_since, open_loops, running_loop, seq_of
 from .optional import uvloop_loop
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
+    from typing import Any, TypeAlias
 
 # Reentrant: the garbage collector may finalize a task inside any `with _lock:` block,
 # and the finalizer reports an unretrieved exception through `_on_exception_handler`,
@@ -82,7 +83,7 @@ _REPORTED = install.PREFIX + "reported"  # on each task: reported (or created by
 _CREATED = install.PREFIX + "created"
 #: What a hook keeps of a creation: its `stacks.creation_stack` and the test running then.
 _Created = tuple[stacks.CreationStack, object]
-_Creation = tuple[int, stacks.CreationStack, object, "weakref.ref[asyncio.Task[Any]] | None"]
+_Creation: TypeAlias = "tuple[int, stacks.CreationStack, object, weakref.ref[asyncio.Task[Any]] | None]"
 _claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or hidden
 _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waited for them
 

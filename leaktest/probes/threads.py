@@ -31,7 +31,6 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
 
 from .. import stacks
 from ..options import Flag, Patterns
@@ -39,6 +38,10 @@ from ..report import Leak, entry
 from ..rules import Candidate
 from . import clock, install
 from .base import Maker, Probe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _lock = install.new_lock()  # guards the started-thread list, the exception records, the excepthook
 
