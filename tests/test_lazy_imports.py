@@ -26,6 +26,7 @@ NOT_ASKED_FOR = (
     "importlib.metadata",
     "logging",
     "multiprocessing",
+    "shlex",
     "ssl",
     "subprocess",
     "typing",

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import select
-import shlex
 import signal
 import sys
 import threading
@@ -359,17 +358,24 @@ def _cmdline(child: Child) -> str:
         except OSError:
             raw = b""
         if raw:
-            return shlex.join(os.fsdecode(arg) for arg in raw.rstrip(b"\0").split(b"\0"))
+            return _joined(os.fsdecode(arg) for arg in raw.rstrip(b"\0").split(b"\0"))
     if child.argv:
-        return shlex.join(child.argv)
+        return _joined(child.argv)
     return "(command line unknown)"
+
+
+def _joined(argv: Iterable[str]) -> str:
+    """A command line as a shell reads it; `shlex` is imported only once a child is looked at."""
+    import shlex
+
+    return shlex.join(argv)
 
 
 def _command_lines(child: Child) -> tuple[str, ...]:
     """What `ignore_processes` matches: the command line as started, and as it is now
     (a child that has not exec'd yet still shows its parent's)."""
     now = _cmdline(child)
-    started = shlex.join(child.argv) if child.argv else now
+    started = _joined(child.argv) if child.argv else now
     return (started, now) if started != now else (now,)
 
 
