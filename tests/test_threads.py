@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import leaktest
 from hubs import Hub, start_hub
+from leaktest.probes import threads as thread_probe
 from support import report, run_tests, verdict
 
 
@@ -523,6 +524,28 @@ class RawThreads(leaktest.LeakCheckedTestCase):
                 result = run_tests(Inner, "test")
                 self.assertEqual(verdict(result), "ok", report(result))
                 self.assertIsNone(gone(), "the ended raw thread keeps its function's object alive")
+
+    def test_a_raw_thread_that_ended_leaves_no_record_after_its_tests_check(self) -> None:
+        """Nothing else holds a raw thread: its record, start stack and site included,
+        is what every later garbage collection would walk (test_socket starts hundreds)."""
+        for name, start in self.starters().items():
+            with self.subTest(name):
+                raws: list[thread_probe.RawThread] = []
+                known = threading.Event()
+
+                def work() -> None:
+                    raws.extend(raw for _, raw in thread_probe._raw if raw.ident == threading.get_ident())
+                    known.set()
+
+                class Inner(leaktest.LeakCheckedTestCase):
+                    def test(self) -> None:
+                        start(work, ())
+                        known.wait()
+                        raws[0].join(timeout=60)
+
+                result = run_tests(Inner, "test")
+                self.assertEqual(verdict(result), "ok", report(result))
+                self.assertNotIn(raws[0], [raw for _, raw in thread_probe._raw])
 
     def test_a_thread_is_reported_once(self) -> None:
         release = threading.Event()

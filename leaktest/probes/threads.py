@@ -63,7 +63,7 @@ class RawThread:
     the function is let go, as `Thread` lets its target go: a test's bound method
     (test_socket's client threads) would keep the test alive with all it holds.
     Its end is a lock held until then: one object for the garbage collector to
-    traverse until the next pruning, where an `Event` is five."""
+    traverse until the next check lets it go, where an `Event` is five."""
 
     _names = itertools.count(1)
 
@@ -223,8 +223,12 @@ def _may_be_alive(thread: threading.Thread | None) -> bool:
 
 
 def _started_after(tick: int) -> list[AnyThread]:
-    """The threads started after `tick` that still exist."""
+    """The threads started after `tick` that still exist. The raw threads that ended are
+    let go here, at every check that asks: nothing else holds them, and each, with its
+    start stack and site, is objects every collection of the garbage walks."""
     with _lock:
+        if _raw:
+            _raw[:] = [(n, raw) for n, raw in _raw if raw.is_alive()]
         first = bisect.bisect_right(_started, tick, key=lambda entry: entry[0])
         threads = [ref() for _, ref in _started[first:]]
         first = bisect.bisect_right(_raw, tick, key=lambda entry: entry[0])
