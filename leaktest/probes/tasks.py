@@ -19,7 +19,7 @@ What this relies on, per Python version (each in one function below):
   retrieved yet" flag both the C and the Python implementation keep
   (`_unretrieved`); `Task._fut_waiter`, the future a task waits on (`_awaited`);
   `Task._source_traceback`, set in debug mode (`_creation`); `create_task`
-  drops its own frame from it, and leaktest its hook's (`_drop_hook_frame`).
+  drops its own frame from it, and leaktest its hook's (`_on_create_task`).
 - every version: `tasks._PyTask`, the pure-Python Task, which is not a subclass
   of the C one that `asyncio.Task` names (`_task_classes`).
 - 3.10+: `BaseEventLoop._thread_id`, the ident of the thread running the loop, or
@@ -193,7 +193,12 @@ def _on_create_task(
     name, not its class) with the test running then, and the task that created it,
     as `Thread.start` notes for threads. Runs on every task: kept on the task itself,
     which its finalizer still reads."""
-    _drop_hook_frame(task)
+    # In debug mode asyncio names the last frame of `_source_traceback` as where the task
+    # was "created at" (its repr, "Task was destroyed but it is pending!"); `create_task`
+    # drops its own frame from it so that this is its caller's, here the hook's wrapper.
+    made_at = getattr(task, "_source_traceback", None)
+    if made_at and made_at[-1].filename == install.WRAPPER_FILE:
+        del made_at[-1]
     loop: asyncio.BaseEventLoop = args[0]
     if _made_by_runner(frame) or not getattr(loop, event_loops.SEQ, 0):  # (`seq_of`, without a call)
         return  # a loop made before leaktest's hooks existed is older than every test, so are its tasks
@@ -206,16 +211,6 @@ def _on_create_task(
             setattr(task, _REPORTED, True)  # a reported task's successor: part of that report
     except AttributeError:  # a task factory's own class, without a __dict__
         pass
-
-
-def _drop_hook_frame(task: asyncio.Task[Any]) -> None:
-    """In debug mode, asyncio names the last frame of a task's `_source_traceback` as
-    where it was "created at" (its repr, "Task was destroyed but it is pending!"):
-    `create_task` drops its own frame from it so that this is its caller's, which is
-    the hook's wrapper here (`install.WRAPPER_FILE`). Drop that one as well."""
-    made_at = getattr(task, "_source_traceback", None)
-    if made_at and made_at[-1].filename == install.WRAPPER_FILE:
-        del made_at[-1]
 
 
 def _runner_codes() -> tuple[frozenset[int], frozenset[int]]:
