@@ -8,7 +8,8 @@ each wait with a strategy: `blocking` (`find_leaks`, `verify`: run without a loo
 it never suspends) or `awaiting` inside a running loop (`find_leaks_async`,
 `verify_async`).
 
-Importing this module installs the process-wide hooks (probes/install.py).
+Importing this module installs the process-wide hooks (probes/install.py), unless
+the mode forced on every check is `off` (`mode.follow_mode`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Iterator, Mapping
 
 from . import leak_log, load, mode, ownership
-from .probes import PROBES, Probe, clock, event_loops, install
+from .probes import PROBES, Probe, clock, event_loops
 from .report import Leak, LeakError, LeakWarning, format_report
 from .rules import Rules
 from .settings import Settings
@@ -35,20 +36,7 @@ if TYPE_CHECKING:
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
-_HOOKS = [hook for probe in PROBES for hook in probe.hooks()]
-
-
-def follow_mode() -> None:
-    """The hooks in place, unless the mode forced on every check (mode.py) is `off`: then
-    nothing is ever checked, and watching would only cost. Called again whenever a
-    runner's command line sets the mode (`mode.set_command_line_mode`)."""
-    if mode.forced == "off":
-        install.uninstall()
-    else:
-        install.install(_HOOKS)
-
-
-follow_mode()
+mode.follow_mode()  # importing the engine puts the hooks in place, unless the mode is `off`
 
 
 class Baseline:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from .probes import PROBES, install
 from .settings import LEAK_MODE, Settings
 
 ENV = "LEAKTEST_MODE"
@@ -35,9 +36,20 @@ def set_command_line_mode(mode: str | None) -> None:
     _command_line = None if mode is None else LEAK_MODE.validate("--mode", mode)
     forced = _command_line or _environment
     _applied.clear()
-    from .check import follow_mode  # (check.py imports this module)
+    follow_mode()
 
-    follow_mode()  # `off`: no hook in place
+
+_HOOKS = [hook for probe in PROBES for hook in probe.hooks()]
+
+
+def follow_mode() -> None:
+    """The hooks in place, unless the mode forced on every check is `off`: then nothing
+    is ever checked, and watching would only cost. Called when the engine (check.py) is
+    imported, and again whenever a runner's command line sets the mode."""
+    if forced == "off":
+        install.uninstall()
+    else:
+        install.install(_HOOKS)
 
 
 def applied(settings: Settings) -> Settings:

@@ -82,7 +82,7 @@ _REPORTED = install.PREFIX + "reported"  # on each task: reported (or created by
 #: (`_Created`) and a weak reference to the task that created it (None: none did).
 _CREATED = install.PREFIX + "created"
 #: What a hook keeps of a creation: its `stacks.creation_stack` and the test running then.
-_Created = tuple[stacks.CreationStack, object]
+_Created: TypeAlias = "tuple[stacks.CreationStack, object]"
 _Creation: TypeAlias = "tuple[int, stacks.CreationStack, object, weakref.ref[asyncio.Task[Any]] | None]"
 _claimed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # reported or hidden
 _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waited for them
