@@ -1,8 +1,11 @@
 """`python -m leaktest ARGS`: `python -m unittest ARGS`, every test leak-checked."""
 
-from .runner import main
+import sys
+
+from .runner import PROG, LeakTestProgram
 
 __unittest = True
 
 if __name__ == "__main__":
-    main()
+    sys.argv[0] = PROG  # the program's name in its usage, as unittest's __main__ names its own
+    LeakTestProgram(module=None)

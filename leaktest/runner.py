@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import sys
 import unittest
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from . import _compat, case, check, leak_log, mode, ownership
 from .options import Option
@@ -490,17 +490,23 @@ def _plural(count: int, noun: str) -> str:
 
 
 class LeakTestProgram(_compat.ProgramSteps):
-    """unittest.main with the leaktest options, its runner, and a checked suite.
+    """unittest.main with the leaktest options, its runner, and a checked suite; made as
+    `python -m unittest` makes unittest's: ``LeakTestProgram(module=None, argv=...)``.
 
     Each option is parsed into the attribute ``leaktest_<name>`` (None when not given).
+    Neither a function nor an ``__init__`` of leaktest's stands between the program and
+    its tests: asyncio's debug mode (every IsolatedAsyncioTestCase) records the whole
+    stack each time a Future or a Task is made, and pays for every frame below the test.
     """
 
     settings: Settings = Settings()
     test: unittest.TestSuite | unittest.TestCase
+    testRunner: Any  # unittest's: a runner class or instance, None for its default
 
-    def __init__(self, argv: Sequence[str] | None = None, exit: bool = True) -> None:
-        args = _discover_after_options(list(sys.argv if argv is None else argv))
-        super().__init__(module=None, argv=args, testRunner=LeakTestRunner, exit=exit)
+    def parseArgs(self, argv: list[str]) -> None:
+        if self.testRunner is None:
+            self.testRunner = LeakTestRunner
+        super().parseArgs(_discover_after_options(list(argv)))
 
     def leaktest_add_arguments(self, parser: argparse.ArgumentParser) -> None:
         group = parser.add_argument_group("leaktest options (given before the unittest arguments)")
@@ -567,10 +573,3 @@ class LeakTestProgram(_compat.ProgramSteps):
         except (TypeError, ValueError) as error:
             _compat.usage_error(self, str(error))
             raise  # not reached: a usage error exits with status 2
-
-
-def main(argv: Sequence[str] | None = None, exit: bool = True) -> LeakTestProgram:
-    """`python -m leaktest ARGS`; `argv[0]` is the program name."""
-    if argv is None:
-        argv = [PROG, *sys.argv[1:]]
-    return LeakTestProgram(argv=argv, exit=exit)

@@ -89,7 +89,7 @@ class NothingUnaskedTest(unittest.TestCase):
             "import unittest\nBASE = unittest.TestCase\n"
             + SYNC_TESTS
             + "from leaktest import runner\n"
-            + "program = runner.main(['leaktest', '__main__'], exit=False)\n"
+            + "program = runner.LeakTestProgram(module=None, argv=['leaktest', '__main__'], exit=False)\n"
             + "print('verdict:', program.result.testsRun, program.result.wasSuccessful())\n"
         )
         self.assertIn("verdict: 2 True", process.stdout, process.stderr)

@@ -36,6 +36,7 @@ def start_runs() -> None:
         OptionsTest,
         SocketsAndHandlesTest,
         DiagnosticsTest,
+        StackDepthTest,
     ):
         case.setUpClass()
 
@@ -555,6 +556,36 @@ class DiagnosticsTest(unittest.TestCase):
         self.assertEqual(plain.returncode, 1, plain.stderr)
         checked = self.baseline_counts.result()
         self.assertEqual(checked.returncode, 0, checked.stderr)
+
+
+class StackDepthTest(unittest.TestCase):
+    """Under the runner, a test's stack holds as few of leaktest's frames as it can: asyncio's
+    debug mode (every IsolatedAsyncioTestCase runs in it) records the whole stack each
+    time a Future or a Task is made, and every frame below the test is paid again there."""
+
+    plain: Started
+    checked: Started
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.plain = started_module("unittest", "suites.sample_stack_depth")
+        cls.checked = started_leaktest("suites.sample_stack_depth")
+
+    @staticmethod
+    def depths(output: str) -> dict[str, tuple[int, list[str]]]:
+        found = re.findall(r"^depth (\w+) (\d+) (.*)$", output, re.MULTILINE)
+        return {kind: (int(depth), [] if own == "-" else own.split()) for kind, depth, own in found}
+
+    def test_only_the_runners_run_and_a_sync_tests_wrapper_are_leaktests(self) -> None:
+        plain, checked = self.plain.result(), self.checked.result()
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        plain_depths, checked_depths = self.depths(plain.stdout), self.depths(checked.stdout)
+        expected = {"async": ["runner.py:run"], "sync": ["runner.py:__call__", "runner.py:run"]}
+        for kind, own in expected.items():
+            with self.subTest(kind=kind):
+                depth, frames = checked_depths[kind]
+                self.assertEqual(frames, own)
+                self.assertEqual(depth, plain_depths[kind][0] + len(own))
 
 
 class InProcessTest(unittest.TestCase):
