@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import socket
 import socketserver
 import sys
@@ -263,6 +264,47 @@ class Warnings(SocketCase):
         unclosed = [w for w in caught if issubclass(w.category, ResourceWarning)]
         self.assertEqual(len(unclosed), 1, [str(w.message) for w in caught])
         self.assertEqual((unclosed[0].filename, unclosed[0].lineno), (__file__, lines[0]))
+
+    def test_a_socket_dropped_where_its_frame_has_no_line_is_closed_and_warned(self) -> None:
+        """3.12+: while an inlined comprehension that raised is cleaned up, its frame has
+        no line. The socket is closed and warned of at the function's first line; the hook
+        once failed there, printing an ignored exception and leaving the descriptor open."""
+        fds: list[int] = []
+        lines: list[int] = []
+
+        def make(index: int) -> socket.socket:
+            if index == 2:
+                raise OSError("the third one fails")
+            sock = socket.socket()
+            fds.append(sock.fileno())
+            return sock
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                code = sys._getframe().f_code
+                lines.append(code.co_firstlineno if sys.version_info >= (3, 12) else sys._getframe().f_lineno + 2)
+                try:
+                    [make(index) for index in range(3)]
+                except OSError:
+                    pass
+
+        unraisable: list[str] = []
+        previous = sys.unraisablehook
+        sys.unraisablehook = lambda args: unraisable.append(repr(args.exc_value))
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ResourceWarning)
+                result = run_tests(Inner, "test")
+        finally:
+            sys.unraisablehook = previous
+        self.assertEqual(unraisable, [])
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertIn("the garbage collector closed it", report(result))
+        for fd in fds:
+            with self.assertRaises(OSError, msg=f"descriptor {fd} left open"):
+                os.fstat(fd)
+        unclosed = [w for w in caught if issubclass(w.category, ResourceWarning)]
+        self.assertEqual([(w.filename, w.lineno) for w in unclosed], [(__file__, lines[0])] * 2)
 
 
 class Ownership(SocketCase):

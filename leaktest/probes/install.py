@@ -340,7 +340,9 @@ def _in_place(original: Callable[..., Any], caller: FrameType, args: tuple[Any, 
     caller's place, module and warning registry, as if there were no hook. Costs an
     `eval` per call: only the process-spawning functions are C functions hooked here.
     """
-    code = _placed(caller.f_code.co_filename, caller.f_lineno)
+    # 3.12+: no line while an inlined comprehension's cleanup runs; then its first line.
+    lineno = caller.f_lineno
+    code = _placed(caller.f_code.co_filename, caller.f_code.co_firstlineno if lineno is None else lineno)
     try:
         return eval(code, caller.f_globals, {"original": original, "args": args, "kwargs": kwargs})
     except BaseException as error:
