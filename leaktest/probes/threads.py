@@ -191,7 +191,7 @@ def _note_start(
             _started.append((tick, weakref.ref(thread)))
         if len(_started) + len(_raw) >= _prune_at:
             _started[:] = [(n, ref) for n, ref in _started if _may_be_alive(ref())]
-            _raw[:] = [(n, raw) for n, raw in _raw if raw.is_alive()]
+            _drop_ended_raw()
             _prune_at = max(64, 2 * (len(_started) + len(_raw)))
 
 
@@ -222,13 +222,18 @@ def _may_be_alive(thread: threading.Thread | None) -> bool:
     return thread is not None and (thread.ident is None or thread.is_alive())
 
 
+def _drop_ended_raw() -> None:
+    """Let the raw threads that ended go (with `_lock` held): leaktest alone holds them."""
+    _raw[:] = [(n, raw) for n, raw in _raw if raw.is_alive()]
+
+
 def _started_after(tick: int) -> list[AnyThread]:
     """The threads started after `tick` that still exist. The raw threads that ended are
     let go here, at every check that asks: nothing else holds them, and each, with its
     start stack and site, is objects every collection of the garbage walks."""
     with _lock:
         if _raw:
-            _raw[:] = [(n, raw) for n, raw in _raw if raw.is_alive()]
+            _drop_ended_raw()
         first = bisect.bisect_right(_started, tick, key=lambda entry: entry[0])
         threads = [ref() for _, ref in _started[first:]]
         first = bisect.bisect_right(_raw, tick, key=lambda entry: entry[0])
