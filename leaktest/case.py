@@ -12,7 +12,6 @@ checked where it ends.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import sys
@@ -32,7 +31,6 @@ __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
 
-@dataclasses.dataclass(init=False)
 class PerTestState:
     """What leaktest keeps on one test, under one attribute (`STATE`): its baseline
     from `begin_test` to the check, and what the runner's result summarises after it.
@@ -55,14 +53,16 @@ class PerTestState:
         self.counts = None
 
 
-@dataclasses.dataclass
 class ClassFixture:
     """What leaktest keeps on a leak-checked class, under one attribute (`CLASS_STATE`,
     read from the class's own namespace: a subclass has its own): the baseline of its
     `setUpClass`, checked by `doClassCleanups`."""
 
-    baseline: check.Baseline | None = None
-    in_setup: bool = False  # its setUpClass is running (a super() call takes no baseline)
+    __slots__ = ("baseline", "in_setup")
+
+    def __init__(self) -> None:
+        self.baseline: check.Baseline | None = None
+        self.in_setup = False  # its setUpClass is running (a super() call takes no baseline)
 
 
 #: The one attribute leaktest sets on a test.

@@ -14,7 +14,6 @@ the mode forced on every check is `off` (`mode.follow_mode`).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import sys
 import time
@@ -589,13 +588,15 @@ async def verify_async(baseline: Baseline) -> None:
     await verify_with(baseline, awaiting)
 
 
-@dataclasses.dataclass
 class FoundOnLoop:
     """What the in-loop phase of a check found, for the rest of it (`verify_with`)."""
 
-    deadline: float  # the grace period's end, shared by both phases
-    leaks: list[Leak] = dataclasses.field(default_factory=list)
-    after: dict[str, int] = dataclasses.field(default_factory=dict)  # the in-loop probes' counts then
+    __slots__ = ("deadline", "leaks", "after")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline  # the grace period's end, shared by both phases
+        self.leaks: list[Leak] = []
+        self.after: dict[str, int] = {}  # the in-loop probes' counts then
 
 
 def check_on_loop(baseline: Baseline, run_in_loop: Callable[[Callable[[], Coroutine[Any, Any, None]]], None]) -> None:

@@ -20,7 +20,6 @@ import os
 import sys
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib.machinery import PathFinder
 
 from .known_helpers import KNOWN_HELPERS
@@ -34,12 +33,14 @@ if TYPE_CHECKING:
 GROUP = "leaktest.ignores"
 
 
-@dataclass(frozen=True)
 class IgnoreSource:
     """One source of ignores: where it comes from, and its validated options."""
 
-    name: str  # "leaktest: trio's thread cache", "example-metrics 1.0 (leaktest.ignores: metrics)"
-    options: Mapping[str, tuple[Any, ...]]
+    __slots__ = ("name", "options")
+
+    def __init__(self, name: str, options: Mapping[str, tuple[Any, ...]]) -> None:
+        self.name = name  # "leaktest: trio's thread cache", "example-metrics 1.0 (leaktest.ignores: metrics)"
+        self.options = options
 
 
 _loaded: tuple[IgnoreSource, ...] | None = None

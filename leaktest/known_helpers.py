@@ -34,16 +34,17 @@ starts none (a `threading.local` only).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
 class Helper:
     """A helper that outlives a test on purpose, and how to recognise it."""
 
-    name: str
-    reason: str
-    options: Mapping[str, tuple[str, ...]]
+    __slots__ = ("name", "reason", "options")
+
+    def __init__(self, name: str, reason: str, options: Mapping[str, tuple[str, ...]]) -> None:
+        self.name = name
+        self.reason = reason
+        self.options = options
 
 
 KNOWN_HELPERS: tuple[Helper, ...] = (

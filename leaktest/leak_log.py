@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Container, Iterator
-from dataclasses import asdict, dataclass, replace
 
 from .report import Leak
 
@@ -25,28 +24,30 @@ if TYPE_CHECKING:
 FAILED, WARNED, EXPECTED, KNOWN = "failed", "warned", "expected", "known"
 
 
-@dataclass(frozen=True)
 class LeakRecord:
     """One leak of one test, as the files tell it."""
 
-    test: str  # the test id (pytest: the node id), or the fixture's or block's name
-    kind: str  # the report section: "threads", "tasks", "thread exceptions"...
-    name: str  # "Thread 'hub-run'": may hold numbers (idents, ports) that change between runs
-    runs: str  # what it runs: a thread's function, a task's coroutine, a program...
-    started_by: str  # the function that started or created it, without a line
-    entry: str  # the whole report entry: stack, where it was started (with lines)
-    status: str  # FAILED, WARNED, EXPECTED or KNOWN
+    __slots__ = ("test", "kind", "name", "runs", "started_by", "entry", "status")
+
+    def __init__(self, test: str, kind: str, name: str, runs: str, started_by: str, entry: str, status: str) -> None:
+        self.test = test  # the test id (pytest: the node id), or the fixture's or block's name
+        self.kind = kind  # the report section: "threads", "tasks", "thread exceptions"...
+        self.name = name  # "Thread 'hub-run'": may hold numbers (idents, ports) that change between runs
+        self.runs = runs  # what it runs: a thread's function, a task's coroutine, a program...
+        self.started_by = started_by  # the function that started or created it, without a line
+        self.entry = entry  # the whole report entry: stack, where it was started (with lines)
+        self.status = status  # FAILED, WARNED, EXPECTED or KNOWN
 
     def key(self) -> tuple[str, str, str, str]:
         """What is the same in every run: never an ident, a port, an address or a line."""
         return (self.test, self.kind, self.runs, self.started_by)
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in self.__slots__}
 
     @classmethod
     def from_dict(cls, data: dict[str, str]) -> LeakRecord:
-        return cls(**{name: str(data.get(name, "")) for name in cls.__dataclass_fields__})
+        return cls(*(str(data.get(name, "")) for name in cls.__slots__))
 
 
 class LeakLog:
@@ -75,11 +76,11 @@ class LeakLog:
             for leak in leaks:
                 record = LeakRecord(test, leak.kind, leak.name, leak.runs, leak.origin, leak.entry, FAILED)
                 if expected:
-                    record = replace(record, status=EXPECTED)
+                    record.status = EXPECTED
                 elif self.known is not None and self.known.excuses(record):
-                    record = replace(record, status=KNOWN)
+                    record.status = KNOWN
                 elif warned:
-                    record = replace(record, status=WARNED)
+                    record.status = WARNED
                 if record.status != KNOWN:
                     left.append(leak)
                 if self.added is None:

@@ -25,7 +25,6 @@ the fixture's setup or teardown.
 
 from __future__ import annotations
 
-import dataclasses
 import weakref
 from collections.abc import Callable
 
@@ -42,20 +41,22 @@ __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
 
-@dataclasses.dataclass(eq=False)
 class Owner:
     """A fixture of wider scope: its baseline, and what it owns."""
 
-    baseline: Baseline
-    #: identity -> a weak reference to the item (`Probe.referent`), or the item where it
-    #: allows none (a socket's record, a file descriptor's number and target: they hold
-    #: nothing the test made).
-    items: dict[int, object] = dataclasses.field(default_factory=dict)
-    setup_ended: int | None = None  # the clock's number when its setup returned
-    teardown_began: int | None = None  # the clock's number when its teardown began
-    teardown_ended: int | None = None  # ... and when it ended
-    torn_down = False  # `items` holds what its teardown left, too
-    teardown_marks: list[tuple[Probe[Any, Any], Any]] | None = None
+    __slots__ = ("baseline", "items", "setup_ended", "teardown_began", "teardown_ended", "torn_down", "teardown_marks")
+
+    def __init__(self, baseline: Baseline) -> None:
+        self.baseline = baseline
+        #: identity -> a weak reference to the item (`Probe.referent`), or the item where it
+        #: allows none (a socket's record, a file descriptor's number and target: they hold
+        #: nothing the test made).
+        self.items: dict[int, object] = {}
+        self.setup_ended: int | None = None  # the clock's number when its setup returned
+        self.teardown_began: int | None = None  # the clock's number when its teardown began
+        self.teardown_ended: int | None = None  # ... and when it ended
+        self.torn_down = False  # `items` holds what its teardown left, too
+        self.teardown_marks: list[tuple[Probe[Any, Any], Any]] | None = None
 
 
 _open: list[Owner] = []  # the fixtures set up and not checked yet, outermost first

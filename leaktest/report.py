@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
@@ -15,29 +14,45 @@ def short_repr(obj: object, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-@dataclass(frozen=True)
 class Leak:
     """One thing a check found: a leaked resource, or a failure inside one."""
 
-    kind: str  # the report section: "threads", "thread exceptions", ...
-    name: str  # short label, e.g. "Thread 'hub-run'"
-    entry: str  # the whole report entry, stack included
-    resource: object = field(default=None, compare=False, repr=False)
-    #: The clock number (probes/clock.py) of the start of what it is about, when known:
-    #: tells what a test started from what its class's or module's fixtures did.
-    started: int | None = field(default=None, compare=False, repr=False)
-    #: What it runs (a thread's function, a task's coroutine, a program...) and the function
-    #: that started it: no ident, address or line, so the same leak reads the same in every
-    #: run (the known-leaks file's key, the JSON report).
-    runs: str = field(default="", compare=False)
-    origin: str = field(default="", compare=False)
+    __slots__ = ("kind", "name", "entry", "resource", "started", "runs", "origin")
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        entry: str,
+        resource: object = None,
+        started: int | None = None,
+        runs: str = "",
+        origin: str = "",
+    ) -> None:
+        self.kind = kind  # the report section: "threads", "thread exceptions", ...
+        self.name = name  # short label, e.g. "Thread 'hub-run'"
+        self.entry = entry  # the whole report entry, stack included
+        self.resource = resource
+        #: The clock number (probes/clock.py) of the start of what it is about, when known:
+        #: tells what a test started from what its class's or module's fixtures did.
+        self.started = started
+        #: What it runs (a thread's function, a task's coroutine, a program...) and the function
+        #: that started it: no ident, address or line, so the same leak reads the same in every
+        #: run (the known-leaks file's key, the JSON report).
+        self.runs = runs
+        self.origin = origin
 
     def __str__(self) -> str:
         return self.name
 
+    def __repr__(self) -> str:
+        return f"<Leak {self.kind}: {self.name}>"
+
     def adding(self, line: str) -> Leak:
         """The same leak, its entry one line longer (what a check learnt of it after `entry`)."""
-        return replace(self, entry=f"{self.entry}\n{_DETAIL}{line}")
+        return Leak(
+            self.kind, self.name, f"{self.entry}\n{_DETAIL}{line}", self.resource, self.started, self.runs, self.origin
+        )
 
 
 class LeakWarning(UserWarning):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from types import CodeType
 
 from . import stacks
@@ -17,21 +16,27 @@ if TYPE_CHECKING:
 FunctionRef: TypeAlias = "str | Callable[..., Any]"
 
 
-@dataclass(frozen=True)
 class Candidate:
     """What the rules see of something still alive: its names and its stack."""
 
-    names: tuple[str, ...]
-    frames: Sequence[stacks.Frame] = field(default_factory=list)  # innermost first
-    start: Sequence[stacks.Frame] = ()  # the stack that started it, innermost first
+    __slots__ = ("names", "frames", "start")
+
+    def __init__(
+        self, names: tuple[str, ...], frames: Sequence[stacks.Frame] = (), start: Sequence[stacks.Frame] = ()
+    ) -> None:
+        self.names = names
+        self.frames = frames  # innermost first
+        self.start = start  # the stack that started it, innermost first
 
 
-@dataclass(frozen=True)
 class Functions:
     """Functions named as ``"pkg.mod.Class.method"`` strings or given as objects."""
 
-    names: frozenset[str] = frozenset()
-    codes: frozenset[CodeType] = frozenset()
+    __slots__ = ("names", "codes")
+
+    def __init__(self, names: frozenset[str] = frozenset(), codes: frozenset[CodeType] = frozenset()) -> None:
+        self.names = names
+        self.codes = codes
 
     def __bool__(self) -> bool:
         return bool(self.names or self.codes)
@@ -54,14 +59,25 @@ class Functions:
         return code in self.codes or (bool(self.names) and stacks.qualified_name(code, frame) in self.names)
 
 
-@dataclass(frozen=True)
+_NONE = Functions()
+
+
 class Rules:
     """The ignores that apply to one kind of resource."""
 
-    name_patterns: tuple[str, ...] = ()
-    top_functions: Functions = Functions()
-    any_functions: Functions = Functions()
-    started_by: Functions = Functions()
+    __slots__ = ("name_patterns", "top_functions", "any_functions", "started_by")
+
+    def __init__(
+        self,
+        name_patterns: tuple[str, ...] = (),
+        top_functions: Functions = _NONE,
+        any_functions: Functions = _NONE,
+        started_by: Functions = _NONE,
+    ) -> None:
+        self.name_patterns = name_patterns
+        self.top_functions = top_functions
+        self.any_functions = any_functions
+        self.started_by = started_by
 
     def needs_frames(self) -> bool:
         return bool(self.top_functions or self.any_functions)

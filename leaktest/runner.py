@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import functools
 import sys
 import unittest
@@ -169,14 +168,16 @@ def _unwrap(test: unittest.TestCase) -> None:
 # -- class and module fixtures -------------------------------------------------
 
 
-@dataclasses.dataclass
 class _FixtureState:
     """Fixture baselines of one run, kept on the result."""
 
-    classes: dict[type, check.Baseline] = dataclasses.field(default_factory=dict)
-    modules: dict[str, check.Baseline] = dataclasses.field(default_factory=dict)
-    module_settings: dict[str, list[Settings]] = dataclasses.field(default_factory=dict)
-    pending_module: str | None = None
+    __slots__ = ("classes", "modules", "module_settings", "pending_module")
+
+    def __init__(self) -> None:
+        self.classes: dict[type, check.Baseline] = {}
+        self.modules: dict[str, check.Baseline] = {}
+        self.module_settings: dict[str, list[Settings]] = {}
+        self.pending_module: str | None = None
 
 
 def _fixture_state(result: unittest.TestResult) -> _FixtureState:

@@ -44,7 +44,6 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from types import BuiltinFunctionType, CodeType, FrameType, TracebackType
 
 TYPE_CHECKING = False
@@ -62,25 +61,36 @@ _SHARED = "_leaktest_hook"  # the wrapper attribute holding the shared listeners
 PREFIX = "_" + __name__.rpartition(".probes.")[0].replace(".", "_") + "_"
 
 
-@dataclass(frozen=True)
 class Hook:
     """Call `listener` on every call of `owner().name`, before it or after it."""
 
-    owner: Callable[[], object]  # the module or class, or None when it does not exist here
-    name: str
-    listener: Listener
-    after: bool = False
-    #: A module leaktest does not import itself (asyncio, uvloop): while it is not
-    #: imported, the hook waits, and is put in place right after the module's own code
-    #: ran (`on_import`), before the code that imported it can make anything with it.
-    module: str | None = None
-    #: A C function's hook that hands the call its arguments: the listener, called before
-    #: it, returns them as (args, kwargs) (`_thread.start_new_thread`'s function, wrapped
-    #: to tell when the thread ends).
-    rewrites: bool = False
-    #: An `async def` method's hook: the listener hears of the awaited result, with the
-    #: frame that called the method. A method's hooks are all awaited or none is.
-    awaited: bool = False
+    __slots__ = ("owner", "name", "listener", "after", "module", "rewrites", "awaited")
+
+    def __init__(
+        self,
+        owner: Callable[[], object],
+        name: str,
+        listener: Listener,
+        after: bool = False,
+        module: str | None = None,
+        rewrites: bool = False,
+        awaited: bool = False,
+    ) -> None:
+        self.owner = owner  # the module or class, or None when it does not exist here
+        self.name = name
+        self.listener = listener
+        self.after = after
+        #: A module leaktest does not import itself (asyncio, uvloop): while it is not
+        #: imported, the hook waits, and is put in place right after the module's own code
+        #: ran (`on_import`), before the code that imported it can make anything with it.
+        self.module = module
+        #: A C function's hook that hands the call its arguments: the listener, called before
+        #: it, returns them as (args, kwargs) (`_thread.start_new_thread`'s function, wrapped
+        #: to tell when the thread ends).
+        self.rewrites = rewrites
+        #: An `async def` method's hook: the listener hears of the awaited result, with the
+        #: frame that called the method. A method's hooks are all awaited or none is.
+        self.awaited = awaited
 
 
 _installed: list[Hook] = []  # what this copy installed, for `uninstall`

@@ -33,7 +33,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from types import FrameType
 
 from .. import stacks
@@ -60,22 +59,38 @@ _TERMINATE_WAIT = 2.0  # cleanup_leaks: seconds a child gets to exit after SIGTE
 _MIN_PRUNE_AT = 64  # records kept before dropping those of children already gone
 
 
-@dataclass(eq=False)
 class Child:
     """One child this process started, as its starter left it."""
 
-    pid: int
-    via: str  # the wrapped function that created it: "os.fork", ...
-    argv: tuple[str, ...] | None  # the command line as passed, when there was one
-    origin: stacks.StartSite | None  # named like a thread's start site
-    entry: str | None  # the stdlib function that caller called: "subprocess.Popen.__init__"
-    starttime: int | None  # /proc start time, to tell a reused pid from this child
-    direct: bool = True  # False for a forkserver's child: not ours to wait for
-    start: tuple[stacks.FrameRecord, ...] = ()  # the stack that started it (`ignore_started_by`)
-    runs: str | None = None  # the multiprocessing Process it runs: "Process 'P-1' (target m.f)"
-    seq: int = 0
-    state: str = RUNNING  # the last state seen
-    reported: bool = field(default=False, repr=False)
+    __slots__ = (
+        *("pid", "via", "argv", "origin", "entry", "starttime", "direct", "start", "runs"),
+        *("seq", "state", "reported"),
+    )
+
+    def __init__(
+        self,
+        pid: int,
+        via: str,
+        argv: tuple[str, ...] | None,
+        origin: stacks.StartSite | None,
+        entry: str | None,
+        starttime: int | None,
+        direct: bool = True,
+        start: tuple[stacks.FrameRecord, ...] = (),
+        runs: str | None = None,
+    ) -> None:
+        self.pid = pid
+        self.via = via  # the wrapped function that created it: "os.fork", ...
+        self.argv = argv  # the command line as passed, when there was one
+        self.origin = origin  # named like a thread's start site
+        self.entry = entry  # the stdlib function that caller called: "subprocess.Popen.__init__"
+        self.starttime = starttime  # /proc start time, to tell a reused pid from this child
+        self.direct = direct  # False for a forkserver's child: not ours to wait for
+        self.start = start  # the stack that started it (`ignore_started_by`)
+        self.runs = runs  # the multiprocessing Process it runs: "Process 'P-1' (target m.f)"
+        self.seq = 0
+        self.state = RUNNING  # the last state seen
+        self.reported = False
 
 
 _lock = install.new_lock()

@@ -54,7 +54,6 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from types import CodeType, FrameType
 
 from .. import stacks
@@ -91,26 +90,42 @@ _waited: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # a check waite
 # -- what the process-wide hooks tell (probes/install.py) -----------------------
 
 
-@dataclass
 class _Record:
     """A task asyncio complained about when it was garbage-collected."""
 
-    loop: weakref.ref[asyncio.AbstractEventLoop]
-    loop_seq: int
-    task_seq: int  # the task's creation number (0 if not made by `loop.create_task`)
-    kind: str  # "tasks" (destroyed while pending) or "task exceptions"
-    name: str
-    text: str
-    names: tuple[str, ...]  # what `ignore_tasks` patterns match
-    start: tuple[stacks.FrameRecord, ...] = ()  # what `ignore_started_by` matches
-    started: int | None = None  # the clock number of the task's creation
-    seq: int = 0  # the clock's number when it was recorded
-    claimed: bool = False
-    #: When the loop's exception handler that was given the report was set (0: none
-    #: was, asyncio's default handler logged it), and the report's id, to tell if
-    #: that handler passed it on to the default one.
-    handler_set: int = 0
-    context_id: int = 0
+    __slots__ = (
+        *("loop", "loop_seq", "task_seq", "kind", "name", "text", "names", "start", "started"),
+        *("seq", "claimed", "handler_set", "context_id"),
+    )
+
+    def __init__(
+        self,
+        loop: weakref.ref[asyncio.AbstractEventLoop],
+        loop_seq: int,
+        task_seq: int,
+        kind: str,
+        name: str,
+        text: str,
+        names: tuple[str, ...],
+        start: tuple[stacks.FrameRecord, ...],
+        started: int | None,
+    ) -> None:
+        self.loop = loop
+        self.loop_seq = loop_seq
+        self.task_seq = task_seq  # the task's creation number (0 if not made by `loop.create_task`)
+        self.kind = kind  # "tasks" (destroyed while pending) or "task exceptions"
+        self.name = name
+        self.text = text
+        self.names = names  # what `ignore_tasks` patterns match
+        self.start = start  # what `ignore_started_by` matches
+        self.started = started  # the clock number of the task's creation
+        self.seq = 0  # the clock's number when it was recorded
+        self.claimed = False
+        #: When the loop's exception handler that was given the report was set (0: none
+        #: was, asyncio's default handler logged it), and the report's id, to tell if
+        #: that handler passed it on to the default one.
+        self.handler_set = 0
+        self.context_id = 0
 
     def done(self) -> bool:
         return False  # a destroyed pending task never ends

@@ -29,7 +29,6 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import FrameType
 
 from .. import stacks
@@ -334,16 +333,20 @@ def _target_name(thread: AnyThread) -> str | None:
     return None if target is None else stacks.function_name(target)
 
 
-@dataclass
 class _Uncaught:
     """An exception that ended a thread, formatted when it happened."""
 
-    serial: int  # how many exceptions were recorded before this one
-    thread_seq: int
-    thread_name: str
-    site: stacks.StartSite | None  # where the thread was started: the test it belongs to
-    text: str
-    claimed: bool = False
+    __slots__ = ("serial", "thread_seq", "thread_name", "site", "text", "claimed")
+
+    def __init__(
+        self, serial: int, thread_seq: int, thread_name: str, site: stacks.StartSite | None, text: str
+    ) -> None:
+        self.serial = serial  # how many exceptions were recorded before this one
+        self.thread_seq = thread_seq
+        self.thread_name = thread_name
+        self.site = site  # where the thread was started: the test it belongs to
+        self.text = text
+        self.claimed = False
 
 
 _KEEP_UNCAUGHT = 1000  # records kept for the checks still to come; older ones are dropped

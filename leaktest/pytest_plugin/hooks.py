@@ -21,7 +21,6 @@ after it, before (`pytest_fixture_setup`).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import sys
 import traceback
@@ -45,12 +44,14 @@ __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
 
-@dataclasses.dataclass(slots=True)
 class _Plan:
     """How one collected item is checked."""
 
-    settings: Settings | None  # None: not checked by the plugin
-    wrap_unittest: bool = False  # a plain TestCase: the runner's per-test wrapping
+    __slots__ = ("settings", "wrap_unittest")
+
+    def __init__(self, settings: Settings | None, wrap_unittest: bool = False) -> None:
+        self.settings = settings  # None: not checked by the plugin
+        self.wrap_unittest = wrap_unittest  # a plain TestCase: the runner's per-test wrapping
 
 
 class _RunnerLike(Protocol):
@@ -64,18 +65,21 @@ class _RunnerLike(Protocol):
 _PLAN = pytest.StashKey[_Plan]()
 
 
-@dataclasses.dataclass(slots=True)
 class _ItemState:
     """One item between its baseline and its check."""
 
-    item: pytest.Item
-    baseline: Baseline
-    deadline: float | None = None
-    leaks: list[Leak] = dataclasses.field(default_factory=list)  # found on the test's loop
-    anyio_lease: tuple[contextlib.AbstractContextManager[Any], Any] | None = None  # (lease, anyio's runner)
-    #: The fixtures finalized while it ran (in its teardown; in its setup, when a
-    #: parameter changed): checked after it (ownership.py).
-    fixtures: list[Baseline] = dataclasses.field(default_factory=list)
+    __slots__ = ("item", "baseline", "deadline", "leaks", "anyio_lease", "fixtures")
+
+    def __init__(self, item: pytest.Item, baseline: Baseline) -> None:
+        self.item = item
+        self.baseline = baseline
+        self.deadline: float | None = None
+        self.leaks: list[Leak] = []  # found on the test's loop
+        #: (lease, anyio's runner)
+        self.anyio_lease: tuple[contextlib.AbstractContextManager[Any], Any] | None = None
+        #: The fixtures finalized while it ran (in its teardown; in its setup, when a
+        #: parameter changed): checked after it (ownership.py).
+        self.fixtures: list[Baseline] = []
 
 
 class LeakCheck:
