@@ -12,7 +12,6 @@ import functools
 import os
 import site
 import sys
-import sysconfig
 import threading
 import traceback
 from collections.abc import Iterable, Sequence
@@ -32,14 +31,13 @@ _LEAKTEST_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 def _stdlib_dirs() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Directories holding the standard library, and those inside them that do not.
 
-    `threading.__file__` is where the running stdlib really is (also in a venv);
-    site-packages may sit below it (``lib/python3.X/site-packages``).
+    Where `threading` and `os` were loaded from is where the running stdlib really is
+    (also in a venv); site-packages may sit below it (``lib/python3.X/site-packages``).
+    Not `sysconfig.get_paths()`: importing sysconfig and computing its paths was a
+    tenth of leaktest's start-up, to learn nothing these do not tell.
     """
-    paths = sysconfig.get_paths()
-    stdlib = {os.path.dirname(os.path.abspath(threading.__file__))}
-    stdlib.update(os.path.abspath(paths[key]) for key in ("stdlib", "platstdlib") if key in paths)
-    third_party = {os.path.abspath(paths[key]) for key in ("purelib", "platlib") if key in paths}
-    third_party.update(os.path.abspath(p) for p in site.getsitepackages())
+    stdlib = {os.path.dirname(os.path.abspath(path)) for path in (threading.__file__, os.__file__) if path}
+    third_party = {os.path.abspath(p) for p in site.getsitepackages()}
     user_site = site.getusersitepackages()
     if isinstance(user_site, str):
         third_party.add(os.path.abspath(user_site))

@@ -2,8 +2,9 @@
 
 asyncio (with ssl, subprocess, concurrent.futures, logging) costs a suite that
 never uses it its import, and every `gc.collect()` of the run the objects it holds;
-so does importlib.metadata, read only where a distribution declares ignores, and
-typing, which leaktest's annotations read only under the type checker. So their probes' hooks wait for the code under
+so does importlib.metadata, read only where a distribution declares ignores,
+typing, which leaktest's annotations read only under the type checker, and
+sysconfig, whose paths the stdlib's own modules' places already tell. So their probes' hooks wait for the code under
 test to import them, and are in place as soon as it has: a task made in the very
 test that first imported asyncio is seen. Each case runs in a fresh interpreter,
 where nothing was imported before.
@@ -29,6 +30,7 @@ NOT_ASKED_FOR = (
     "shlex",
     "ssl",
     "subprocess",
+    "sysconfig",
     "typing",
     "unittest.async_case",
 )
