@@ -4,7 +4,8 @@ asyncio (with ssl, subprocess, concurrent.futures, logging) costs a suite that
 never uses it its import, and every `gc.collect()` of the run the objects it holds;
 so does importlib.metadata, read only where a distribution declares ignores,
 typing, which leaktest's annotations read only under the type checker, and
-sysconfig, whose paths the stdlib's own modules' places already tell. So their probes' hooks wait for the code under
+sysconfig, whose paths the stdlib's own modules' places already tell; socket,
+which a suite that makes no socket never needs, costs its import (with selectors). So their probes' hooks wait for the code under
 test to import them, and are in place as soon as it has: a task made in the very
 test that first imported asyncio is seen. Each case runs in a fresh interpreter,
 where nothing was imported before.
@@ -97,6 +98,24 @@ class NothingUnaskedTest(unittest.TestCase):
         self.assertIn("verdict: 2 True", process.stdout, process.stderr)
         self.assertEqual(imported(process), [])
 
+    def test_a_suite_that_makes_no_socket_never_imports_socket(self) -> None:
+        process = run_script("""
+            import threading, unittest
+            from leaktest import runner
+
+            class NoSockets(unittest.TestCase):
+                def test_thread_joined(self):
+                    thread = threading.Thread(target=lambda: None)
+                    thread.start()
+                    thread.join()
+
+            program = runner.LeakTestProgram(module=None, argv=["leaktest", "__main__"], exit=False)
+            print("verdict:", program.result.testsRun, program.result.wasSuccessful())
+            print("socket imported:", "socket" in sys.modules)
+        """)
+        self.assertIn("verdict: 1 True", process.stdout, process.stderr)
+        self.assertIn("socket imported: False", process.stdout)
+
     def test_the_async_test_case_imports_asyncio(self) -> None:
         process = run_script("from leaktest import LeakCheckedAsyncTestCase\n")
         self.assertIn("asyncio", imported(process))
@@ -127,6 +146,32 @@ class FirstImportedInTheTestTest(unittest.TestCase):
         self.assertIn("FAIL: test_imports_asyncio", process.stderr)
         self.assertIn("Task 'made-after-the-first-import'", process.stderr)
         self.assertIn("never closed", process.stderr)  # the loop, made in the same test
+
+    def test_a_socket_made_in_the_test_that_first_imported_socket_fails_it(self) -> None:
+        process = run_script("""
+            import unittest
+            from leaktest import LeakCheckedTestCase
+
+            assert "socket" not in sys.modules
+            kept = []
+
+            class FirstSocket(LeakCheckedTestCase):
+                leak_grace_period = 0.05
+
+                def test_imports_socket(self):
+                    import socket
+
+                    listener = socket.socket()
+                    listener.bind(("127.0.0.1", 0))
+                    listener.listen()
+                    kept.append(listener)
+
+            unittest.TextTestRunner().run(unittest.defaultTestLoader.loadTestsFromTestCase(FirstSocket))
+            kept[0].close()
+        """)
+        self.assertIn("FAIL: test_imports_socket", process.stderr)
+        self.assertIn("found unexpected sockets:", process.stderr)
+        self.assertIn("listening on 127.0.0.1:", process.stderr)
 
     def test_a_process_started_in_the_test_that_first_imported_subprocess_fails_it(self) -> None:
         process = run_script("""

@@ -42,19 +42,22 @@ What this relies on, per Python version (each in one function below):
   still listening on it (asyncio's leaves their sockets open): `Loop.close` is hooked
   to note each such socket as closed by its loop, not by its owner, as the garbage
   collector's closing is noted.
+
+leaktest does not import socket: the hooks, and what is read of socket once
+(`_on_socket_import`), wait for the code under test to import it
+(`install.on_import`); until then no socket can be made.
 """
 
 from __future__ import annotations
 
-import _socket
 import bisect
 import contextlib
 import gc
-import socket
+import sys
 import warnings
 import weakref
 from collections.abc import Iterator, Sequence
-from types import FrameType
+from types import CodeType, FrameType
 
 from .. import stacks
 from ..options import Flag, Patterns
@@ -66,14 +69,19 @@ from .optional import uvloop_loop
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import socket
     from typing import Any
+
+    _SocketRef = weakref.ref[socket.socket]
+else:
+    _SocketRef = weakref.ref
 
 #: The clock's: a socket is numbered and listed in one step, so the list stays in the
 #: clock's order (one lock a socket, `clock.lock`).
 _lock = clock.lock
 
 
-class SocketRecord(weakref.ref[socket.socket]):
+class SocketRecord(_SocketRef):
     """One socket made through `socket.socket`, from its creation on: a weak
     reference to it (`record()`), made without a Python-level call. Compared and
     hashed as itself, not as its socket (a weak reference's way).
@@ -144,7 +152,20 @@ def _prune() -> None:
     _kept_gone = sum(1 for r in _created if r() is None)
 
 
-_SOCKETPAIR = socket.socketpair.__code__
+# What `_on_init` compares a socket's maker with, read once socket is imported.
+_SOCKETPAIR: CodeType | None = None
+_ACCEPT: CodeType | None = None
+
+
+def _on_socket_import() -> None:
+    global _SOCKETPAIR, _ACCEPT
+    import socket
+
+    _SOCKETPAIR = socket.socketpair.__code__
+    _ACCEPT = socket.socket.accept.__code__
+
+
+install.on_import("socket", _on_socket_import)
 
 
 def _is_self_pipe(frame: FrameType | None) -> bool:
@@ -154,9 +175,6 @@ def _is_self_pipe(frame: FrameType | None) -> bool:
         return False
     caller = frame.f_back
     return caller is not None and caller.f_code.co_name == "_make_self_pipe" and "asyncio" in caller.f_code.co_filename
-
-
-_ACCEPT = socket.socket.accept.__code__
 
 
 def _listener_of(frame: FrameType | None) -> SocketRecord | None | bool:
@@ -202,6 +220,9 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
 def _finalizer() -> object:
     """`socket.socket`, whose `__del__` is the C finalizer of `_socket.socket` (3.10+),
     which warns "unclosed" and closes."""
+    import _socket
+    import socket
+
     return socket.socket if hasattr(_socket.socket, "__del__") else None
 
 
@@ -218,7 +239,7 @@ def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs
     if record.reported:
         # Reported once, by its test: closed here, quietly, not warned about again in
         # whichever test runs when it is collected (an error there under `-W error`).
-        _socket.socket.close(self)
+        sys.modules["_socket"].socket.close(self)
         return True
     # The cyclic GC clears weak references before it finalizes: ref() may be None.
     if record() in (None, self):
@@ -278,6 +299,9 @@ def _uvloop_server_hooks() -> list[install.Hook]:
 def _borrowed(fd: int) -> Iterator[socket.socket]:
     """A socket object on a descriptor someone else holds (a uvloop server's), to read
     its addresses: made without the creation hook, and detached after."""
+    import _socket
+    import socket
+
     sock = socket.socket.__new__(socket.socket)
     _socket.socket.__init__(sock, fileno=fd)
     try:
@@ -358,6 +382,8 @@ def addresses(sock: socket.socket) -> tuple[str, str]:
 
 
 def _listening(sock: socket.socket) -> bool:
+    import socket
+
     option = getattr(socket, "SO_ACCEPTCONN", None)
     if option is None:
         return False
@@ -460,8 +486,8 @@ class SocketProbe(Probe[int, SocketRecord]):
 
     def hooks(self) -> list[install.Hook]:
         return [
-            install.Hook(lambda: socket.socket, "__init__", _on_init, after=True),
-            install.Hook(_finalizer, "__del__", _on_del),
+            install.Hook(lambda: sys.modules["socket"].socket, "__init__", _on_init, after=True, module="socket"),
+            install.Hook(_finalizer, "__del__", _on_del, module="socket"),
             *_uvloop_server_hooks(),
         ]
 
