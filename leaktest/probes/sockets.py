@@ -239,7 +239,7 @@ def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs
     if record.reported:
         # Reported once, by its test: closed here, quietly, not warned about again in
         # whichever test runs when it is collected (an error there under `-W error`).
-        sys.modules["_socket"].socket.close(self)
+        sys.modules["_socket"].socket.close(self)  # (no import statement in a finalizer)
         return True
     # The cyclic GC clears weak references before it finalizes: ref() may be None.
     if record() in (None, self):
