@@ -497,6 +497,7 @@ class InstalledTest(unittest.TestCase):
     by_entry_point: Run
     by_entry_point_and_p: Run
     not_asked_for: Run
+    unrewritten: Run
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -511,10 +512,12 @@ class InstalledTest(unittest.TestCase):
         info.mkdir()
         (info / "METADATA").write_text("Metadata-Version: 2.1\nName: leaktest\nVersion: 0.0\n")
         (info / "entry_points.txt").write_text(f"[pytest11]{config['options.entry_points']['pytest11']}\n")
+        (info / "RECORD").write_text("leaktest/__init__.py,,\n")  # what pytest marks for assertion rewriting
         leaking = ("--leaktest", "-k", "test_leaks_thread", "pytest_verdicts.py")
         cls.by_entry_point = shared_run(*leaking, plugin=(), path=path)
         cls.by_entry_point_and_p = shared_run(*leaking, path=path)
         cls.not_asked_for = shared_run("pytest_verdicts.py", "pytest_untouched.py", plugin=(), path=path)
+        cls.unrewritten = shared_run("--leaktest", "pytest_unrewritten.py", plugin=(), path=path)
 
     def test_the_entry_point_loads_the_plugin(self) -> None:
         run = self.by_entry_point
@@ -529,6 +532,13 @@ class InstalledTest(unittest.TestCase):
         self.assertEqual(run.outcome("pytest_verdicts.test_leaks_thread"), "passed", run.output)
         self.assertEqual(run.outcome("pytest_untouched.test_threading_is_not_patched"), "passed", run.output)
         self.assertEqual(run.outcome("pytest_untouched.test_the_engine_is_not_imported"), "passed", run.output)
+
+    def test_pytest_does_not_rewrite_the_engines_modules(self) -> None:
+        # Rewritten, each would cost every run a second search and a source hash, and a
+        # parse and a compile where pytest cannot write its cache.
+        run = self.unrewritten
+        test = "pytest_unrewritten.test_only_the_modules_imported_before_the_plugin_opts_out_are_rewritten"
+        self.assertEqual(run.outcome(test), "passed", run.output)
 
 
 @unittest.skipUnless(HAVE_PYTEST, NEEDS_PYTEST)

@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import pytest
 
-from .config import MARKER, flag, key
+from ._compat import leave_unrewritten
+
+leave_unrewritten(__name__.partition(".")[0])  # before the rest of leaktest is imported
+
+from .config import MARKER, flag, key  # noqa: E402 (imported once leaktest is left unrewritten)
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones

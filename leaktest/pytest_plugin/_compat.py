@@ -1,6 +1,8 @@
 """What the plugin reads of pytest's, pytest-asyncio's and anyio's private API.
 
 One small function each, named here with the versions it knows:
+- pytest 8-9: the assertion-rewriting import hook in `sys.meta_path` keeps the
+  names it rewrites in a set, `_must_rewrite` (`leave_unrewritten`).
 - pytest 8-9: `_pytest.unittest`'s class fixture names,
   `_unittest_setUpClass_fixture_<class>` (`unittest_class_fixture`).
 - pytest 8.4+: `_pytest.threadexception.collect_thread_exception(config)`, which
@@ -27,6 +29,18 @@ import pytest
 
 __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
+
+
+def leave_unrewritten(package: str) -> None:
+    """Take `package` out of what pytest's assertion rewriting imports. pytest marks
+    every module of a distribution with a `pytest11` entry point; leaktest has no
+    assertion of its own to rewrite, and each of its modules rewritten cost every run a
+    second search and a source hash, and where pytest cannot write its cache
+    (read-only site-packages, ``PYTHONDONTWRITEBYTECODE``) a parse and a compile."""
+    for finder in sys.meta_path:
+        marked = getattr(finder, "_must_rewrite", None)
+        if isinstance(marked, set):  # the package, or the plugin's module (``-p``)
+            marked.difference_update([name for name in marked if name.partition(".")[0] == package])
 
 
 def unittest_class_fixture(name: str) -> bool:
