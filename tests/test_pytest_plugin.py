@@ -512,7 +512,10 @@ class InstalledTest(unittest.TestCase):
         info.mkdir()
         (info / "METADATA").write_text("Metadata-Version: 2.1\nName: leaktest\nVersion: 0.0\n")
         (info / "entry_points.txt").write_text(f"[pytest11]{config['options.entry_points']['pytest11']}\n")
-        (info / "RECORD").write_text("leaktest/__init__.py,,\n")  # what pytest marks for assertion rewriting
+        # Its files, which pytest marks for assertion rewriting: importlib.metadata lists
+        # only those that exist, so the package is there too (a link to this tree's).
+        (info / "RECORD").write_text("leaktest/__init__.py,,\n")
+        Path(path, "leaktest").symlink_to(ROOT / "leaktest", target_is_directory=True)
         leaking = ("--leaktest", "-k", "test_leaks_thread", "pytest_verdicts.py")
         cls.by_entry_point = shared_run(*leaking, plugin=(), path=path)
         cls.by_entry_point_and_p = shared_run(*leaking, path=path)
