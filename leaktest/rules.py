@@ -59,7 +59,7 @@ class Functions:
         return code in self.codes or (bool(self.names) and stacks.qualified_name(code, frame) in self.names)
 
 
-_NONE = Functions()
+_NO_FUNCTIONS = Functions()
 
 
 class Rules:
@@ -70,9 +70,9 @@ class Rules:
     def __init__(
         self,
         name_patterns: tuple[str, ...] = (),
-        top_functions: Functions = _NONE,
-        any_functions: Functions = _NONE,
-        started_by: Functions = _NONE,
+        top_functions: Functions = _NO_FUNCTIONS,
+        any_functions: Functions = _NO_FUNCTIONS,
+        started_by: Functions = _NO_FUNCTIONS,
     ) -> None:
         self.name_patterns = name_patterns
         self.top_functions = top_functions
