@@ -233,6 +233,63 @@ class Hooks(leaktest.LeakCheckedTestCase):
             linecache.checkcache(wrapper.co_filename)
         self.assertEqual(stats, [])
 
+    @unittest.skipIf(sys.version_info < (3, 12), "sys.monitoring is 3.12+: a wrapper hears of create_task")
+    def test_create_task_runs_with_no_frame_of_leaktests_and_is_heard(self) -> None:
+        import asyncio
+
+        from leaktest.probes import tasks
+
+        on_the_stack: list[str] = []
+
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+            on_the_stack.extend(frame.f_code.co_filename for frame, _ in traceback.walk_stack(None))
+            return asyncio.Task(coro, loop=loop, **kwargs)
+
+        async def nothing() -> None:
+            pass
+
+        loop = asyncio.new_event_loop()
+        self.addCleanup(loop.close)
+        loop.set_task_factory(factory)
+        task = loop.create_task(nothing())
+        loop.run_until_complete(task)
+        self.assertNotIn(install.WRAPPER_FILE, on_the_stack)
+        self.assertIn(__file__, on_the_stack)  # (the stack was walked out to this test)
+        self.assertGreater(tasks.task_seq(task), 0)
+        self.assertEqual(
+            asyncio.BaseEventLoop.__dict__["create_task"].__code__.co_filename, asyncio.base_events.__file__
+        )
+
+    @unittest.skipIf(sys.version_info < (3, 12), "sys.monitoring is 3.12+")
+    def test_create_task_has_a_wrapper_when_the_tool_id_is_taken_and_uninstall_gives_it_back(self) -> None:
+        done = run_python(
+            """
+            import asyncio, sys
+            from leaktest.probes import install
+
+            sys.monitoring.use_tool_id(5, "someone's")
+            import leaktest.check
+            from leaktest.probes import tasks
+
+            async def nothing():
+                pass
+
+            loop = asyncio.new_event_loop()
+            task = loop.create_task(nothing())
+            loop.run_until_complete(task)
+            loop.close()
+            print(hasattr(asyncio.BaseEventLoop.create_task, "_leaktest_hook"), tasks.task_seq(task) > 0)
+            install.uninstall()
+            sys.monitoring.free_tool_id(5)
+            install.install(tasks.TaskProbe().hooks())
+            print(hasattr(asyncio.BaseEventLoop.create_task, "_leaktest_hook"), sys.monitoring.get_tool(5))
+            install.uninstall()
+            print(sys.monitoring.get_tool(5))
+            """,
+            os.path.dirname(PACKAGE),
+        )
+        self.assertEqual(done.stdout.split("\n"), ["True True", "False leaktest", "None", ""], done.stderr)
+
     def test_a_finalizer_may_tick_inside_the_clocks_lock(self) -> None:
         """A probe lists what it numbers inside the clock's lock; a list growing there may
         run the garbage collector, and a finalizer it runs may tick (asyncio reporting a

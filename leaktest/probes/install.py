@@ -21,6 +21,15 @@ caller's line (`_in_place`: os.fork's
 that forked). What is left: a Python function hooked here that warns at stack level
 3 or more counts the wrapper (none of the hooked ones is known to).
 
+A hook after `BaseEventLoop.create_task` is no wrapper on 3.12+ (`Hook.on_return`):
+its listener hears of the function's return through `sys.monitoring` (`_on_return`).
+So no frame of leaktest's is on the stack while it makes the task: asyncio's debug mode
+(every `IsolatedAsyncioTestCase` runs in it) extracts each frame there into the task's
+source tracebacks, twice per task, which cost twice the rest of the hook. The tool
+id taken is `sys.monitoring.OPTIMIZER_ID` (5), which no tool is known to use (CPython's
+test_monitoring takes 2 to 4); where it is taken already, or the function in place is
+not its owner's own (someone else's wrapper), a wrapper is used, as on 3.10-3.11.
+
 A hook on a C function may also hand it other arguments (`Hook.rewrites`): the only
 one is `_thread.start_new_thread`'s, which wraps the thread's function to tell when it
 ends; its frame is left out of leak reports.
@@ -44,7 +53,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from types import BuiltinFunctionType, CodeType, FrameType, TracebackType
+from types import BuiltinFunctionType, CodeType, FrameType, FunctionType, TracebackType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,7 +73,7 @@ PREFIX = "_" + __name__.rpartition(".probes.")[0].replace(".", "_") + "_"
 class Hook:
     """Call `listener` on every call of `owner().name`, before it or after it."""
 
-    __slots__ = ("owner", "name", "listener", "after", "module", "rewrites", "awaited")
+    __slots__ = ("owner", "name", "listener", "after", "module", "rewrites", "awaited", "on_return")
 
     def __init__(
         self,
@@ -75,6 +84,7 @@ class Hook:
         module: str | None = None,
         rewrites: bool = False,
         awaited: bool = False,
+        on_return: bool = False,
     ) -> None:
         self.owner = owner  # the module or class, or None when it does not exist here
         self.name = name
@@ -91,6 +101,10 @@ class Hook:
         #: An `async def` method's hook: the listener hears of the awaited result, with the
         #: frame that called the method. A method's hooks are all awaited or none is.
         self.awaited = awaited
+        #: A hook after a Python function whose listener reads the result and the caller,
+        #: not the arguments: on 3.12+ it hears of the return through `sys.monitoring`, with
+        #: no frame of leaktest's on the stack while the function runs (`_monitor`).
+        self.on_return = on_return
 
 
 _installed: list[Hook] = []  # what this copy installed, for `uninstall`
@@ -112,6 +126,8 @@ def install(hooks: Iterable[Hook]) -> None:
         if owner is None or not hasattr(owner, hook.name):
             continue  # not on this platform, or not imported yet
         with _install_lock:
+            if _monitor(owner, hook):
+                continue
             shared = _shared(getattr(owner, hook.name))
             if shared is None:
                 shared = _wrap(owner, hook.name, hook.awaited)
@@ -240,6 +256,7 @@ def uninstall() -> None:
                 setattr(owner, hook.name, shared["original"])
         _installed.clear()
         _waiting.clear()  # (their `on_import` actions then find nothing to install)
+        _stop_monitoring()
 
 
 _KEYS = ("before", "after", "rewrites", "awaited")
@@ -427,6 +444,79 @@ def _heard(
         except Exception:
             pass
     return result
+
+
+# -- after a Python function returns (3.12+) ------------------------------------
+
+_TOOL = 5  # sys.monitoring.OPTIMIZER_ID
+#: id(code) -> the listeners of the hooks after that function, heard through sys.monitoring.
+_returns: dict[int, tuple[Listener, ...]] = {}
+_monitored: list[CodeType] = []  # their codes, for `uninstall`
+
+
+def _monitor(owner: object, hook: Hook) -> bool:
+    """Hear of `hook`'s function returning through `sys.monitoring` (with `_install_lock`
+    held): True when it is heard so; False, for a wrapper, on 3.10-3.11, when someone
+    else's wrapper is in the function's place, or when another tool has the tool id."""
+    function = vars(owner).get(hook.name) if isinstance(owner, type) else None
+    if not hook.on_return or type(function) is not FunctionType:
+        return False
+    code: CodeType = function.__code__
+    qualname = getattr(code, "co_qualname", None)  # (3.11+: the code's own, which `functools.wraps` leaves)
+    if qualname != f"{getattr(owner, '__qualname__', None)}.{hook.name}":
+        return False
+    if not _returns and not _take_tool():
+        return False
+    listeners = _returns.get(id(code), ())
+    if hook.listener not in listeners:
+        _returns[id(code)] = (*listeners, hook.listener)
+    if code not in _monitored:
+        _monitored.append(code)
+        monitoring = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
+        monitoring.set_local_events(_TOOL, code, monitoring.events.PY_RETURN)
+    if hook not in _installed:
+        _installed.append(hook)
+    return True
+
+
+def _take_tool() -> bool:
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is None:
+        return False
+    try:
+        monitoring.use_tool_id(_TOOL, "leaktest")
+    except ValueError:  # another tool's, or another copy of leaktest's
+        return False
+    monitoring.register_callback(_TOOL, monitoring.events.PY_RETURN, _on_return)
+    return True
+
+
+def _stop_monitoring() -> None:
+    """Give the tool id back (`uninstall`, with `_install_lock` held)."""
+    if not _returns:
+        return
+    monitoring = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
+    for code in _monitored:
+        monitoring.set_local_events(_TOOL, code, 0)
+    monitoring.register_callback(_TOOL, monitoring.events.PY_RETURN, None)
+    monitoring.free_tool_id(_TOOL)
+    _returns.clear()
+    _monitored.clear()
+
+
+def _on_return(code: CodeType, offset: int, result: object) -> None:
+    """sys.monitoring's PY_RETURN callback, called from inside the returning function:
+    its listeners hear of the result and the function's caller, with no arguments.
+    Returns None, never `sys.monitoring.DISABLE`: every call is heard."""
+    try:
+        caller: FrameType | None = sys._getframe(2)  # (1: the function's own frame)
+    except ValueError:  # called from C with no Python caller
+        caller = None
+    for listener in _returns.get(id(code), ()):
+        try:  # a listener never breaks the call it hears about
+            listener(result, caller, (), {})
+        except Exception:
+            pass
 
 
 # -- locks and forks ----------------------------------------------------------

@@ -210,11 +210,12 @@ def _on_create_task(
     which its finalizer still reads."""
     # In debug mode asyncio names the last frame of `_source_traceback` as where the task
     # was "created at" (its repr, "Task was destroyed but it is pending!"); `create_task`
-    # drops its own frame from it so that this is its caller's, here the hook's wrapper.
+    # drops its own frame from it so that this is its caller's, here the hook's wrapper
+    # (3.10-3.11, uvloop; on 3.12+ `create_task` is heard of without one: `Hook.on_return`).
     made_at = getattr(task, "_source_traceback", None)
     if made_at and made_at[-1].filename == install.WRAPPER_FILE:
         del made_at[-1]
-    loop: asyncio.BaseEventLoop = args[0]
+    loop = task.get_loop()
     if _made_by_runner(frame) or not getattr(loop, event_loops.SEQ, 0):  # (`seq_of`, without a call)
         return  # a loop made before leaktest's hooks existed is older than every test, so are its tasks
     seq = _made.add(weakref.ref(task))
@@ -483,7 +484,7 @@ class TaskProbe(Probe[int, Item]):
             install.Hook(base_loop, "call_exception_handler", _on_exception_handler, module="asyncio"),
             install.Hook(base_loop, "default_exception_handler", _on_default_exception_handler, module="asyncio"),
             install.Hook(base_loop, "set_exception_handler", _on_set_exception_handler, after=True, module="asyncio"),
-            install.Hook(base_loop, "create_task", _on_create_task, after=True, module="asyncio"),
+            install.Hook(base_loop, "create_task", _on_create_task, after=True, module="asyncio", on_return=True),
             event_loops.UVLOOP_INIT,
             install.Hook(uvloop_loop, "call_exception_handler", _on_exception_handler, module="uvloop"),
             install.Hook(uvloop_loop, "default_exception_handler", _on_default_exception_handler, module="uvloop"),

@@ -6,4 +6,4 @@ import socket
 
 
 def test_prints_whether_sockets_are_watched() -> None:
-    print(f"sockets watched: {hasattr(socket.socket.__init__, '_leaktest_hook')}")
+    print(f"sockets watched: {hasattr(socket.socket.__del__, '_leaktest_hook')}")

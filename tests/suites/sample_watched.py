@@ -8,4 +8,4 @@ import unittest
 
 class Watched(unittest.TestCase):
     def test_prints_whether_sockets_are_watched(self) -> None:
-        print(f"sockets watched: {hasattr(socket.socket.__init__, '_leaktest_hook')}")
+        print(f"sockets watched: {hasattr(socket.socket.__del__, '_leaktest_hook')}")
