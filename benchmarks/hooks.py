@@ -13,6 +13,10 @@ below it). Nothing here asserts a timing.
 
 - socket: ``socket.socket()`` then ``close()``.
 - task: ``await loop.create_task(coro())``, from a coroutine `--depth` awaits deep.
+- debugtask: the same on a loop in asyncio's debug mode, as every
+  `IsolatedAsyncioTestCase` runs its tests. Each task extracts the whole stack as it
+  is made, so both sides run at the same depth, outside a test: the leaktest side with
+  its hooks in place, as asynchooks.
 - testcase, asynccase: one trivial test, `LeakCheckedTestCase` against
   `unittest.TestCase`, `LeakCheckedAsyncTestCase` against `IsolatedAsyncioTestCase`
   (`--ops` tests a batch; the percentage is the median of paired ratios).
@@ -98,6 +102,8 @@ def measure():
             times.append(nested(depth, socket_batch))
     else:
         loop = asyncio.new_event_loop()
+        loop.set_debug(kind == "debugtask")
+        loop.slow_callback_duration = float("inf")  # (under callgrind every step is "slow", and logged)
         try:
             for _ in range(batches):
                 times.append(loop.run_until_complete(nested_async(depth)))
@@ -105,9 +111,9 @@ def measure():
             loop.close()
     print(statistics.median(times) / ops * 1e6)
 
-if side == "leaktest" and kind == "asynchooks":
+if side == "leaktest" and kind in ("asynchooks", "debugtask"):
     import leaktest.check  # which puts the hooks in place
-if side == "plain" or kind in ("testcase", "asynccase", "asynchooks"):
+if side == "plain" or kind in ("testcase", "asynccase", "asynchooks", "debugtask"):
     measure()
 else:
     import unittest, leaktest
@@ -143,13 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ops", type=int, default=2000, help="operations per batch")
     parser.add_argument("--batches", type=int, default=7, help="batches per child (its median is its figure)")
     parser.add_argument("--depth", type=int, default=15, help="frames of the caller's own for the deep caller")
-    parser.add_argument("--kinds", default="socket,task,testcase,asynccase")
+    parser.add_argument("--kinds", default="socket,task,debugtask,testcase,asynccase")
     args = parser.parse_args(argv)
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"{args.python}: {args.rounds} rounds, {args.batches}x{args.ops} operations a child; load {load}")
     print(f"{'what':<22}{'plain us':>10}{'leaktest us':>13}{'+us (median of pairs)':>24}{'pairs min..max':>18}")
     for kind in args.kinds.split(","):
-        for depth in (1, args.depth) if kind in ("socket", "task") else (1,):
+        for depth in (1, args.depth) if kind in ("socket", "task", "debugtask") else (1,):
             plain: list[float] = []
             checked: list[float] = []
             for index in range(args.rounds):
@@ -158,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                 plain.append(got["plain"])
                 checked.append(got["leaktest"])
             diffs = [c - p for c, p in zip(checked, plain)]
-            label = f"{kind}, depth {depth}" if kind in ("socket", "task") else f"{kind}, per test"
+            label = f"{kind}, depth {depth}" if kind in ("socket", "task", "debugtask") else f"{kind}, per test"
             percent = statistics.median([d / p * 100 for d, p in zip(diffs, plain)])
             print(
                 f"{label:<22}{statistics.median(plain):>10.2f}{statistics.median(checked):>13.2f}"

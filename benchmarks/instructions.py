@@ -76,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         "--ops",
         type=int,
         default=2000,
-        help="operations (tests: a tenth; pytest tests: a third; async tests: a hundredth)",
+        help="operations (tests and debug-mode tasks: a tenth; pytest tests: a third; async tests: a hundredth)",
     )
     parser.add_argument("--depth", type=int, default=15, help="frames of the caller's own for the deep caller")
-    parser.add_argument("--kinds", default="socket,task,testcase,asynccase,pytest")
+    parser.add_argument("--kinds", default="socket,task,debugtask,testcase,asynccase,pytest")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         raise SystemExit("needs valgrind")
@@ -92,10 +92,12 @@ def main(argv: list[str] | None = None) -> int:
             checked = per_pytest_test(args.python, KINDS["pytest --leaktest"], tests)
             rows = [("pytest --leaktest", plain, checked)]
         else:
-            ops = {"testcase": args.ops // 10, "asynccase": args.ops // 100}.get(kind, args.ops)
+            ops = {"testcase": args.ops // 10, "asynccase": args.ops // 100, "debugtask": args.ops // 10}.get(
+                kind, args.ops
+            )
             rows = []
-            for depth in (1, args.depth) if kind in ("socket", "task") else (1,):
-                label = f"{kind}, depth {depth}" if kind in ("socket", "task") else f"{kind}, per test"
+            for depth in (1, args.depth) if kind in ("socket", "task", "debugtask") else (1,):
+                label = f"{kind}, depth {depth}" if kind in ("socket", "task", "debugtask") else f"{kind}, per test"
                 plain = per_operation(args.python, "plain", kind, depth, max(1, ops))
                 checked = per_operation(args.python, "leaktest", kind, depth, max(1, ops))
                 rows.append((label, plain, checked))
