@@ -25,7 +25,7 @@ from leaktest.options import Flag, Patterns
 from leaktest.probes import PROBES, Probe, clock, install, register
 from leaktest.report import Leak
 from leaktest.rules import Candidate
-from support import report, run_tests, verdict
+from support import importable, pytest_python, report, run_tests, verdict
 
 PACKAGE = os.path.dirname(os.path.abspath(leaktest.__file__))
 
@@ -232,6 +232,39 @@ class Hooks(leaktest.LeakCheckedTestCase):
         with unittest.mock.patch("os.stat", counted_stat):
             linecache.checkcache(wrapper.co_filename)
         self.assertEqual(stats, [])
+
+    @unittest.skipUnless(importable("coverage"), "coverage is not importable (set LEAKTEST_PYTEST_PYTHON)")
+    def test_coverage_counts_a_wrappers_lines_as_its_files(self) -> None:
+        # coverage.py takes a frame's __file__ for its code's file where the base names agree;
+        # else it records the code's file, and its report fails on one with no source.
+        with tempfile.TemporaryDirectory() as home:
+            with open(os.path.join(home, "test_one_socket.py"), "w") as module:
+                module.write("import socket, unittest\n\n")
+                module.write("class OneSocket(unittest.TestCase):\n    def test(self):\n")
+                module.write("        socket.socket().close()\n")
+            data = os.path.join(home, "coverage-data")
+            env = {**os.environ, "PYTHONPATH": os.path.dirname(PACKAGE)}
+            coverage = [pytest_python(), "-m", "coverage"]
+            ran = subprocess.run(
+                [*coverage, "run", f"--data-file={data}", "-m", "leaktest", "test_one_socket"],
+                cwd=home,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            self.assertEqual(ran.returncode, 0, ran.stdout + ran.stderr)
+            reported = subprocess.run(
+                [*coverage, "report", f"--data-file={data}", f"--include={PACKAGE}{os.sep}probes{os.sep}*"],
+                cwd=home,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+        self.assertEqual(reported.returncode, 0, reported.stdout + reported.stderr)
+        self.assertIn(os.path.join("probes", "install.py"), reported.stdout)
+        self.assertNotIn("(hook)", reported.stdout)
 
     @unittest.skipIf(sys.version_info < (3, 12), "sys.monitoring is 3.12+: a wrapper hears of create_task")
     def test_create_task_runs_with_no_frame_of_leaktests_and_is_heard(self) -> None:

@@ -321,12 +321,15 @@ def _wrap(owner: object, name: str, awaited: bool) -> dict[str, Any]:
     return shared
 
 
-#: The file the wrappers' code names: this one's, with a suffix. asyncio's debug mode
-#: extracts the wrapper's frame into every task's and handle's source traceback, and
-#: `linecache.checkcache` stats each file of it that was ever read whole: this name is
-#: no file, so it is never stat'ed. A traceback still shows the wrapper's lines: linecache
-#: reads them through the module's loader (`lazycache`), which it never stats either.
-WRAPPER_FILE = f"{__file__} (hook)"
+#: The file the wrappers' code names: this one's, in a directory "(hook)" that does not
+#: exist. asyncio's debug mode extracts the wrapper's frame into every task's and handle's
+#: source traceback, and `linecache.checkcache` stats each file of it that was ever read
+#: whole: this name is no file, so it is never stat'ed. A traceback still shows the
+#: wrapper's lines: linecache reads them through the module's loader (`lazycache`), which
+#: it never stats either. Its base name is this file's, so that coverage.py, which takes a
+#: frame's `__file__` when the base names agree, counts the wrapper's lines as this file's
+#: instead of failing its report on a file with no source.
+WRAPPER_FILE = os.path.join(os.path.dirname(__file__), "(hook)", os.path.basename(__file__))
 
 
 def _awaiting_wrapper(original: Callable[..., Any], shared: dict[str, Any]) -> Callable[..., Any]:
