@@ -244,24 +244,14 @@ class Hooks(leaktest.LeakCheckedTestCase):
                 module.write("        socket.socket().close()\n")
             data = os.path.join(home, "coverage-data")
             env = {**os.environ, "PYTHONPATH": os.path.dirname(PACKAGE)}
-            coverage = [pytest_python(), "-m", "coverage"]
-            ran = subprocess.run(
-                [*coverage, "run", f"--data-file={data}", "-m", "leaktest", "test_one_socket"],
-                cwd=home,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
+
+            def coverage(command: str, *args: str) -> subprocess.CompletedProcess[str]:
+                command_line = [pytest_python(), "-m", "coverage", command, f"--data-file={data}", *args]
+                return subprocess.run(command_line, cwd=home, env=env, capture_output=True, text=True, timeout=300)
+
+            ran = coverage("run", "-m", "leaktest", "test_one_socket")
             self.assertEqual(ran.returncode, 0, ran.stdout + ran.stderr)
-            reported = subprocess.run(
-                [*coverage, "report", f"--data-file={data}", f"--include={PACKAGE}{os.sep}probes{os.sep}*"],
-                cwd=home,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
+            reported = coverage("report", f"--include={PACKAGE}{os.sep}probes{os.sep}*")
         self.assertEqual(reported.returncode, 0, reported.stdout + reported.stderr)
         self.assertIn(os.path.join("probes", "install.py"), reported.stdout)
         self.assertNotIn("(hook)", reported.stdout)
