@@ -25,7 +25,7 @@ A hook after `BaseEventLoop.create_task` is no wrapper on 3.12+ (`Hook.on_return
 its listener hears of the function's return through `sys.monitoring` (`_on_return`).
 So no frame of leaktest's is on the stack while it makes the task: asyncio's debug mode
 (every `IsolatedAsyncioTestCase` runs in it) extracts each frame there into the task's
-source tracebacks, twice per task, which cost twice the rest of the hook. The tool
+source tracebacks, twice per task, which cost more than the rest of the hook. The tool
 id taken is `sys.monitoring.OPTIMIZER_ID` (5), which no tool is known to use (CPython's
 test_monitoring takes 2 to 4); where it is taken already, or the function in place is
 not its owner's own (someone else's wrapper), a wrapper is used, as on 3.10-3.11.
@@ -461,22 +461,23 @@ def _monitor(owner: object, hook: Hook) -> bool:
     """Hear of `hook`'s function returning through `sys.monitoring` (with `_install_lock`
     held): True when it is heard so; False, for a wrapper, on 3.10-3.11, when someone
     else's wrapper is in the function's place, or when another tool has the tool id."""
-    function = vars(owner).get(hook.name) if isinstance(owner, type) else None
-    if not hook.on_return or type(function) is not FunctionType:
+    if not hook.on_return or not isinstance(owner, type):
         return False
-    code: CodeType = function.__code__
-    qualname = getattr(code, "co_qualname", None)  # (3.11+: the code's own, which `functools.wraps` leaves)
-    if qualname != f"{getattr(owner, '__qualname__', None)}.{hook.name}":
+    function = vars(owner).get(hook.name)
+    code = function.__code__ if type(function) is FunctionType else None
+    # (3.11+: the code's own qualified name, which `functools.wraps` leaves as it is)
+    if code is None or getattr(code, "co_qualname", None) != f"{owner.__qualname__}.{hook.name}":
         return False
     if not _returns and not _take_tool():
         return False
-    listeners = _returns.get(id(code), ())
-    if hook.listener not in listeners:
-        _returns[id(code)] = (*listeners, hook.listener)
-    if code not in _monitored:
+    listeners = _returns.get(id(code))
+    if listeners is None:
         _monitored.append(code)
         monitoring = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
         monitoring.set_local_events(_TOOL, code, monitoring.events.PY_RETURN)
+        listeners = ()
+    if hook.listener not in listeners:
+        _returns[id(code)] = (*listeners, hook.listener)
     if hook not in _installed:
         _installed.append(hook)
     return True
