@@ -12,9 +12,11 @@ import unittest
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import leaktest
 from leaktest.probes import clock, event_loops
+from leaktest.probes.tasks import pending_tasks
 from support import report, run_tests, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,6 +254,51 @@ class AsyncCase(leaktest.LeakCheckedTestCase):
 
         result = run_tests(Inner, "test")
         self.assertEqual(verdict(result), "ok", report(result))
+
+
+class Listing(leaktest.LeakCheckedTestCase):
+    """A loop's pending tasks, listed as `asyncio.all_tasks(loop)` lists them."""
+
+    def test_pending_tasks_are_each_loops_all_tasks_without_asyncios_code_per_task(self) -> None:
+        loops = [asyncio.new_event_loop(), asyncio.new_event_loop()]
+        for loop in loops:
+            self.addCleanup(loop.close)
+        ours, other = loops
+        pending: list[asyncio.Task[Any]] = []
+
+        async def start_some() -> None:
+            pending.append(ours.create_task(wait_forever()))
+            if sys.version_info >= (3, 12):  # an eager task, started at once and still waiting
+                pending.append(asyncio.eager_task_factory(ours, wait_forever()))
+
+        ours.run_until_complete(start_some())
+        done = ours.create_task(asyncio.sleep(0))
+        ours.run_until_complete(done)
+        pending.append(ours.create_task(wait_forever()))  # never started
+        elsewhere = other.create_task(wait_forever())
+        self.addCleanup(self._cancel, other, [elsewhere])
+        self.addCleanup(self._cancel, ours, pending)
+
+        get_loop = vars(asyncio.futures)["_get_loop"]  # what 3.10-3.13's `all_tasks` calls for each task
+        calls: list[object] = []
+
+        def counted(future: object) -> object:
+            calls.append(future)
+            return get_loop(future)
+
+        with mock.patch.object(asyncio.futures, "_get_loop", counted):
+            listed = pending_tasks([ours])
+        self.assertEqual(calls, [])
+        self.assertEqual(set(listed), asyncio.all_tasks(ours))
+        self.assertEqual(set(listed), set(pending))
+        self.assertEqual(set(pending_tasks([ours, other])), {*pending, elsewhere})
+        self.assertEqual(pending_tasks([]), [])
+
+    @staticmethod
+    def _cancel(loop: asyncio.AbstractEventLoop, pending: list[asyncio.Task[Any]]) -> None:
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 class OtherLoops(leaktest.LeakCheckedTestCase):

@@ -28,9 +28,11 @@ What this relies on, per Python version (each in one function below):
   the base class's own tasks, as an `asyncio.Runner` does on 3.11+ (`_case_codes_3_10`).
 - 3.12.0-3.12.4: `Task._coro` instead of `Task.get_coro()`, which crashes on
   an eager task that finished inside `create_task` (`_coro_of`).
-- 3.10-3.11 `tasks._all_tasks`, 3.12-3.13 `tasks._scheduled_tasks` and
-  `tasks._eager_tasks`: looked at for being empty before listing a loop's tasks
-  (`_registry_empty`).
+- 3.10-3.11 `tasks._all_tasks`, 3.12-3.13 `tasks._scheduled_tasks` (each a
+  `WeakSet`, read through its set of weak references, `WeakSet.data`) and
+  `tasks._eager_tasks` (a set): what `asyncio.all_tasks` lists, read in one pass
+  without its Python code per task (`_registry`); looked at for being empty first
+  (`_registry_empty`). 3.14+: `asyncio.all_tasks`, in C.
 - no registry of live tasks: `asyncio.all_tasks(loop)` lists only pending
   ones; 3.10-3.13 keep private registries (`_all_tasks`; `_scheduled_tasks`,
   which misses eager tasks that finished inside `create_task`), 3.14+ only
@@ -355,14 +357,31 @@ def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyn
     tasks `loop.create_task` made (weakly kept by the hook above), plus those
     a check waited for.
     """
-    import asyncio
-
     found = set(_made.since(0))
     with _lock:
         found.update(_waited)
-    for loop in loops:
-        found.update(asyncio.all_tasks(loop))
+    found.update(pending_tasks(loops))
     return [task for task in found if task.get_loop() in loops]
+
+
+def pending_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyncio.Task[Any]]:
+    """What `asyncio.all_tasks(loop)` lists for each of `loops`: their pending tasks.
+
+    asyncio's registry holds every task of the process still alive, most of them done
+    ones of earlier tests' closed loops waiting for the garbage collector, and 3.10-3.13's
+    `all_tasks` runs Python code for each of them, on every call: here the registry is
+    read once, for all the loops, with no Python-level call per task (`_registry`)."""
+    if not loops:
+        return []
+    registry = _registry()
+    if registry is not None:
+        try:
+            return [task for task in registry if task.get_loop() in loops and not task.done()]
+        except AttributeError:  # a task-like object another library registered, with no `get_loop()`
+            pass
+    import asyncio
+
+    return [task for loop in loops for task in asyncio.all_tasks(loop)]
 
 
 #: asyncio's registries of tasks: 3.10-3.11 `tasks._all_tasks`; 3.12-3.13
@@ -376,13 +395,36 @@ else:
     _REGISTRIES = ()
 
 
+def _registry() -> set[asyncio.Task[Any]] | None:
+    """The tasks in asyncio's registries (3.10-3.13), done ones included; None where there
+    is none to read (3.14+). A `WeakSet`'s tasks are read from its set of weak references
+    (`WeakSet.data`), copied in one C call, as `all_tasks` copies the registry first."""
+    module = sys.modules.get("asyncio.tasks")
+    if not _REGISTRIES or module is None:
+        return None
+    found: set[asyncio.Task[Any]] = set()
+    for name in _REGISTRIES:
+        registry = getattr(module, name, ())
+        refs = getattr(registry, "data", None)
+        if refs is None:  # 3.12-3.13 `_eager_tasks`: the tasks themselves
+            found.update(registry)
+        else:
+            found.update(task for ref in list(refs) if (task := ref()) is not None)
+    return found
+
+
 def _registry_empty() -> bool:
     """Whether asyncio's registry of tasks is empty: a look that costs a length, where
-    `asyncio.all_tasks(loop)` iterates a WeakSet (3 us on every async test's clean path).
-    False where there is no registry to look at (3.14+)."""
-    import asyncio.tasks
-
-    return bool(_REGISTRIES) and not any(getattr(asyncio.tasks, name, True) for name in _REGISTRIES)
+    listing a loop's tasks reads every task of the process. False where there is no
+    registry to look at (3.14+)."""
+    module = sys.modules.get("asyncio.tasks")
+    if not _REGISTRIES or module is None:
+        return False
+    for name in _REGISTRIES:
+        registry = getattr(module, name, True)
+        if getattr(registry, "data", registry):  # (a WeakSet's length is Python code)
+            return False
+    return True
 
 
 def _unretrieved(task: asyncio.Task[Any]) -> bool:
@@ -493,9 +535,7 @@ class TaskProbe(Probe[int, Item]):
         ]
 
     def pending_on(self, loop: Any) -> bool:
-        import asyncio
-
-        return not _registry_empty() and any(task not in _claimed for task in asyncio.all_tasks(loop))
+        return not _registry_empty() and any(task not in _claimed for task in pending_tasks((loop,)))
 
     def count(self) -> int:
         if not OPEN:
@@ -506,7 +546,7 @@ class TaskProbe(Probe[int, Item]):
         if not loops:  # closed loops of earlier tests wait for the GC: skip them
             return 0
         current = asyncio.current_task() if running_loop() is not None else None
-        total = sum(len(asyncio.all_tasks(loop)) for loop in loops)
+        total = len(pending_tasks(loops))
         return total - (current is not None and not current.done())
 
     def counted(self, item: Item) -> bool:
@@ -531,7 +571,7 @@ class TaskProbe(Probe[int, Item]):
             if record.kind == "tasks" and not record.claimed and self._record_watched(mark, record)
         ]
         current = asyncio.current_task() if running_loop() is not None else None
-        pending = [task for loop in self._new_loops(mark) for task in asyncio.all_tasks(loop)]
+        pending = pending_tasks(self._new_loops(mark))
         pending += [task for task in self._new_on_old_loops(mark) if not task.done()]
         found.extend(task for task in pending if task is not current and task not in _claimed and not _reported(task))
         return found
