@@ -9,6 +9,7 @@ knows which test is running, so that a hook need not walk the stack to find it.
 from __future__ import annotations
 
 import bisect
+import operator
 import weakref
 
 from . import install
@@ -20,6 +21,9 @@ else:
     from .._typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+#: An entry's number, as a key to bisect by: C code, where a lambda is a Python call per step.
+NUMBER = operator.itemgetter(0)
 
 #: Held while the number advances: by `tick`, by `InOrder.add`, and by the socket probe,
 #: which lists its records (an accepted connection takes its listener's number) and
@@ -77,7 +81,7 @@ class InOrder(Generic[T]):
     def since(self, mark: int) -> list[T]:
         """The objects still alive numbered after `mark`, in order (`since(0)`: all)."""
         entries = list(self._entries)  # one step under the GIL
-        first = bisect.bisect_right(entries, mark, key=lambda entry: entry[0])
+        first = bisect.bisect_right(entries, mark, key=NUMBER)
         return [item for _, ref in entries[first:] if (item := ref()) is not None]
 
     def number_of(self, item: T) -> int:

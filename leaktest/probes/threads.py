@@ -233,9 +233,9 @@ def _started_after(tick: int) -> list[AnyThread]:
     with _lock:
         if _raw:
             _drop_ended_raw()
-        first = bisect.bisect_right(_started, tick, key=lambda entry: entry[0])
+        first = bisect.bisect_right(_started, tick, key=clock.NUMBER)
         threads = [ref() for _, ref in _started[first:]]
-        first = bisect.bisect_right(_raw, tick, key=lambda entry: entry[0])
+        first = bisect.bisect_right(_raw, tick, key=clock.NUMBER)
         raw = [thread for _, thread in _raw[first:]]
     found: list[AnyThread] = [thread for thread in threads if thread is not None]
     found.extend(raw)
