@@ -19,7 +19,7 @@ of a task that finished in the loop's last pass queued behind the stop.
 
 What this relies on, per Python version (each in one function below):
 - 3.10+: `BaseEventLoop._ready` (a deque of `Handle`s due now) and
-  `BaseEventLoop._scheduled` (a heap of `TimerHandle`s), `_queues`;
+  `BaseEventLoop._scheduled` (a heap of `TimerHandle`s), `_queues`, `_queued`;
   `Handle._callback` and `Handle._args` (`_callback_of`); `Handle._source_traceback`,
   set in debug mode (`_scheduled_at`).
 - uvloop 0.15+ (tested: 0.23), whose loop keeps its queues in C-level fields no
@@ -74,6 +74,15 @@ def _queues(loop: asyncio.AbstractEventLoop) -> Queues:
     if ready is None:
         return _uvloop_queues(loop) if _is_uvloop(loop) else ((), ())
     return tuple(ready), tuple(getattr(loop, "_scheduled", ()))
+
+
+def _queued(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether any handle waits on `loop`: `_queues`, without copying them (every async
+    test's clean path asks it of the test's loop)."""
+    ready = getattr(loop, "_ready", None)
+    if ready is None:
+        return any(_queues(loop))
+    return bool(ready or getattr(loop, "_scheduled", ()))
 
 
 _uvloop: tuple[type, type, type] | None = None
@@ -258,8 +267,7 @@ class HandleProbe(Probe[HandleMark, Pending]):
         return False
 
     def pending_on(self, loop: Any) -> bool:
-        ready, scheduled = _queues(loop)
-        return bool((ready or scheduled) and _reportable(loop, _NOTHING))
+        return _queued(loop) and bool(_reportable(loop, _NOTHING))
 
     def count(self) -> int:
         if not OPEN:
