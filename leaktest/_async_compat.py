@@ -7,7 +7,7 @@ only an asynchronous test brings it in. One small function (or hook class) each:
   `_tearDownAsyncioRunner`; 3.10 `_asyncioTestLoop`, `_callAsync`,
   `_setupAsyncioLoop`, `_tearDownAsyncioLoop`, `_asyncioCallsTask`: `LoopSteps`,
   `hook_loop_steps`, `create_test_loop`, `calls_task`, `run_in_test_loop`,
-  `close_test_loop`.
+  `test_loop_closer`.
 """
 
 from __future__ import annotations
@@ -40,23 +40,36 @@ def run_in_test_loop(test: unittest.IsolatedAsyncioTestCase, func: Callable[[], 
         test._callAsync(func)  # type: ignore[attr-defined]
 
 
-def close_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
-    """Tear the base class's loop down now; its `run()` tries again afterwards.
+def test_loop_closer(test: unittest.IsolatedAsyncioTestCase) -> Callable[[], None]:
+    """What tears the base class's loop down now; its `run()` tries again afterwards.
 
-    3.11+: `_tearDownAsyncioRunner()` closes the `asyncio.Runner`, whose `close()`
-    is idempotent. 3.10: `_tearDownAsyncioLoop()` asserts the loop still exists,
-    so the second call is disarmed once, on the instance.
+    3.11+: the bound `_tearDownAsyncioRunner`, whose `asyncio.Runner.close()` is
+    idempotent, called with no frame of leaktest's of its own: in debug mode, each frame
+    on the stack is extracted into the source traceback of every task and callback the
+    closing makes. 3.10: `_tearDownAsyncioLoop()` asserts the loop still exists, so the
+    second call is disarmed once, on the instance.
     """
     if sys.version_info >= (3, 11):
-        if getattr(test, "_asyncioRunner", None) is not None:
-            test._tearDownAsyncioRunner()  # type: ignore[attr-defined]
-    elif getattr(test, "_asyncioTestLoop", None) is not None:
-        test._tearDownAsyncioLoop()  # type: ignore[attr-defined]
+        if getattr(test, "_asyncioRunner", None) is None:
+            return _nothing
+        closer: Callable[[], None] = test._tearDownAsyncioRunner  # type: ignore[attr-defined]
+    elif getattr(test, "_asyncioTestLoop", None) is None:
+        return _nothing
+    else:
 
-        def skip_once() -> None:
-            del test._tearDownAsyncioLoop  # type: ignore[attr-defined]
+        def closer() -> None:
+            test._tearDownAsyncioLoop()  # type: ignore[attr-defined]
 
-        vars(test)["_tearDownAsyncioLoop"] = skip_once
+            def skip_once() -> None:
+                del test._tearDownAsyncioLoop  # type: ignore[attr-defined]
+
+            vars(test)["_tearDownAsyncioLoop"] = skip_once
+
+    return closer
+
+
+def _nothing() -> None:
+    """A test whose loop is gone already has nothing to close."""
 
 
 #: IsolatedAsyncioTestCase's first step in `run()`: 3.11+ its `asyncio.Runner`'s

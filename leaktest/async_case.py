@@ -19,6 +19,20 @@ __unittest = True  # hide these frames from unittest tracebacks
 __tracebackhide__ = True  # and from pytest ones
 
 
+def check_async_test(test: unittest.IsolatedAsyncioTestCase, baseline: check.Baseline) -> None:
+    """The check of an `IsolatedAsyncioTestCase`: first on its loop, then once it is closed.
+
+    Tasks are awaited on the test's loop before the base class would cancel them
+    silently; closing the loop then shuts the default executor down, so the threads
+    of `run_in_executor` are joined, not reported.
+    """
+    check.verify_around_loop(
+        baseline,
+        functools.partial(_async_compat.run_in_test_loop, test),
+        _async_compat.test_loop_closer(test),
+    )
+
+
 class LeakCheckedAsyncTestCase(case._LeakChecked, _async_compat.LoopSteps):  # type: ignore[misc]
     """An `IsolatedAsyncioTestCase` whose tests fail when they leave anything a probe checks behind.
 
@@ -26,8 +40,9 @@ class LeakCheckedAsyncTestCase(case._LeakChecked, _async_compat.LoopSteps):  # t
     before the base class would cancel them silently.
     """
 
-    def _leaktest_check(self, baseline: check.Baseline) -> None:
-        check_async_test(self, baseline)
+    # The function itself: one frame less under the check, which closes the loop (see
+    # `_async_compat.test_loop_closer`).
+    _leaktest_check = check_async_test
 
     def leaktest_loop_starting(self) -> None:
         case.begin_test(self, self._leaktest_settings, unless_skipped=True)
@@ -49,17 +64,3 @@ def adopt_test_loop(test: unittest.IsolatedAsyncioTestCase) -> None:
     if baseline is not None:
         tasks.hide(_async_compat.calls_task(test))  # 3.10: the base class's own, for the whole test
         check.adopt_loop(baseline, functools.partial(_async_compat.create_test_loop, test))
-
-
-def check_async_test(test: unittest.IsolatedAsyncioTestCase, baseline: check.Baseline) -> None:
-    """The check of an `IsolatedAsyncioTestCase`: first on its loop, then once it is closed.
-
-    Tasks are awaited on the test's loop before the base class would cancel them
-    silently; closing the loop then shuts the default executor down, so the threads
-    of `run_in_executor` are joined, not reported.
-    """
-    check.verify_around_loop(
-        baseline,
-        functools.partial(_async_compat.run_in_test_loop, test),
-        functools.partial(_async_compat.close_test_loop, test),
-    )

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import sys
 import traceback
 import unittest
+from typing import Any
 
 import leaktest
 from leaktest import check, runner
-from leaktest.probes import threads
+from leaktest.probes import install, threads
 from leaktest.settings import Settings
 from support import report, run_tests, verdict
 
@@ -118,6 +121,40 @@ class NoFramesWhileTheTestRuns(leaktest.LeakCheckedTestCase):
         result = run_tests(Clean, "test")
         self.assertEqual(verdict(result), "ok", report(result))
         self.assertEqual(checked, [])
+
+
+class FewFramesWhileTheLoopCloses(leaktest.LeakCheckedTestCase):
+    """A test that made something is checked around the closing of its loop, which makes
+    tasks: each extracts the whole stack in debug mode, leaktest's frames included."""
+
+    def test_only_the_checks_own_frames_are_under_the_runners_close(self) -> None:
+        made_at: dict[str, list[str]] = {}
+
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+            task = asyncio.Task(coro, loop=loop, **kwargs)
+            stack = task._source_traceback  # type: ignore[attr-defined]
+            suite_runs = [i for i, frame in enumerate(stack) if frame.filename == SUITE_FILE and frame.name == "run"]
+            made_at[coro.__qualname__] = [
+                f"{os.path.basename(frame.filename)}:{frame.name}"
+                for frame in stack[suite_runs[-1] :]
+                if frame.filename.startswith(LEAKTEST_DIR) and frame.filename != install.WRAPPER_FILE  # (3.10-3.11)
+            ]
+            return task
+
+        class MadeSomething(leaktest.LeakCheckedAsyncTestCase):
+            async def asyncSetUp(self) -> None:
+                asyncio.get_running_loop().set_task_factory(factory)
+
+            async def test(self) -> None:
+                socket.socket().close()  # the clock moves: the whole check runs
+
+        result = run_tests(MadeSomething, "test")
+        self.assertEqual(verdict(result), "ok", report(result))
+        closing = ["case.py:doCleanups", "case.py:check_after_cleanups", "async_case.py:check_async_test"]
+        closing += ["check.py:verify_around_loop"]
+        if sys.version_info < (3, 11):  # `_tearDownAsyncioLoop` is disarmed once, in a function of leaktest's
+            closing += ["_async_compat.py:closer"]
+        self.assertEqual(made_at["BaseEventLoop.shutdown_default_executor"], closing, made_at)
 
 
 class BaselinesEnd(leaktest.LeakCheckedTestCase):
