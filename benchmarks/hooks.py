@@ -23,6 +23,8 @@ below it). Nothing here asserts a timing.
 - asynchooks: the same trivial `IsolatedAsyncioTestCase` test on both sides, the
   leaktest side with leaktest's hooks in place and no check: asynccase's figure is
   this one (the hooks) plus the baseline and the check.
+- asyncmade: as asynccase, a test that makes a socket (closed) and awaits a task:
+  the clock moves, so the check takes its whole path, around the loop's closing.
 """
 
 from __future__ import annotations
@@ -73,10 +75,15 @@ def trivial_tests(base):
     async def async_trivial(self):
         pass
 
+    async def async_making(self):
+        socket.socket().close()
+        await asyncio.get_running_loop().create_task(leaf())
+
     def trivial(self):
         pass
 
-    case = type("Trivial", (base,), {"test": async_trivial if "Async" in base.__name__ else trivial})
+    test = trivial if "Async" not in base.__name__ else async_making if kind == "asyncmade" else async_trivial
+    case = type("Trivial", (base,), {"test": test})
     suite = unittest.TestSuite(case("test") for _ in range(ops))
     result = unittest.TestResult()
     started = time.process_time()
@@ -88,7 +95,7 @@ def trivial_tests(base):
 
 def measure():
     times = []
-    if kind in ("testcase", "asynccase", "asynchooks"):
+    if kind in ("testcase", "asynccase", "asynchooks", "asyncmade"):
         import unittest
         if side == "plain" or kind == "asynchooks":
             base = unittest.TestCase if kind == "testcase" else unittest.IsolatedAsyncioTestCase
@@ -113,7 +120,7 @@ def measure():
 
 if side == "leaktest" and kind in ("asynchooks", "debugtask"):
     import leaktest.check  # which puts the hooks in place
-if side == "plain" or kind in ("testcase", "asynccase", "asynchooks", "debugtask"):
+if side == "plain" or kind in ("testcase", "asynccase", "asynchooks", "asyncmade", "debugtask"):
     measure()
 else:
     import unittest, leaktest

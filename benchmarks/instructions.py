@@ -92,9 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             checked = per_pytest_test(args.python, KINDS["pytest --leaktest"], tests)
             rows = [("pytest --leaktest", plain, checked)]
         else:
-            ops = {"testcase": args.ops // 10, "asynccase": args.ops // 100, "debugtask": args.ops // 10}.get(
-                kind, args.ops
-            )
+            per_test = {"testcase": args.ops // 10, "asynccase": args.ops // 100, "asyncmade": args.ops // 100}
+            ops = {**per_test, "debugtask": args.ops // 10}.get(kind, args.ops)
             rows = []
             for depth in (1, args.depth) if kind in ("socket", "task", "debugtask") else (1,):
                 label = f"{kind}, depth {depth}" if kind in ("socket", "task", "debugtask") else f"{kind}, per test"
