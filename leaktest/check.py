@@ -268,9 +268,9 @@ def _leaks_after_waits(
             if items:
                 probe.claim(items)  # the test's own settings do not check this kind
             continue
-        # By kind: the settings may have been merged since the marks, a probe wrapped (pytest).
-        rules = baseline.settings.rules_of(probe.kind)
         if items:
+            # By kind: the settings may have been merged since the marks, a probe wrapped (pytest).
+            rules = baseline.settings.rules_of(probe.kind)
             items = _unignored(probe, items, rules, claim_ignored=excused is not None)
         if items:
             waited_for = _WaitedFor(probe, items)
