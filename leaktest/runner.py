@@ -16,6 +16,7 @@ import functools
 import sys
 import unittest
 from collections.abc import Callable
+from types import ModuleType
 
 from . import _compat, case, check, leak_log, mode, ownership
 from .options import Option
@@ -91,12 +92,25 @@ def _discover_after_options(argv: list[str]) -> list[str]:
 # -- per test -----------------------------------------------------------------
 
 
+_async_modules: tuple[ModuleType, ModuleType] | None = None
+
+
+def _async_parts() -> tuple[ModuleType, ModuleType]:
+    """`_async_compat` and `async_case`, imported at the first asynchronous test (they
+    import asyncio), then kept: an import statement in a function runs two Python
+    functions of importlib's each time, on every test."""
+    global _async_modules
+    if _async_modules is None:
+        from . import _async_compat, async_case
+
+        _async_modules = (_async_compat, async_case)
+    return _async_modules
+
+
 def _check_function(test: unittest.TestCase) -> Callable[[check.Baseline], None]:
     """How the check runs for `test`: the async flavour for IsolatedAsyncioTestCase."""
     if _compat.is_async_test(test):
-        from . import async_case
-
-        return functools.partial(async_case.check_async_test, test)
+        return functools.partial(_async_parts()[1].check_async_test, test)
     return check.verify
 
 
@@ -106,8 +120,7 @@ def _wrap_test(test: unittest.TestCase, settings: Settings) -> None:
     checked = _CheckedSteps(test, settings)
     test.doCleanups = checked.do_cleanups  # type: ignore[method-assign, assignment]
     if _compat.is_async_test(test):
-        from . import _async_compat, async_case
-
+        _async_compat, async_case = _async_parts()
         _async_compat.hook_loop_steps(
             test,
             functools.partial(case.begin_test, test, settings, counts_attribute=True, unless_skipped=True),
