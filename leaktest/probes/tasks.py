@@ -409,7 +409,8 @@ def _registry() -> set[asyncio.Task[Any]] | None:
         if refs is None:  # 3.12-3.13 `_eager_tasks`: the tasks themselves
             found.update(registry)
         else:
-            found.update(task for ref in list(refs) if (task := ref()) is not None)
+            found.update([ref() for ref in list(refs)])
+    found.discard(None)  # (a task gone, its weak reference not yet taken out)
     return found
 
 
