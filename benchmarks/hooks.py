@@ -37,6 +37,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The kinds measured at a shallow and a deep caller; the others once a test.
+DEPTH_KINDS = ("socket", "task", "debugtask")
 
 _CHILD = r'''
 import asyncio, socket, statistics, sys, time
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.python}: {args.rounds} rounds, {args.batches}x{args.ops} operations a child; load {load}")
     print(f"{'what':<22}{'plain us':>10}{'leaktest us':>13}{'+us (median of pairs)':>24}{'pairs min..max':>18}")
     for kind in args.kinds.split(","):
-        for depth in (1, args.depth) if kind in ("socket", "task", "debugtask") else (1,):
+        for depth in (1, args.depth) if kind in DEPTH_KINDS else (1,):
             plain: list[float] = []
             checked: list[float] = []
             for index in range(args.rounds):
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 plain.append(got["plain"])
                 checked.append(got["leaktest"])
             diffs = [c - p for c, p in zip(checked, plain)]
-            label = f"{kind}, depth {depth}" if kind in ("socket", "task", "debugtask") else f"{kind}, per test"
+            label = f"{kind}, depth {depth}" if kind in DEPTH_KINDS else f"{kind}, per test"
             percent = statistics.median([d / p * 100 for d, p in zip(diffs, plain)])
             print(
                 f"{label:<22}{statistics.median(plain):>10.2f}{statistics.median(checked):>13.2f}"

@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .hooks import _CHILD
+from .hooks import _CHILD, DEPTH_KINDS
 from .pytest_overhead import KINDS, write_suite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,11 +92,13 @@ def main(argv: list[str] | None = None) -> int:
             checked = per_pytest_test(args.python, KINDS["pytest --leaktest"], tests)
             rows = [("pytest --leaktest", plain, checked)]
         else:
-            per_test = {"testcase": args.ops // 10, "asynccase": args.ops // 100, "asyncmade": args.ops // 100}
-            ops = {**per_test, "debugtask": args.ops // 10}.get(kind, args.ops)
+            tenth, hundredth = args.ops // 10, args.ops // 100
+            ops = {"testcase": tenth, "debugtask": tenth, "asynccase": hundredth, "asyncmade": hundredth}.get(
+                kind, args.ops
+            )
             rows = []
-            for depth in (1, args.depth) if kind in ("socket", "task", "debugtask") else (1,):
-                label = f"{kind}, depth {depth}" if kind in ("socket", "task", "debugtask") else f"{kind}, per test"
+            for depth in (1, args.depth) if kind in DEPTH_KINDS else (1,):
+                label = f"{kind}, depth {depth}" if kind in DEPTH_KINDS else f"{kind}, per test"
                 plain = per_operation(args.python, "plain", kind, depth, max(1, ops))
                 checked = per_operation(args.python, "leaktest", kind, depth, max(1, ops))
                 rows.append((label, plain, checked))
