@@ -3,6 +3,7 @@ garbage collector, fail that test (and no other)."""
 
 from __future__ import annotations
 
+import _socket
 import asyncio
 import gc
 import os
@@ -12,6 +13,7 @@ import sys
 import unittest
 import warnings
 from typing import Any
+from unittest import mock
 
 import leaktest
 from leaktest.probes import sockets
@@ -226,7 +228,7 @@ class Records(SocketCase):
         """A record is the weak reference to its socket, compared and hashed as itself:
         a weak reference's own hash needs its object alive the first time."""
         with socket.socket() as sock:
-            record = sockets._by_id[id(sock)]
+            record = sockets._by_fd[sock.fileno()]
         del sock
         self.assertIsNone(record())
         self.assertEqual({record: "kept"}[record], "kept")
@@ -244,6 +246,34 @@ class Records(SocketCase):
 
         self.assertEqual(verdict(run_tests(Inner)), "ok")
         self.assertLess(len(sockets._created), 100)
+
+    def test_a_pruning_asks_nothing_of_the_records_of_sockets_closed_and_gone(self) -> None:
+        """Each socket made walks the list once, amortized: a method call per record
+        cost more than the rest of the socket's hook."""
+        for _ in range(200):
+            socket.socket().close()
+        with mock.patch.object(sockets.SocketRecord, "open", side_effect=AssertionError("asked")):
+            with sockets._lock:
+                sockets._prune()
+        self.assertLess(len(sockets._created), 10)
+
+    def test_a_socket_made_without_the_hook_is_no_earlier_sockets_gone_open(self) -> None:
+        """Records are found by descriptor at a socket's end: one made without the hook on
+        the descriptor a closed socket had (`socket.socket.__new__`, then `_socket`'s
+        `__init__`) is not that socket's, when dropped open."""
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                earlier = socket.socket()
+                fd = earlier.fileno()
+                earlier.close()
+                unhooked = socket.socket.__new__(socket.socket)
+                _socket.socket.__init__(unhooked)
+                self.assertEqual(unhooked.fileno(), fd)
+                del unhooked
+
+        result = run_tests(Inner)
+        self.assertEqual(verdict(result), "ok", report(result))
 
 
 class Warnings(SocketCase):

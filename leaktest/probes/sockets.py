@@ -91,7 +91,7 @@ class SocketRecord(_SocketRef):
     come to have (a listener, an end in the garbage collector, a report) is a class
     default until set, in the instance's `__dict__`, made then."""
 
-    __slots__ = ("seq", "made", "stack", "test", "fd", "__dict__")
+    __slots__ = ("seq", "made", "stack", "test", "fd", "sock_id", "__dict__")
     __eq__ = object.__eq__
     __ne__ = object.__ne__
     __hash__ = object.__hash__
@@ -100,6 +100,7 @@ class SocketRecord(_SocketRef):
     stack: stacks.CreationStack  # `stacks.creation_stack` from the caller of socket.socket()
     test: object  # the test function running then (`clock.running`)
     fd: int
+    sock_id: int  # its socket's id(): whose record `_by_fd` holds, once the GC cleared the reference
 
     listener: SocketRecord | None = None  # for an accepted connection, the listener's record
     gone_open: str | None = None  # what it was, when the GC destroyed it open
@@ -137,19 +138,31 @@ class SocketRecord(_SocketRef):
 # Records in creation order (their numbers increase): a check bisects for those
 # made after its mark. Closed and dead ones are dropped (`_prune`) whenever the list
 # has doubled since the last pruning, and at a check when most of it is of sockets
-# gone; by id for `__del__`, while the socket lives.
+# gone.
 _created: list[SocketRecord] = []
-_by_id: dict[int, SocketRecord] = {}
 _prune_at = 64
 _kept_gone = 0  # records the last pruning kept of sockets gone (destroyed open; a uvloop server's)
+_closed_gone = 0  # sockets destroyed closed since the last pruning (counted without a lock: a hint)
+#: The record of the socket last made on each descriptor, for `__del__` and `accept()`,
+#: which check that it is their socket's. Keyed by descriptor, not by id: the numbers
+#: are few and come back, so an entry is overwritten, never removed; a dictionary by
+#: id gained and lost a key per socket, which cost more than the rest of `__del__`'s hook.
+_by_fd: dict[int, SocketRecord] = {}
 _SEQ = operator.attrgetter("seq")  # a record's number, as a key to bisect by (C code, no call)
 
 
 def _prune() -> None:
     """Drop the records of sockets closed or gone (with `_lock` held): the garbage
     collector walks every record kept, on each collection."""
-    global _prune_at, _kept_gone
-    _created[:] = [r for r in _created if not r.claimed and r.open()]
+    global _prune_at, _kept_gone, _closed_gone
+    # Most records are of sockets closed and gone: `open()` is False for a record with no
+    # socket, no end in the garbage collector and no server, which is read here, with no call.
+    _created[:] = [
+        r
+        for r in _created
+        if (r() is not None or r.gone_open is not None or r.server is not None) and not r.claimed and r.open()
+    ]
+    _closed_gone = 0
     _prune_at = max(64, 2 * len(_created))
     _kept_gone = sum(1 for r in _created if r() is None)
 
@@ -185,8 +198,8 @@ def _listener_of(frame: FrameType | None) -> SocketRecord | None | bool:
     False for any other socket."""
     if frame is None or frame.f_code is not _ACCEPT:
         return False
-    listener = frame.f_locals.get("self")
-    record = _by_id.get(id(listener))
+    listener: socket.socket = frame.f_locals["self"]
+    record = _by_fd.get(listener.fileno())
     return record if record is not None and record() is listener else True
 
 
@@ -201,6 +214,7 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
     record.stack = stacks.creation_stack(frame)
     record.test = clock.running
     record.fd = sock.fileno()
+    record.sock_id = id(sock)
     listener = _listener_of(frame) if code is _ACCEPT else False
     _lock.acquire()  # (not `with`: see `clock.lock`)
     try:
@@ -212,7 +226,7 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
             record.seq = record.listener.seq if record.listener is not None else 0
             record.made = clock.now
             bisect.insort(_created, record, key=_SEQ)
-        _by_id[id(sock)] = record
+        _by_fd[record.fd] = record
         if len(_created) >= _prune_at:
             _prune()
     finally:
@@ -232,27 +246,28 @@ def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs
     """Before the finalizer: note a socket destroyed while open, for the test that created
     it. True when the C finalizer has nothing left to do (the socket is closed): then it
     is not called (`install._finalizer`)."""
+    global _closed_gone
     self: socket.socket = args[0]
-    record = _by_id.pop(id(self), None)
-    if self.fileno() == -1:  # closed by its owner: nothing to note
+    fd = self.fileno()
+    if fd == -1:  # closed by its owner: nothing to note
+        _closed_gone += 1
         return True
-    if record is None:
+    record = _by_fd.get(fd)
+    if record is None or record.sock_id != id(self):  # a socket made without the hook
         return False
     if record.reported:
         # Reported once, by its test: closed here, quietly, not warned about again in
         # whichever test runs when it is collected (an error there under `-W error`).
         sys.modules["_socket"].socket.close(self)  # (no import statement in a finalizer)
         return True
-    # The cyclic GC clears weak references before it finalizes: ref() may be None.
-    if record() in (None, self):
-        try:
-            record.gone_addresses = tuple(a for a in addresses(self) if a)
-            record.gone_open = _what(self)
-            record.by_check = _check_collecting
-            _collected.append(record)
-            del _collected[:-_KEEP_COLLECTED]
-        except Exception:  # never break a finalizer
-            pass
+    try:
+        record.gone_addresses = tuple(a for a in addresses(self) if a)
+        record.gone_open = _what(self)
+        record.by_check = _check_collecting
+        _collected.append(record)
+        del _collected[:-_KEEP_COLLECTED]
+    except Exception:  # never break a finalizer
+        pass
     return False
 
 
@@ -343,7 +358,7 @@ def _collect_garbage() -> None:
 
 def _created_after(seq: int) -> list[SocketRecord]:
     with _lock:
-        if len(_created) > 2 * (len(_by_id) + _kept_gone) + 64:  # mostly sockets gone: a test held many
+        if len(_created) > 64 and 2 * _closed_gone > len(_created):  # mostly sockets gone: a test held many
             _prune()
         first = bisect.bisect_right(_created, seq, key=_SEQ)
         return _created[first:]
