@@ -142,7 +142,9 @@ class SocketRecord(_SocketRef):
 _created: list[SocketRecord] = []
 _prune_at = 64
 _kept_gone = 0  # records the last pruning kept of sockets gone (destroyed open; a uvloop server's)
-_closed_gone = 0  # sockets destroyed closed since the last pruning (counted without a lock: a hint)
+#: Sockets destroyed closed since the last pruning (counted without a lock: a hint), in
+#: a list: writing a module's global on every socket would empty 3.10's caches of them.
+_closed_gone = [0]
 #: The record of the socket last made on each descriptor, for `__del__` and `accept()`,
 #: which check that it is their socket's. Keyed by descriptor, not by id: the numbers
 #: are few and come back, so an entry is overwritten, never removed; a dictionary by
@@ -154,7 +156,7 @@ _SEQ = operator.attrgetter("seq")  # a record's number, as a key to bisect by (C
 def _prune() -> None:
     """Drop the records of sockets closed or gone (with `_lock` held): the garbage
     collector walks every record kept, on each collection."""
-    global _prune_at, _kept_gone, _closed_gone
+    global _prune_at, _kept_gone
     # Most records are of sockets closed and gone: `open()` is False for a record with no
     # socket, no end in the garbage collector and no server, which is read here, with no call.
     _created[:] = [
@@ -162,7 +164,7 @@ def _prune() -> None:
         for r in _created
         if (r() is not None or r.gone_open is not None or r.server is not None) and not r.claimed and r.open()
     ]
-    _closed_gone = 0
+    _closed_gone[0] = 0
     _prune_at = max(64, 2 * len(_created))
     _kept_gone = sum(1 for r in _created if r() is None)
 
@@ -246,11 +248,10 @@ def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs
     """Before the finalizer: note a socket destroyed while open, for the test that created
     it. True when the C finalizer has nothing left to do (the socket is closed): then it
     is not called (`install._finalizer`)."""
-    global _closed_gone
     self: socket.socket = args[0]
     fd = self.fileno()
     if fd == -1:  # closed by its owner: nothing to note
-        _closed_gone += 1
+        _closed_gone[0] += 1
         return True
     record = _by_fd.get(fd)
     if record is None or record.sock_id != id(self):  # a socket made without the hook
@@ -358,7 +359,7 @@ def _collect_garbage() -> None:
 
 def _created_after(seq: int) -> list[SocketRecord]:
     with _lock:
-        if len(_created) > 64 and 2 * _closed_gone > len(_created):  # mostly sockets gone: a test held many
+        if len(_created) > 64 and 2 * _closed_gone[0] > len(_created):  # mostly sockets gone: a test held many
             _prune()
         first = bisect.bisect_right(_created, seq, key=_SEQ)
         return _created[first:]
