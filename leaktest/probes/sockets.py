@@ -147,8 +147,9 @@ _kept_gone = 0  # records the last pruning kept of sockets gone (destroyed open;
 _closed_gone = [0]
 #: The record of the socket last made on each descriptor, for `__del__` and `accept()`,
 #: which check that it is their socket's. Keyed by descriptor, not by id: the numbers
-#: are few and come back, so an entry is overwritten, never removed; a dictionary by
-#: id gained and lost a key per socket, which cost more than the rest of `__del__`'s hook.
+#: come back, so an entry is overwritten, not removed with its socket (a dictionary by
+#: id gained and lost a key per socket, which cost more than the rest of `__del__`'s
+#: hook); those of sockets gone are removed by a pruning.
 _by_fd: dict[int, SocketRecord] = {}
 _SEQ = operator.attrgetter("seq")  # a record's number, as a key to bisect by (C code, no call)
 
@@ -157,13 +158,15 @@ def _prune() -> None:
     """Drop the records of sockets closed or gone (with `_lock` held): the garbage
     collector walks every record kept, on each collection."""
     global _prune_at, _kept_gone
-    # Most records are of sockets closed and gone: `open()` is False for a record with no
-    # socket, no end in the garbage collector and no server, which is read here, with no call.
+    # `open()` written out: a call per record cost more than the rest of the socket's hook.
     _created[:] = [
         r
         for r in _created
-        if (r() is not None or r.gone_open is not None or r.server is not None) and not r.claimed and r.open()
+        if ((s := r()) is not None and s.fileno() != -1 or r.gone_open is not None or r.server is not None and r.held())
+        and not r.claimed
     ]
+    for fd in [fd for fd, r in _by_fd.items() if r() is None]:
+        del _by_fd[fd]
     _closed_gone[0] = 0
     _prune_at = max(64, 2 * len(_created))
     _kept_gone = sum(1 for r in _created if r() is None)
