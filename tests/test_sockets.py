@@ -206,6 +206,18 @@ class Verdicts(SocketCase):
         self.assertIn("found asyncio event loops never closed:", text)
         self.assertNotIn("sockets:", text)
 
+    def test_a_socket_pair_left_open_fails_though_a_loops_self_pipe_is_one(self) -> None:
+        """Made through `socket.socketpair`, as a loop's self-pipe is: the test's own."""
+
+        class Inner(leaktest.LeakCheckedTestCase):
+            def test(self) -> None:
+                HELD.extend(socket.socketpair())
+
+        result = run_tests(Inner, "test")
+        text = report(result)
+        self.assertEqual(verdict(result), "FAIL", text)
+        self.assertEqual(text.count("through socket.socketpair"), 2, text)
+
     def test_socketserver_made_in_setupclass_belongs_to_the_class(self) -> None:
         class Inner(leaktest.LeakCheckedTestCase):
             @classmethod

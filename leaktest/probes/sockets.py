@@ -31,7 +31,7 @@ What this relies on, per Python version (each in one function below):
 - 3.10+: `socket.socket.accept` makes the connection through `socket(...)` with the
   listener as `self` (`_listener_of`).
 - 3.10+: an event loop's self-pipe is made by `_make_self_pipe` (selector and
-  proactor loops) through `socket.socketpair` (`_is_self_pipe`): not the test's
+  proactor loops) through `socket.socketpair` (`_self_pipe_makers`): not the test's
   socket; a loop left open is reported by the loops probe.
 - uvloop 0.15+ (tested: 0.23), once the suite imports it: `Loop.create_server` and
   `create_unix_server` make each listening socket through `socket.socket`, then hand
@@ -172,9 +172,11 @@ def _prune() -> None:
     _kept_gone = sum(1 for r in _created if r() is None)
 
 
-# What `_on_init` compares a socket's maker with, read once socket is imported.
+# What `_on_init` compares a socket's maker with, read once socket is imported, and
+# the self-pipe's makers once asyncio is.
 _SOCKETPAIR: CodeType | None = None
 _ACCEPT: CodeType | None = None
+_SELF_PIPE_MAKERS: tuple[CodeType, ...] = ()
 
 
 def _on_socket_import() -> None:
@@ -188,13 +190,28 @@ def _on_socket_import() -> None:
 install.on_import("socket", _on_socket_import)
 
 
-def _is_self_pipe(frame: FrameType | None) -> bool:
-    """Made by an event loop for its self-pipe: `_make_self_pipe` -> `socketpair` (3.10+).
-    One compare for any other socket: this runs on every one."""
-    if frame is None or frame.f_code is not _SOCKETPAIR:
-        return False
-    caller = frame.f_back
-    return caller is not None and caller.f_code.co_name == "_make_self_pipe" and "asyncio" in caller.f_code.co_filename
+def _self_pipe_makers() -> tuple[CodeType, ...]:
+    """The codes that make an event loop's self-pipe through `socket.socketpair` (3.10+):
+    `_make_self_pipe` of the selector loops, and of the proactor loops where asyncio
+    loaded them (Windows). Compared by identity, with no call, on every socket pair."""
+    makers = []
+    for module, loop_class in (
+        ("selector_events", "BaseSelectorEventLoop"),
+        ("proactor_events", "BaseProactorEventLoop"),
+    ):
+        method = getattr(getattr(sys.modules.get("asyncio." + module), loop_class, None), "_make_self_pipe", None)
+        code = getattr(method, "__code__", None)
+        if isinstance(code, CodeType):
+            makers.append(code)
+    return tuple(makers)
+
+
+def _on_asyncio_import() -> None:
+    global _SELF_PIPE_MAKERS
+    _SELF_PIPE_MAKERS = _self_pipe_makers()
+
+
+install.on_import("asyncio", _on_asyncio_import)
 
 
 def _listener_of(frame: FrameType | None) -> SocketRecord | None | bool:
@@ -212,8 +229,13 @@ def _on_init(result: None, frame: FrameType | None, args: tuple[Any, ...], kwarg
     """After `socket.socket.__init__`: number the socket, keep what made it
     (`stacks.creation_stack`) and the test running then. Runs on every socket."""
     code = frame.f_code if frame is not None else None
-    if code is _SOCKETPAIR and _is_self_pipe(frame):
-        return
+    if (
+        code is _SOCKETPAIR
+        and frame is not None
+        and (maker := frame.f_back) is not None
+        and maker.f_code in _SELF_PIPE_MAKERS
+    ):
+        return  # an event loop's self-pipe (`_self_pipe_makers`)
     sock = args[0]
     record = SocketRecord(sock)
     record.stack = stacks.creation_stack(frame)
