@@ -92,19 +92,14 @@ def _discover_after_options(argv: list[str]) -> list[str]:
 # -- per test -----------------------------------------------------------------
 
 
-_async_modules: tuple[ModuleType, ModuleType] | None = None
-
-
+@functools.cache
 def _async_parts() -> tuple[ModuleType, ModuleType]:
     """`_async_compat` and `async_case`, imported at the first asynchronous test (they
     import asyncio), then kept: an import statement in a function runs two Python
     functions of importlib's each time, on every test."""
-    global _async_modules
-    if _async_modules is None:
-        from . import _async_compat, async_case
+    from . import _async_compat, async_case
 
-        _async_modules = (_async_compat, async_case)
-    return _async_modules
+    return _async_compat, async_case
 
 
 def _check_function(test: unittest.TestCase) -> Callable[[check.Baseline], None]:
