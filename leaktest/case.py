@@ -114,7 +114,8 @@ class _LeakChecked:
 
     def doCleanups(self) -> bool:
         success: bool = super().doCleanups()  # type: ignore[misc]
-        return check_after_cleanups(self, success, self._leaktest_check)
+        baseline = baseline_to_check(self)
+        return success if baseline is None else check_in_outcome(self, success, baseline, self._leaktest_check)
 
     def _leaktest_check(self, baseline: check.Baseline) -> None:
         check.verify(baseline)
@@ -210,26 +211,31 @@ def _ended(baseline: check.Baseline) -> None:
         ownership.test_checked(baseline)
 
 
-def check_after_cleanups(test: object, success: bool, check_leaks: Callable[[check.Baseline], None]) -> bool:
-    """At the end of `doCleanups`: the check, inside the test's outcome (a leak is its FAIL).
-
-    The clean path stays outside `testPartExecutor`; only an exception goes through
-    it, so that unittest records it exactly as it records the test's own.
-    """
+def baseline_to_check(test: object) -> check.Baseline | None:
+    """At the end of `doCleanups`: the baseline whose check `check_in_outcome` runs now.
+    None for a test with no check to run: none was taken, or it is left for `end_test`
+    (no outcome to report to), or nothing was started or raised since it (the clean
+    path: released here, and no check ran, so nothing leaked: `_ended` without its question)."""
     state: PerTestState | None = getattr(test, STATE, None)
     baseline = None if state is None else state.baseline
     if state is None or baseline is None:
-        return success
-    expected = state.expected
-    if expected is None and baseline.unchanged() and not (_VERBOSE or state.verbose):
-        # The clean path: nothing was started or raised, there is nothing to ask (and no
-        # check ran, so nothing leaked: `_ended` without its question).
+        return None
+    if state.expected is None and baseline.unchanged() and not (_VERBOSE or state.verbose):
         state.baseline = None
         baseline.release()
-        return success
+        return None
+    return baseline if _compat.outcome_of(test) is not None else None
+
+
+def check_in_outcome(
+    test: object, success: bool, baseline: check.Baseline, check_leaks: Callable[[check.Baseline], None]
+) -> bool:
+    """The check of `baseline_to_check`'s baseline, inside the test's outcome (a leak is
+    its FAIL): an exception goes through `testPartExecutor`, so that unittest records it
+    exactly as it records the test's own. `success`: `doCleanups`'; the test's, after."""
+    state: PerTestState = getattr(test, STATE)
+    expected = state.expected
     outcome = _compat.outcome_of(test)
-    if outcome is None:
-        return success
     _detach(state)
     try:
         if families.tears_down_after_run(test):

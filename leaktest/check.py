@@ -616,26 +616,3 @@ def check_on_loop(baseline: Baseline, run_in_loop: Callable[[Callable[[], Corout
             found.after.update((probe.kind, probe.count()) for probe in in_loop)
 
         run_in_loop(in_loop_phase)
-
-
-def verify_around_loop(
-    baseline: Baseline,
-    run_in_loop: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
-    close_loop: Callable[[], None],
-) -> None:
-    """The check of a test owning an event loop, in two phases against one deadline.
-
-    1. `check_on_loop`, on the test's loop.
-    2. `close_loop` tears the loop down (cancelling what is left, reported already,
-       and joining the default executor's threads); then every probe is checked.
-    One `LeakError` carries everything.
-    """
-    try:
-        try:
-            check_on_loop(baseline, run_in_loop)
-        finally:
-            close_loop()
-    except BaseException:
-        baseline.release()
-        raise
-    verify(baseline)

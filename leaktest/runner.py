@@ -2,7 +2,7 @@
 
 The suite is not changed: after loading, each test instance that is not already
 a leak-checked one gets instance-level `run`/`doCleanups` wrappers calling the
-same hooks as the base classes (`case.begin_test`, `case.end_test`, `case.check_after_cleanups`),
+same hooks as the base classes (`case.begin_test`, `case.end_test`, `case.check_in_outcome`),
 and each suite gets a subclass that checks class and module fixtures. Fixture
 baselines live on the result, because a class set up by one suite may be torn
 down by the next.
@@ -15,7 +15,6 @@ import contextlib
 import functools
 import sys
 import unittest
-from collections.abc import Callable
 from types import ModuleType
 
 from . import _compat, case, check, leak_log, mode, ownership
@@ -102,32 +101,30 @@ def _async_parts() -> tuple[ModuleType, ModuleType]:
     return _async_compat, async_case
 
 
-def _check_function(test: unittest.TestCase) -> Callable[[check.Baseline], None]:
-    """How the check runs for `test`: the async flavour for IsolatedAsyncioTestCase."""
-    if _compat.is_async_test(test):
-        return functools.partial(_async_parts()[1].check_async_test, test)
-    return check.verify
-
-
 def _wrap_test(test: unittest.TestCase, settings: Settings) -> None:
-    """Instance-level steps doing what `_LeakChecked` does in its methods: `run` (for an
-    IsolatedAsyncioTestCase, its loop steps) and `doCleanups`."""
-    checked = _CheckedSteps(test, settings)
-    test.doCleanups = checked.do_cleanups  # type: ignore[method-assign, assignment]
+    """Instance-level steps doing what `_LeakChecked` does in its methods: `run` and
+    `doCleanups`; for an IsolatedAsyncioTestCase, its loop steps and `doCleanups`, which
+    closes the loop (`async_case.checked_cleanups`)."""
     if _compat.is_async_test(test):
         _async_compat, async_case = _async_parts()
+        test.doCleanups = functools.partial(async_case.checked_cleanups, test, test.doCleanups)  # type: ignore[method-assign]
         _async_compat.hook_loop_steps(
             test,
             functools.partial(case.begin_test, test, settings, counts_attribute=True, unless_skipped=True),
             functools.partial(async_case.adopt_test_loop, test),
         )
-    else:
-        test.run = checked  # type: ignore[method-assign]
+        return
+    checked = _CheckedSteps(test, settings)
+    test.doCleanups = checked.do_cleanups  # type: ignore[method-assign, assignment]
+    test.run = checked  # type: ignore[method-assign]
 
 
 def _wrapped(test: unittest.TestCase) -> bool:
     """Whether `_wrap_test` gave `test` the check already."""
-    return isinstance(getattr(vars(test).get("doCleanups"), "__self__", None), _CheckedSteps)
+    cleanups = vars(test).get("doCleanups")
+    if isinstance(cleanups, functools.partial):
+        return cleanups.func is _async_parts()[1].checked_cleanups
+    return isinstance(getattr(cleanups, "__self__", None), _CheckedSteps)
 
 
 class _CheckedSteps:
@@ -136,12 +133,11 @@ class _CheckedSteps:
     object left until then is one more for every garbage collection to traverse
     (the closures in its place were about 7 objects more a test)."""
 
-    __slots__ = ("test", "settings", "check_leaks", "run", "unchecked_cleanups")
+    __slots__ = ("test", "settings", "run", "unchecked_cleanups")
 
     def __init__(self, test: unittest.TestCase, settings: Settings) -> None:
         self.test = test
         self.settings = settings
-        self.check_leaks = _check_function(test)
         self.run = test.run
         self.unchecked_cleanups = test.doCleanups
 
@@ -149,14 +145,16 @@ class _CheckedSteps:
         test = self.test
         case.begin_test(test, self.settings, counts_attribute=True)
         try:
-            with case.checked_in_own_run(test, result, self.check_leaks) or contextlib.nullcontext():
+            with case.checked_in_own_run(test, result, check.verify) or contextlib.nullcontext():
                 return self.run(result)
         finally:
             case.end_test(test)
             _unwrap(test)
 
     def do_cleanups(self) -> bool:
-        return case.check_after_cleanups(self.test, bool(self.unchecked_cleanups()), self.check_leaks)
+        success = bool(self.unchecked_cleanups())
+        baseline = case.baseline_to_check(self.test)
+        return success if baseline is None else case.check_in_outcome(self.test, success, baseline, check.verify)
 
 
 #: What leaktest puts on a test it runs (`_wrap_test`, `case.begin_test`).

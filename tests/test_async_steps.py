@@ -123,38 +123,56 @@ class NoFramesWhileTheTestRuns(leaktest.LeakCheckedTestCase):
         self.assertEqual(checked, [])
 
 
+def made_something_noting_closing_frames(
+    base: type[unittest.IsolatedAsyncioTestCase],
+) -> tuple[type[Any], dict[str, list[str]]]:
+    """A test class of `base` that makes a socket (the clock moves: the whole check runs)
+    and notes, per task made on its loop, leaktest's frames in its source traceback."""
+    made_at: dict[str, list[str]] = {}
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        stack = task._source_traceback  # type: ignore[attr-defined]
+        suite_runs = [i for i, frame in enumerate(stack) if frame.filename == SUITE_FILE and frame.name == "run"]
+        made_at[coro.__qualname__] = [
+            f"{os.path.basename(frame.filename)}:{frame.name}"
+            for frame in stack[suite_runs[-1] :]
+            if frame.filename.startswith(LEAKTEST_DIR) and frame.filename != install.WRAPPER_FILE  # (3.10-3.11)
+        ]
+        return task
+
+    class MadeSomething(base):  # type: ignore[valid-type, misc]
+        async def asyncSetUp(self) -> None:
+            asyncio.get_running_loop().set_task_factory(factory)
+
+        async def test(self) -> None:
+            socket.socket().close()
+
+    return MadeSomething, made_at
+
+
 class FewFramesWhileTheLoopCloses(leaktest.LeakCheckedTestCase):
     """A test that made something is checked around the closing of its loop, which makes
-    tasks: each extracts the whole stack in debug mode, leaktest's frames included."""
+    tasks: each extracts the whole stack in debug mode, leaktest's frames included. The
+    loop is closed from `doCleanups` itself, the check's first frame."""
 
-    def test_only_the_checks_own_frames_are_under_the_runners_close(self) -> None:
-        made_at: dict[str, list[str]] = {}
+    # 3.10: `_tearDownAsyncioLoop` is disarmed once, in a function of leaktest's.
+    CLOSING = ["async_case.py:checked_cleanups"] + (["_async_compat.py:closer"] if sys.version_info < (3, 11) else [])
 
-        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-            task = asyncio.Task(coro, loop=loop, **kwargs)
-            stack = task._source_traceback  # type: ignore[attr-defined]
-            suite_runs = [i for i, frame in enumerate(stack) if frame.filename == SUITE_FILE and frame.name == "run"]
-            made_at[coro.__qualname__] = [
-                f"{os.path.basename(frame.filename)}:{frame.name}"
-                for frame in stack[suite_runs[-1] :]
-                if frame.filename.startswith(LEAKTEST_DIR) and frame.filename != install.WRAPPER_FILE  # (3.10-3.11)
-            ]
-            return task
-
-        class MadeSomething(leaktest.LeakCheckedAsyncTestCase):
-            async def asyncSetUp(self) -> None:
-                asyncio.get_running_loop().set_task_factory(factory)
-
-            async def test(self) -> None:
-                socket.socket().close()  # the clock moves: the whole check runs
-
-        result = run_tests(MadeSomething, "test")
+    def test_base_class(self) -> None:
+        made, made_at = made_something_noting_closing_frames(leaktest.LeakCheckedAsyncTestCase)
+        result = run_tests(made, "test")
         self.assertEqual(verdict(result), "ok", report(result))
-        closing = ["case.py:doCleanups", "case.py:check_after_cleanups", "async_case.py:check_async_test"]
-        closing += ["check.py:verify_around_loop"]
-        if sys.version_info < (3, 11):  # `_tearDownAsyncioLoop` is disarmed once, in a function of leaktest's
-            closing += ["_async_compat.py:closer"]
-        self.assertEqual(made_at["BaseEventLoop.shutdown_default_executor"], closing, made_at)
+        self.assertEqual(made_at["BaseEventLoop.shutdown_default_executor"], self.CLOSING, made_at)
+
+    def test_runner(self) -> None:
+        made, made_at = made_something_noting_closing_frames(unittest.IsolatedAsyncioTestCase)
+        suite = unittest.TestSuite([made("test")])
+        runner.prepare(suite, Settings())
+        result = unittest.TestResult()
+        suite.run(result)
+        self.assertEqual(verdict(result), "ok", report(result))
+        self.assertEqual(made_at["BaseEventLoop.shutdown_default_executor"], self.CLOSING, made_at)
 
 
 class BaselinesEnd(leaktest.LeakCheckedTestCase):
