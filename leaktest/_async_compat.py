@@ -12,10 +12,13 @@ only an asynchronous test brings it in. One small function (or hook class) each:
 
 from __future__ import annotations
 
+import operator
 import sys
 import unittest
 import unittest.async_case
 from collections.abc import Callable, Coroutine
+
+from .probes import event_loops
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -92,9 +95,17 @@ class LoopSteps(unittest.IsolatedAsyncioTestCase):
         """Called once the loop (3.10) or the runner (3.11+) exists, before `setUp`."""
 
 
+#: How that step runs: 3.10's makes the test's loop (`event_loops.made_for_a_test`);
+#: 3.11+'s makes only the runner, whose loop `create_test_loop` makes.
+if sys.version_info >= (3, 11):
+    _run_set_up: Callable[[Callable[[], None]], object] = operator.call
+else:
+    _run_set_up = event_loops.made_for_a_test
+
+
 def _set_up(test: LoopSteps) -> None:
     test.leaktest_loop_starting()
-    getattr(super(LoopSteps, test), _SET_UP)()
+    _run_set_up(getattr(super(LoopSteps, test), _SET_UP))
     test.leaktest_loop_ready()
 
 
@@ -109,15 +120,16 @@ def hook_loop_steps(
 
     def set_up_hooked() -> None:
         starting()
-        set_up()
+        _run_set_up(set_up)
         ready()
 
     setattr(test, _SET_UP, set_up_hooked)
 
 
 def create_test_loop(test: unittest.IsolatedAsyncioTestCase) -> Any:
-    """Make the runner create the test's loop now (3.11+: `asyncio.Runner.get_loop`);
-    3.10: the loop `_setupAsyncioLoop` made (`_asyncioTestLoop`)."""
+    """Make the runner create the test's loop now (3.11+: `asyncio.Runner.get_loop`,
+    through `check.adopt_loop`'s `event_loops.made_for_a_test`); 3.10: the loop
+    `_setupAsyncioLoop` made (`_asyncioTestLoop`)."""
     if sys.version_info >= (3, 11):
         runner = getattr(test, "_asyncioRunner", None)
         return runner.get_loop() if runner is not None else None

@@ -15,11 +15,12 @@ import socket
 import sys
 import traceback
 import unittest
+import unittest.mock
 from typing import Any
 
 import leaktest
-from leaktest import check, runner
-from leaktest.probes import install, threads
+from leaktest import check, runner, stacks
+from leaktest.probes import event_loops, install, threads
 from leaktest.settings import Settings
 from support import report, run_tests, verdict
 
@@ -149,6 +150,33 @@ def made_something_noting_closing_frames(
             socket.socket().close()
 
     return MadeSomething, made_at
+
+
+class TheTestsOwnLoop(leaktest.LeakCheckedTestCase):
+    """The loop the base class's runner makes for the test, at the baseline, is named
+    by its innermost frame, what a report names: no walk out to the framework's frames."""
+
+    def test_its_making_walks_no_stack(self) -> None:
+        walked: list[object] = []
+        loops: list[asyncio.AbstractEventLoop] = []
+        creation_stack = stacks.creation_stack
+
+        def spy(frame: Any) -> Any:
+            walked.append(frame.f_code.co_name)
+            return creation_stack(frame)
+
+        class Trivial(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                loops.append(asyncio.get_running_loop())
+
+        with unittest.mock.patch.object(stacks, "creation_stack", spy):
+            result = run_tests(Trivial, "test")
+        self.assertEqual(verdict(result), "ok", report(result))
+        self.assertEqual(walked, [])
+        site = event_loops.origin_of(loops[0])
+        assert site is not None
+        self.assertEqual(site.origin.function, "asyncio.selector_events.BaseSelectorEventLoop.__init__")
+        self.assertIsNotNone(site.test)
 
 
 class FewFramesWhileTheLoopCloses(leaktest.LeakCheckedTestCase):
