@@ -8,4 +8,5 @@ __unittest = True
 
 if __name__ == "__main__":
     sys.argv[0] = PROG  # the program's name in its usage, as unittest's __main__ names its own
-    LeakTestProgram(module=None)
+    program = LeakTestProgram(module=None, exit=False)
+    sys.exit(program.leaktest_finish())

@@ -22,6 +22,7 @@ asyncio's own privates).
   `class_setup_failed`, `previous_module`, `add_fixture_error`.
 - TestProgram's `_getParentArgParser`, `_print_help`, `_main_parser`
   (3.10-3.15): `ProgramSteps`, `usage_error`.
+- `unittest.main._NO_TESTS_EXITCODE` (3.12-3.15; none before): `exit_status`.
 """
 
 from __future__ import annotations
@@ -179,6 +180,15 @@ class ProgramSteps(unittest.TestProgram):
 
     def leaktest_print_help(self) -> None:
         """Print what comes before unittest's help."""
+
+
+def exit_status(result: unittest.TestResult) -> int:
+    """The status `unittest.main` exits with after `result`: 1 for a failure; 3.12+
+    `_NO_TESTS_EXITCODE` (5) when no test ran and none was skipped."""
+    no_tests: int | None = getattr(sys.modules["unittest.main"], "_NO_TESTS_EXITCODE", None)
+    if no_tests is not None and result.testsRun == 0 and not result.skipped:
+        return no_tests
+    return 0 if result.wasSuccessful() else 1
 
 
 def usage_error(program: unittest.TestProgram, message: str) -> None:

@@ -438,21 +438,11 @@ class LeakTestResult(unittest.TextTestResult):
 
 
 class LeakTestRunner(unittest.TextTestRunner):
-    """unittest's TextTestRunner, plus the leaktest summary at the end."""
+    """unittest's TextTestRunner, with leaktest's result; the program prints the
+    summary after it (`LeakTestProgram.leaktest_finish`)."""
 
     resultclass = LeakTestResult
     files: RunFiles | None = None  # the run's known-leaks file and JSON report, if asked for
-
-    def run(self, test: unittest.TestSuite | unittest.TestCase) -> unittest.TextTestResult:
-        result = super().run(test)
-        if isinstance(result, LeakTestResult):
-            text = summary(result)
-            log = leak_log.current
-            if self.files is not None and log is not None:
-                text += "".join(line + "\n" for line in self.files.finish(log.records, log.tests_run, result.testsRun))
-            self.stream.write(text)
-            self.stream.flush()
-        return result
 
 
 def summary(result: LeakTestResult) -> str:
@@ -509,6 +499,22 @@ class LeakTestProgram(_compat.ProgramSteps):
     settings: Settings = Settings()
     test: unittest.TestSuite | unittest.TestCase
     testRunner: Any  # unittest's: a runner class or instance, None for its default
+
+    def leaktest_finish(self) -> int:
+        """After the run (made with ``exit=False``, as `__main__` does): the leaktest summary
+        after unittest's lines, then the status unittest would exit with. Not printed by the
+        runner's `run`: its frame would be below every test, extracted each time a Future or
+        a Task is made in debug mode, with its line and its file's stat."""
+        result = self.result
+        if isinstance(result, LeakTestResult):
+            text = summary(result)
+            files: RunFiles | None = getattr(self.testRunner, "files", None)
+            log = leak_log.current
+            if files is not None and log is not None:
+                text += "".join(line + "\n" for line in files.finish(log.records, log.tests_run, result.testsRun))
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        return _compat.exit_status(result)
 
     def parseArgs(self, argv: list[str]) -> None:
         if self.testRunner is None:
