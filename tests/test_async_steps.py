@@ -224,6 +224,30 @@ class BaselinesEnd(leaktest.LeakCheckedTestCase):
 
         self.assertNoBaselineLeft(lambda: self.assertEqual(len(run_tests(Tests).failures), 1))
 
+    def test_an_error_closing_the_loop_is_the_tests_error(self) -> None:
+        # The check closes the loop from `doCleanups`; what that raises is the test's ERROR.
+        teardown = "_tearDownAsyncioRunner" if sys.version_info >= (3, 11) else "_tearDownAsyncioLoop"
+        failed: list[bool] = []
+
+        def failing_once(self: unittest.IsolatedAsyncioTestCase) -> None:
+            if not failed:
+                failed.append(True)
+                raise RuntimeError("the loop would not close")
+            getattr(unittest.IsolatedAsyncioTestCase, teardown)(self)
+
+        class Closing(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                socket.socket().close()  # the clock moves: the whole check runs
+
+        setattr(Closing, teardown, failing_once)
+
+        def run() -> None:
+            result = run_tests(Closing, "test")
+            self.assertEqual(verdict(result), "ERROR", report(result))
+            self.assertIn("the loop would not close", result.errors[0][1])
+
+        self.assertNoBaselineLeft(run)
+
     def test_skipped_test(self) -> None:
         class Skipped(leaktest.LeakCheckedAsyncTestCase):
             @unittest.skip("not today")
