@@ -608,8 +608,15 @@ def check_on_loop(baseline: Baseline, run_in_loop: Callable[[Callable[[], Corout
     found = baseline.found_on_loop = FoundOnLoop(grace_deadline(baseline))
     in_loop = [probe for probe, _ in baseline.marks if probe.checked_in_loop]
     # Running a check on the loop costs a task on it (in debug mode, a stack
-    # extracted per callback): only when something new is there to wait for.
-    if in_loop and _anything_new(baseline, in_loop=True):
+    # extracted per callback): only when something is there to wait for. On the test's
+    # own loop, that is what is pending on it, which its closing would cancel or drop:
+    # a cheaper look than for everything new (what is pending on another loop is waited
+    # for after the closing, by `verify`).
+    if baseline.own_loop is not None:
+        waiting = baseline._own_loop_busy()
+    else:
+        waiting = bool(in_loop) and _anything_new(baseline, in_loop=True)
+    if in_loop and waiting:
 
         async def in_loop_phase() -> None:
             found.leaks.extend(await find_leaks_async(baseline, found.deadline, in_loop=True))

@@ -15,6 +15,7 @@ from typing import Any
 from unittest import mock
 
 import leaktest
+from leaktest import _async_compat
 from leaktest.probes import clock, event_loops
 from leaktest.probes.tasks import pending_tasks
 from support import report, run_tests, verdict
@@ -341,6 +342,43 @@ class OtherLoops(leaktest.LeakCheckedTestCase):
         self.assertRegex(
             report(result), r"test_tasks\.serve_forever, pending, on running loop #\d+ in thread 'loop-hub'\)"
         )
+
+    def test_an_async_tests_task_left_on_a_hub_is_found_after_its_loop_closes(self) -> None:
+        # Nothing waits on the test's own loop: no check runs on it (a task there costs a
+        # stack per callback in debug mode); the hub's task is found once it is closed.
+        hubs: list[LoopHub] = []
+
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            grace_period = 0.05
+            ignore_threads = ["loop-hub"]  # the hub keeps running through the check
+
+            async def test(self) -> None:
+                hub = LoopHub().start()
+                hubs.append(hub)
+                hub.submit(serve_forever())
+
+        with mock.patch.object(_async_compat, "run_in_test_loop", wraps=_async_compat.run_in_test_loop) as on_loop:
+            result = run_tests(Inner, "test")
+        for hub in hubs:
+            hub.close()
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertRegex(
+            report(result), r"test_tasks\.serve_forever, pending, on running loop #\d+ in thread 'loop-hub'\)"
+        )
+        on_loop.assert_not_called()
+
+    def test_an_async_tests_task_left_on_its_own_loop_is_checked_there(self) -> None:
+        class Inner(leaktest.LeakCheckedAsyncTestCase):
+            grace_period = 0.05
+
+            async def test(self) -> None:
+                keep(asyncio.get_running_loop().create_task(serve_forever()))
+
+        with mock.patch.object(_async_compat, "run_in_test_loop", wraps=_async_compat.run_in_test_loop) as on_loop:
+            result = run_tests(Inner, "test")
+        self.assertEqual(verdict(result), "FAIL")
+        self.assertIn("test_tasks.serve_forever, pending", report(result))
+        on_loop.assert_called_once()
 
     def test_task_of_a_running_background_loop_ending_in_the_grace_passes(self) -> None:
         hubs: list[LoopHub] = []
