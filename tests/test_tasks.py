@@ -260,6 +260,21 @@ class AsyncCase(leaktest.LeakCheckedTestCase):
 class Listing(leaktest.LeakCheckedTestCase):
     """A loop's pending tasks, listed as `asyncio.all_tasks(loop)` lists them."""
 
+    def test_a_check_lists_no_task_made_before_the_test(self) -> None:
+        # Every task of the process still alive is no test's to read, on every check.
+        class Made(leaktest.LeakCheckedAsyncTestCase):
+            async def test(self) -> None:
+                await asyncio.get_running_loop().create_task(asyncio.sleep(0))
+
+        clock.tick()  # (the test's mark is then more than 0, in a process of its own too)
+        since = clock.InOrder.since
+        with mock.patch.object(clock.InOrder, "since", autospec=True, side_effect=since) as listed:
+            result = run_tests(Made, "test")
+        self.assertEqual(verdict(result), "ok", report(result))
+        marks = [call.args[1] for call in listed.call_args_list]
+        self.assertTrue(marks)
+        self.assertNotIn(0, marks)
+
     def test_pending_tasks_are_each_loops_all_tasks_without_asyncios_code_per_task(self) -> None:
         loops = [asyncio.new_event_loop(), asyncio.new_event_loop()]
         for loop in loops:

@@ -348,16 +348,18 @@ def _records_since(seq: int) -> list[_Record]:
         return [record for record in _records if record.seq > seq]
 
 
-def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop]) -> list[asyncio.Task[Any]]:
-    """The live tasks of `loops`, done ones included, from public views only.
+def _registered_tasks(loops: Collection[asyncio.AbstractEventLoop], mark: int) -> list[asyncio.Task[Any]]:
+    """The live tasks of `loops`, all made after the clock's `mark`, done ones included,
+    from public views only.
 
     `asyncio.all_tasks(loop)` lists only pending tasks, and 3.14+ keeps no
     Python-visible registry at all (per-thread C lists); 3.12-3.13's registry
     never holds an eager task that finished inside `create_task`. Hence the
-    tasks `loop.create_task` made (weakly kept by the hook above), plus those
-    a check waited for.
+    tasks `loop.create_task` made (weakly kept by the hook above) after `mark`, which
+    a loop made after it has no task older than (not every task of the process alive,
+    on every check), plus those a check waited for.
     """
-    found = set(_made.since(0))
+    found = set(_made.since(mark))
     with _lock:
         found.update(_waited)
     found.update(pending_tasks(loops))
@@ -691,7 +693,7 @@ class TaskProbe(Probe[int, Item]):
             return []
         found = []
         loops = self._new_loops(mark)
-        tasks = _registered_tasks(set(loops)) if loops else []
+        tasks = _registered_tasks(set(loops), mark) if loops else []
         for task in [*tasks, *self._new_on_old_loops(mark)]:
             if task.done() and _unretrieved(task) and task not in _claimed and not _reported(task):
                 found.append(_exception_leak(task))
