@@ -21,12 +21,13 @@ from . import _compat, case, check, leak_log, mode, ownership
 from .options import Option
 from .probes import PROBES
 from .report import Leak, LeakError, format_counts
-from .run_files import RunFiles
 from .settings import LEAK_MODE, Settings, all_options, from_flags, ignore_sources_listing
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TypeVar
+
+    from .run_files import RunFiles
 
     T = TypeVar("T")
 
@@ -564,6 +565,8 @@ class LeakTestProgram(_compat.ProgramSteps):
             _compat.usage_error(self, "--update-leak-baseline needs --leak-baseline FILE")
         if not (baseline or report):
             return
+        from .run_files import RunFiles  # (with its file formats: only for a run that asks for them)
+
         try:
             files = RunFiles(baseline, update, report)
         except ValueError as error:

@@ -34,6 +34,10 @@ NOT_ASKED_FOR = (
     "sysconfig",
     "typing",
     "unittest.async_case",
+    # leaktest's own: the known-leaks file and the JSON report, for a run that asks for them.
+    "leaktest.run_files",
+    "leaktest.json_report",
+    "leaktest.known_leaks",
 )
 
 #: What the script imported: the interpreter's start-up may have imported some already
