@@ -317,6 +317,13 @@ class Listing(leaktest.LeakCheckedTestCase):
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
+def leave_a_task_on_a_hub(hubs: list[LoopHub]) -> None:
+    """Start a hub, noted in `hubs`, and leave a task pending on its running loop."""
+    hub = LoopHub().start()
+    hubs.append(hub)
+    hub.submit(serve_forever())
+
+
 class OtherLoops(leaktest.LeakCheckedTestCase):
     """Tasks left on loops other than the test's: background hubs, stopped and closed loops."""
 
@@ -346,11 +353,12 @@ class OtherLoops(leaktest.LeakCheckedTestCase):
             ignore_threads = ["loop-hub"]  # the hub keeps running through the check
 
             def test(self) -> None:
-                hub = LoopHub().start()
-                hubs.append(hub)
-                hub.submit(serve_forever())
+                leave_a_task_on_a_hub(hubs)
 
-        result = run_tests(Inner, "test")
+        self.assertHubTaskReported(Inner, hubs)
+
+    def assertHubTaskReported(self, inner: type[unittest.TestCase], hubs: list[LoopHub]) -> None:
+        result = run_tests(inner, "test")
         for hub in hubs:
             hub.close()
         self.assertEqual(verdict(result), "FAIL")
@@ -368,18 +376,10 @@ class OtherLoops(leaktest.LeakCheckedTestCase):
             ignore_threads = ["loop-hub"]  # the hub keeps running through the check
 
             async def test(self) -> None:
-                hub = LoopHub().start()
-                hubs.append(hub)
-                hub.submit(serve_forever())
+                leave_a_task_on_a_hub(hubs)
 
         with mock.patch.object(_async_compat, "run_in_test_loop", wraps=_async_compat.run_in_test_loop) as on_loop:
-            result = run_tests(Inner, "test")
-        for hub in hubs:
-            hub.close()
-        self.assertEqual(verdict(result), "FAIL")
-        self.assertRegex(
-            report(result), r"test_tasks\.serve_forever, pending, on running loop #\d+ in thread 'loop-hub'\)"
-        )
+            self.assertHubTaskReported(Inner, hubs)
         on_loop.assert_not_called()
 
     def test_an_async_tests_task_left_on_its_own_loop_is_checked_there(self) -> None:
