@@ -48,7 +48,8 @@ def checked_cleanups(test: unittest.IsolatedAsyncioTestCase, cleanups: Callable[
     try:
         _async_compat.test_loop_closer(test)()
     except BaseException as error:
-        failed = failed or error
+        if failed is None:  # the first phase's error is the one reported
+            failed = error
     if failed is not None:
         check_leaks = functools.partial(_raise, failed)
     return case.check_in_outcome(test, success, baseline, check_leaks)

@@ -402,11 +402,11 @@ def _described(probe: Probe[Any, Any], items: list[object], waited_for: _WaitedF
     return leaks
 
 
-def _anything_new(baseline: Baseline, in_loop: bool) -> bool:
-    """Whether a check of these probes would find something new to wait for (claims nothing)."""
+def _anything_new_in_loop(baseline: Baseline) -> bool:
+    """Whether a check of the in-loop probes would find something new to wait for (claims nothing)."""
     checked = {probe.kind for probe in baseline.settings.checked}
     for probe, mark in baseline.marks:
-        if probe.checked_in_loop is in_loop and probe.kind in checked:
+        if probe.checked_in_loop and probe.kind in checked:
             items = _new_items(baseline, probe, mark)
             if items and _unignored(probe, items, baseline.settings.rules_of(probe.kind)):
                 return True
@@ -612,11 +612,7 @@ def check_on_loop(baseline: Baseline, run_in_loop: Callable[[Callable[[], Corout
     # own loop, that is what is pending on it, which its closing would cancel or drop:
     # a cheaper look than for everything new (what is pending on another loop is waited
     # for after the closing, by `verify`).
-    if baseline.own_loop is not None:
-        waiting = baseline._own_loop_busy()
-    else:
-        waiting = bool(in_loop) and _anything_new(baseline, in_loop=True)
-    if in_loop and waiting:
+    if in_loop and (baseline._own_loop_busy() if baseline.own_loop is not None else _anything_new_in_loop(baseline)):
 
         async def in_loop_phase() -> None:
             found.leaks.extend(await find_leaks_async(baseline, found.deadline, in_loop=True))

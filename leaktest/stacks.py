@@ -198,6 +198,12 @@ def creation_stack(frame: FrameType | None) -> CreationStack:
     return (code, module, lasti, owner, caller.f_code, caller.f_globals, caller.f_lasti, None)
 
 
+def innermost_frame(frame: FrameType) -> CreationStack:
+    """A `creation_stack` of `frame` alone, walking nothing: for what is known to be made
+    by the stdlib for the test (`probes.event_loops.made_for_a_test`)."""
+    return (frame.f_code, frame.f_globals, frame.f_lasti, None)
+
+
 def _longer_stack(asking: FrameType, kept: list[Any]) -> CreationStack:
     """`creation_stack` past the code that asked: out to the test framework's frames
     once a rule reads them, or out of the followed package it is in, and its caller."""

@@ -77,13 +77,12 @@ def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
     to it; note it as the process's when the policy creates it implicitly (a few frames
     out: the loop classes' `__init__`s, the policy's `new_event_loop`)."""
     loop: asyncio.BaseEventLoop = args[0]
-    if _adopting is not None and _adopting == threading.get_ident() and frame is not None:
-        # A test's own loop (`made_for_a_test`): its innermost frame, named by a report.
-        setattr(loop, _ORIGIN, ((frame.f_code, frame.f_globals, frame.f_lasti, None), clock.running))
-        made_for_test = True
+    # A test's own loop (`made_for_a_test`) keeps its innermost frame, named by a report.
+    if frame is not None and _adopting is not None and _adopting == threading.get_ident():
+        stack, made_for_test = stacks.innermost_frame(frame), True
     else:
-        setattr(loop, _ORIGIN, (stacks.creation_stack(frame), clock.running))
-        made_for_test = False
+        stack, made_for_test = stacks.creation_stack(frame), False
+    setattr(loop, _ORIGIN, (stack, clock.running))
     ref: weakref.ref[asyncio.AbstractEventLoop] = weakref.ref(loop, OPEN.discard)
     setattr(loop, SEQ, _made.add(ref))
     OPEN.add(ref)
