@@ -9,13 +9,14 @@ cheap (no formatting).
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import site
 import sys
 import threading
 import traceback
 from collections.abc import Iterable, Sequence
-from types import CodeType, FrameType
+from types import CodeType, FrameType, FunctionType
 
 from .known_helpers import WRAPPER_FUNCTIONS
 
@@ -79,15 +80,12 @@ class FrameRecord(NamedTuple):
     """What a frame was when something was created, kept once the frame is gone.
 
     Keeping the frame itself would keep its locals (the socket it created) alive.
-    The rules and the report read the first three attributes, as on a frame;
-    `owner` is the class of a method's `self`, noted on 3.10 only (see `_qualname_3_10`)
-    for the frame a report names.
+    The rules and the report read it as they read a frame.
     """
 
     f_code: CodeType
     f_globals: dict[str, Any]
     f_lineno: int
-    owner: type | None = None
 
 
 #: A live frame, or the record of one.
@@ -106,16 +104,12 @@ def start_stack(frame: FrameType | None) -> tuple[FrameRecord, ...]:
     records: list[FrameRecord] = []
     keep = records.append
     new = tuple.__new__  # skips NamedTuple's Python-level __new__
-    named = not _NAMED_BY_SELF  # whether the frame a report names has its owner noted (3.10)
     while frame is not None and len(records) < _START_DEPTH:
         kind = _kinds.get(frame.f_code.co_filename)
         if kind is None:
             kind = _kind(frame)
-        if kind == _USER and not named:
-            named = True
-            keep(new(FrameRecord, (frame.f_code, frame.f_globals, frame.f_lineno, _owner_3_10(frame.f_code, frame))))
-        elif kind != _LEAKTEST:
-            keep(new(FrameRecord, (frame.f_code, frame.f_globals, frame.f_lineno, None)))
+        if kind != _LEAKTEST:
+            keep(new(FrameRecord, (frame.f_code, frame.f_globals, frame.f_lineno)))
         if kind == _FRAMEWORK:
             break
         frame = frame.f_back
@@ -150,8 +144,8 @@ def follow_packages(packages: Iterable[str]) -> None:
         _followed_files.clear()
 
 
-#: A `creation_stack`: four items a frame, innermost first (code, globals, instruction
-#: offset, owner), flat: one tuple a creation, not one a frame more.
+#: A `creation_stack`: three items a frame, innermost first (code, globals, instruction
+#: offset), flat: one tuple a creation, not one a frame more.
 CreationStack: TypeAlias = "tuple[Any, ...]"
 
 
@@ -165,14 +159,14 @@ def creation_stack(frame: FrameType | None) -> CreationStack:
     reads them (`keep_whole_stacks`), out to the test framework's frames; when the
     code that asked is in a followed package (`follow_packages`), out of that package.
 
-    Plain values (code, globals, instruction offset, owner), four a frame: `records`
+    Plain values (code, globals, instruction offset), three a frame: `records`
     makes them frame records on the failure path. A named tuple costs twice as much to
     make, and a frame's `f_lineno` searches its code's line table up to the current
     instruction (30 us at the end of a 3000-line function), where `f_lasti` is read at once.
     """
     inner: list[Any] = []  # the stdlib's frames before the code that asked
     while True:
-        if frame is None or len(inner) >= _START_DEPTH * 4:
+        if frame is None or len(inner) >= _START_DEPTH * 3:
             return tuple(inner)
         code = frame.f_code
         kind = _kinds.get(code.co_filename)
@@ -183,25 +177,24 @@ def creation_stack(frame: FrameType | None) -> CreationStack:
         if kind == _FRAMEWORK:
             return tuple(inner)
         if kind != _LEAKTEST:
-            inner += (code, frame.f_globals, frame.f_lasti, None)
+            inner += (code, frame.f_globals, frame.f_lasti)
         frame = frame.f_back
     module = frame.f_globals
     lasti = frame.f_lasti
-    owner = _owner_3_10(code, frame) if _NAMED_BY_SELF else None
     if _whole_stacks or (_followed and _followed_files.get(code.co_filename) is not False and _in_followed(frame)):
-        return _longer_stack(frame, [*inner, code, module, lasti, owner])
+        return _longer_stack(frame, [*inner, code, module, lasti])
     caller = frame.f_back  # reading it makes its frame object (3.11+): one, not more
     if caller is None:
-        return (*inner, code, module, lasti, owner)
+        return (*inner, code, module, lasti)
     if inner:
-        return (*inner, code, module, lasti, owner, caller.f_code, caller.f_globals, caller.f_lasti, None)
-    return (code, module, lasti, owner, caller.f_code, caller.f_globals, caller.f_lasti, None)
+        return (*inner, code, module, lasti, caller.f_code, caller.f_globals, caller.f_lasti)
+    return (code, module, lasti, caller.f_code, caller.f_globals, caller.f_lasti)
 
 
 def innermost_frame(frame: FrameType) -> CreationStack:
     """A `creation_stack` of `frame` alone, walking nothing: for what is known to be made
     by the stdlib for the test (`probes.event_loops.made_for_a_test`)."""
-    return (frame.f_code, frame.f_globals, frame.f_lasti, None)
+    return (frame.f_code, frame.f_globals, frame.f_lasti)
 
 
 def _longer_stack(asking: FrameType, kept: list[Any]) -> CreationStack:
@@ -210,19 +203,19 @@ def _longer_stack(asking: FrameType, kept: list[Any]) -> CreationStack:
     frame: FrameType | None = asking
     if _whole_stacks:
         frame = asking.f_back
-        while frame is not None and len(kept) < _START_DEPTH * 4:
+        while frame is not None and len(kept) < _START_DEPTH * 3:
             kind = _kinds.get(frame.f_code.co_filename)
             if kind is None:
                 kind = _kind(frame)
             if kind == _FRAMEWORK:
                 break
             if kind != _LEAKTEST:
-                kept += (frame.f_code, frame.f_globals, frame.f_lasti, None)
+                kept += (frame.f_code, frame.f_globals, frame.f_lasti)
             frame = frame.f_back
         return tuple(kept)
     caller = _out_of_followed(asking, kept).f_back
     if caller is not None:
-        kept += (caller.f_code, caller.f_globals, caller.f_lasti, None)
+        kept += (caller.f_code, caller.f_globals, caller.f_lasti)
     return tuple(kept)
 
 
@@ -240,7 +233,7 @@ def _in_followed(frame: FrameType) -> bool:
 def _out_of_followed(frame: FrameType, kept: list[Any]) -> FrameType:
     """Keep the frames out of a followed package, through the stdlib it calls through
     (urllib3's connections are `http.client`'s), to the last one before its caller."""
-    while (back := frame.f_back) is not None and len(kept) < _START_DEPTH * 4:
+    while (back := frame.f_back) is not None and len(kept) < _START_DEPTH * 3:
         if not _in_followed(back):
             kind = _kinds.get(back.f_code.co_filename)
             if kind is None:
@@ -251,16 +244,13 @@ def _out_of_followed(frame: FrameType, kept: list[Any]) -> FrameType:
                 frame = back
                 continue
         frame = back
-        kept += (frame.f_code, frame.f_globals, frame.f_lasti, None)
+        kept += (frame.f_code, frame.f_globals, frame.f_lasti)
     return frame
 
 
 def records(stack: CreationStack) -> tuple[FrameRecord, ...]:
     """A `creation_stack` as frame records, for the rules and the report."""
-    return tuple(
-        FrameRecord(stack[i], stack[i + 1], _line_at(stack[i], stack[i + 2]), stack[i + 3])
-        for i in range(0, len(stack), 4)
-    )
+    return tuple(FrameRecord(stack[i], stack[i + 1], _line_at(stack[i], stack[i + 2])) for i in range(0, len(stack), 3))
 
 
 def _line_at(code: CodeType, lasti: int) -> int:
@@ -272,17 +262,16 @@ def _line_at(code: CodeType, lasti: int) -> int:
     return code.co_firstlineno
 
 
-def _qualname_3_10(code: CodeType, owner: type | None, module_globals: dict[str, object]) -> str:
-    """Best effort qualified name where `co_qualname` does not exist (3.10).
+def _qualname_3_10(code: CodeType, module_globals: dict[str, object]) -> str:
+    """The qualified name where `co_qualname` does not exist (3.10), worked out when a
+    report names the code: its function among the module's functions and classes, or
+    else the `__qualname__` of the function made of it (a class or function defined
+    inside a function), found among the garbage collector's objects, or its bare name.
 
-    Looks for the function owning `code` on `owner`, the class of the first
-    argument (methods), then among the module's functions and classes.
+    Nothing is noted when the code runs: reading a frame's arguments on 3.10 copies its
+    locals into `f_locals`, which keeps each of them alive until the function returns.
     """
     name = code.co_name
-    for klass in getattr(owner, "__mro__", ()):
-        attr = klass.__dict__.get(name)
-        if attr is not None and code_of(attr) is code:
-            return f"{klass.__qualname__}.{name}"
     for value in list(module_globals.values()):
         if code_of(value) is code:
             return str(getattr(value, "__qualname__", name))
@@ -290,15 +279,11 @@ def _qualname_3_10(code: CodeType, owner: type | None, module_globals: dict[str,
             attr = value.__dict__.get(name)
             if attr is not None and code_of(attr) is code:
                 return f"{value.__qualname__}.{name}"
+    for referrer in gc.get_referrers(code):
+        # (a `functools.wraps` wrapper carries the name of what it wraps, not its own)
+        if isinstance(referrer, FunctionType) and referrer.__code__ is code and not hasattr(referrer, "__wrapped__"):
+            return referrer.__qualname__
     return name
-
-
-def _owner_3_10(code: CodeType, frame: FrameType) -> type | None:
-    """The class of a frame's first argument (itself when it is a class), for `_qualname_3_10`."""
-    if not code.co_argcount:
-        return None
-    first = frame.f_locals.get(code.co_varnames[0])
-    return first if isinstance(first, type) else type(first)
 
 
 def code_of(obj: object) -> CodeType | None:
@@ -325,8 +310,7 @@ def qualified_name(code: CodeType, frame: Frame | None = None) -> str:
     module = frame.f_globals.get("__name__", "?") if frame is not None else "?"
     qualname = getattr(code, "co_qualname", None)  # 3.11+
     if qualname is None:
-        owner = _owner_3_10(code, frame) if isinstance(frame, FrameType) else getattr(frame, "owner", None)
-        qualname = _qualname_3_10(code, owner, frame.f_globals if frame is not None else {})
+        qualname = _qualname_3_10(code, frame.f_globals if frame is not None else {})
     return f"{module}.{qualname}"
 
 
@@ -381,9 +365,6 @@ def format_frames(frames: Sequence[Frame]) -> str:
     return "\n".join(line[2:] if line.startswith("  ") else line for line in lines)
 
 
-_NAMED_BY_SELF = sys.version_info < (3, 11)  # no `co_qualname`: see `_qualname_3_10`
-
-
 class Origin:
     """One frame's place: its function's qualified name, file and line.
 
@@ -391,7 +372,7 @@ class Origin:
     when a report prints it (on 3.10 that means searching the module).
     """
 
-    __slots__ = ("filename", "lineno", "_code", "_globals", "_owner", "_function")
+    __slots__ = ("filename", "lineno", "_code", "_globals", "_function")
 
     def __init__(self, frame: Frame) -> None:
         code = frame.f_code
@@ -399,12 +380,6 @@ class Origin:
         self.lineno = frame.f_lineno
         self._code = code
         self._globals = frame.f_globals
-        # 3.10 names a method by its `self`, which only a live frame still has (or its record).
-        if isinstance(frame, FrameRecord):
-            self._owner = frame.owner
-        else:
-            live = frame if _NAMED_BY_SELF and isinstance(frame, FrameType) else None
-            self._owner = _owner_3_10(code, live) if live is not None else None
         self._function: str | None = None
 
     @classmethod
@@ -420,7 +395,7 @@ class Origin:
             module = self._globals.get("__name__", "?")
             qualname = getattr(self._code, "co_qualname", None)  # 3.11+
             if qualname is None:
-                qualname = _qualname_3_10(self._code, self._owner, self._globals)
+                qualname = _qualname_3_10(self._code, self._globals)
             self._function = f"{module}.{qualname}"
         return self._function
 

@@ -9,6 +9,8 @@ import sysconfig
 import threading
 import unittest
 import unittest.mock
+import weakref
+from collections.abc import Callable
 from types import FrameType
 
 import leaktest
@@ -73,6 +75,32 @@ class QualifiedNames(leaktest.LeakCheckedTestCase):
             pass
 
         self.assertEqual(self.name(Child().method()), "test_stacks.Outer.Inner.method")
+
+    def test_a_function_defined_in_a_function_is_named_as_its_qualname_says(self) -> None:
+        def helper(argument: object) -> object:
+            return sys._getframe()
+
+        record = stacks.records(stacks.innermost_frame(helper(1)))[0]  # (as a report names it: no frame left)
+        expected = "test_stacks.QualifiedNames.test_a_function_defined_in_a_function_is_named_as_its_qualname_says"
+        self.assertEqual(stacks.qualified_name(record.f_code, record), expected + ".<locals>.helper")
+
+    def test_noting_a_frame_keeps_none_of_its_locals_alive(self) -> None:
+        """(3.10 read a method's `self` through `f_locals`, whose copy of the locals kept
+        each one alive until the function returned.)"""
+
+        class Held:
+            pass
+
+        def note(argument: object, how: Callable[[FrameType], object]) -> bool:
+            held = Held()
+            seen = weakref.ref(held)
+            how(sys._getframe())
+            del held
+            return seen() is not None
+
+        for how in (stacks.creation_stack, stacks.start_stack, stacks.Origin):
+            with self.subTest(how=how.__name__):
+                self.assertFalse(note(1, how))
 
     def test_stdlib_method(self) -> None:
         q: queue.Queue[int] = queue.Queue()
