@@ -60,8 +60,12 @@ if TYPE_CHECKING:
     from typing import Any, Protocol, TypeAlias
 
 #: A listener: (result, caller frame, args, kwargs); `result` is None before the call.
-#: What it returns is read by a rewriting hook's caller and a finalizer (`_finalizer`) only.
+#: What it returns is read by a rewriting hook's caller only.
 Listener: TypeAlias = "Callable[[Any, FrameType | None, tuple[Any, ...], dict[str, Any]], object]"
+#: A finalizer's listener (a hook on a `__del__`): the object ending, and nothing else,
+#: since it runs on every such object's end; True when the original has nothing left to
+#: do for it (`_finalizer`).
+FinalizerListener: TypeAlias = "Callable[[Any], object]"
 
 _SHARED = "_leaktest_hook"  # the wrapper attribute holding the shared listeners, in every copy
 
@@ -79,7 +83,7 @@ class Hook:
         self,
         owner: Callable[[], object],
         name: str,
-        listener: Listener,
+        listener: Listener | FinalizerListener,
         after: bool = False,
         module: str | None = None,
         rewrites: bool = False,
@@ -262,7 +266,7 @@ def uninstall() -> None:
 _KEYS = ("before", "after", "rewrites", "awaited")
 
 
-def _remove(shared: dict[str, Any], listener: Listener) -> None:
+def _remove(shared: dict[str, Any], listener: Listener | FinalizerListener) -> None:
     for key in _KEYS:
         shared[key] = tuple(other for other in shared.get(key, ()) if other is not listener)
 
@@ -392,8 +396,8 @@ def _finalizer(shared: dict[str, Any]) -> Callable[[object], None]:
     is called from a frame placed at the line the object was dropped on (`_in_place`):
     a frame of leaktest's would be the place of a warning it raises at stacklevel 1
     (socket's "ResourceWarning: unclosed"); this way the warning names that line, as
-    without leaktest. Listeners run before only, and get no frame: where an object
-    happens to be collected says nothing about it."""
+    without leaktest. Listeners run before only, and get the object alone
+    (`FinalizerListener`): where an object happens to be collected says nothing about it."""
     original = shared["original"]
 
     def finalizer(instance: object) -> None:
@@ -401,7 +405,8 @@ def _finalizer(shared: dict[str, Any]) -> Callable[[object], None]:
         quiet = bool(listeners)
         for listener in listeners:
             try:  # a listener never breaks the finalizer
-                quiet = listener(None, None, (instance,), {}) is True and quiet
+                if listener(instance) is not True:
+                    quiet = False
             except Exception:
                 quiet = False
         if quiet:
@@ -453,7 +458,7 @@ def _heard(
 
 _TOOL = 5  # sys.monitoring.OPTIMIZER_ID
 #: id(code) -> the listeners of the hooks after that function, heard through sys.monitoring.
-_returns: dict[int, tuple[Listener, ...]] = {}
+_returns: dict[int, tuple[Callable[..., object], ...]] = {}
 _monitored: list[CodeType] = []  # their codes, for `uninstall`
 
 

@@ -269,11 +269,10 @@ def _finalizer() -> object:
     return socket.socket if hasattr(_socket.socket, "__del__") else None
 
 
-def _on_del(result: None, frame: FrameType | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+def _on_del(self: socket.socket) -> bool:
     """Before the finalizer: note a socket destroyed while open, for the test that created
     it. True when the C finalizer has nothing left to do (the socket is closed): then it
     is not called (`install._finalizer`)."""
-    self: socket.socket = args[0]
     fd = self.fileno()
     if fd == -1:  # closed by its owner: nothing to note
         _closed_gone[0] += 1
