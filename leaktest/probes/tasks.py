@@ -213,9 +213,9 @@ def _on_create_task(
     # In debug mode asyncio names the last frame of `_source_traceback` as where the task
     # was "created at" (its repr, "Task was destroyed but it is pending!"); `create_task`
     # drops its own frame from it so that this is its caller's, here the hook's wrapper
-    # (3.10-3.11, uvloop; on 3.12+ `create_task` is heard of without one: `Hook.on_return`).
-    made_at = getattr(task, "_source_traceback", None)
-    if made_at and made_at[-1].filename == install.WRAPPER_FILE:
+    # (3.10-3.11, uvloop; on 3.12+ `create_task` is heard of without one, and without its
+    # arguments: `Hook.on_return`).
+    if args and (made_at := getattr(task, "_source_traceback", None)) and made_at[-1].filename == install.WRAPPER_FILE:
         del made_at[-1]
     loop = task.get_loop()
     if _made_by_runner(frame) or not getattr(loop, event_loops.SEQ, 0):  # (`seq_of`, without a call)
