@@ -12,7 +12,7 @@ only an asynchronous test brings it in. One small function (or hook class) each:
 
 from __future__ import annotations
 
-import operator
+import contextlib
 import sys
 import unittest
 import unittest.async_case
@@ -95,17 +95,17 @@ class LoopSteps(unittest.IsolatedAsyncioTestCase):
         """Called once the loop (3.10) or the runner (3.11+) exists, before `setUp`."""
 
 
-#: How that step runs: 3.10's makes the test's loop (`event_loops.made_for_a_test`);
+#: Around that step: 3.10's makes the test's loop (`event_loops.made_for_a_test`);
 #: 3.11+'s makes only the runner, whose loop `create_test_loop` makes.
-if sys.version_info >= (3, 11):
-    _run_set_up: Callable[[Callable[[], None]], object] = operator.call
-else:
-    _run_set_up = event_loops.made_for_a_test
+_MAKING_THE_LOOP: contextlib.AbstractContextManager[None] = (
+    contextlib.nullcontext() if sys.version_info >= (3, 11) else event_loops.made_for_a_test
+)
 
 
 def _set_up(test: LoopSteps) -> None:
     test.leaktest_loop_starting()
-    _run_set_up(getattr(super(LoopSteps, test), _SET_UP))
+    with _MAKING_THE_LOOP:
+        getattr(super(LoopSteps, test), _SET_UP)()
     test.leaktest_loop_ready()
 
 
@@ -120,7 +120,8 @@ def hook_loop_steps(
 
     def set_up_hooked() -> None:
         starting()
-        _run_set_up(set_up)
+        with _MAKING_THE_LOOP:
+            set_up()
         ready()
 
     setattr(test, _SET_UP, set_up_hooked)

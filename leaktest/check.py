@@ -209,7 +209,8 @@ def adopt_loop(baseline: Baseline, create: Callable[[], Any]) -> None:
     count as a change: a test that leaves nothing pending on it (`Probe.pending_on`)
     and starts nothing else takes the clean path.
     """
-    loop = event_loops.made_for_a_test(create)
+    with event_loops.made_for_a_test:
+        loop = create()
     if loop is not None and clock.now == baseline.expected + 1 and event_loops.seq_of(loop) == clock.now:
         baseline.expected = clock.now
         baseline.own_loop = loop

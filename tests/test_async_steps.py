@@ -179,6 +179,43 @@ class TheTestsOwnLoop(leaktest.LeakCheckedTestCase):
         self.assertIsNotNone(site.test)
 
 
+@unittest.skipIf(sys.version_info >= (3, 11), "3.10: the loop's set-up makes the task that runs the test's steps")
+class FewFramesWhileTheLoopIsSetUp(leaktest.LeakCheckedTestCase):
+    """3.10's loop set-up makes the task that runs every step of the test, and runs the
+    loop: each task and callback made then extracts the whole stack in debug mode,
+    leaktest's frames included. One is there, the step that replaces the set-up."""
+
+    def leaktest_frames_under_the_steps(self, base: type[unittest.IsolatedAsyncioTestCase]) -> list[str]:
+        seen: list[str] = []
+
+        class Trivial(base):  # type: ignore[valid-type, misc]
+            async def test(self) -> None:
+                made_at = asyncio.current_task()._source_traceback  # type: ignore[union-attr]
+                inner = max(i for i, f in enumerate(made_at) if f.filename == SUITE_FILE and f.name == "run")
+                seen.extend(
+                    f"{os.path.basename(f.filename)}:{f.name}"
+                    for f in made_at[inner:]
+                    if f.filename.startswith(LEAKTEST_DIR)
+                )
+
+        suite = unittest.TestSuite([Trivial("test")])
+        runner.prepare(suite, Settings())
+        result = unittest.TestResult()
+        suite.run(result)
+        self.assertEqual(verdict(result), "ok", report(result))
+        return seen
+
+    def test_base_class(self) -> None:
+        self.assertEqual(
+            self.leaktest_frames_under_the_steps(leaktest.LeakCheckedAsyncTestCase), ["_async_compat.py:_set_up"]
+        )
+
+    def test_runner(self) -> None:
+        self.assertEqual(
+            self.leaktest_frames_under_the_steps(unittest.IsolatedAsyncioTestCase), ["_async_compat.py:set_up_hooked"]
+        )
+
+
 class FewFramesWhileTheLoopCloses(leaktest.LeakCheckedTestCase):
     """A test that made something is checked around the closing of its loop, which makes
     tasks: each extracts the whole stack in debug mode, leaktest's frames included. The

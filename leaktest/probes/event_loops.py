@@ -26,7 +26,6 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
-from collections.abc import Callable
 from types import CodeType, FrameType
 
 from .. import stacks
@@ -96,23 +95,31 @@ def _on_loop_init(result: None, frame: FrameType | None, args: tuple[Any, ...], 
             frame = frame.f_back
 
 
-_adopting: int | None = None  # the thread in `made_for_a_test`, if any
+_adopting: int | None = None  # the thread inside `made_for_a_test`, if any
 
 
-def made_for_a_test(create: Callable[[], Any]) -> Any:
-    """`create()`, in which a test framework makes the loop its test runs on
-    (IsolatedAsyncioTestCase: 3.11+ its runner's, `check.adopt_loop`; 3.10 its loop
-    set-up). That loop keeps only the innermost frame of its making, which a report
-    names: the others are asyncio's, the framework's and leaktest's (and a `loop_factory`
-    of the test's own, 3.13+, is not named then), and the check closes the loop before
-    it could be reported. Walking out to the framework's frames cost more than the rest
-    of the hooks of a trivial asynchronous test. Nor is that loop the policy's implicit one."""
-    global _adopting
-    _adopting = threading.get_ident()
-    try:
-        return create()
-    finally:
+class _MadeForATest:
+    """`with made_for_a_test:` around the code in which a test framework makes the loop
+    its test runs on (IsolatedAsyncioTestCase: 3.11+ its runner's, `check.adopt_loop`;
+    3.10 its loop set-up). That loop keeps only the innermost frame of its making, which
+    a report names: the others are asyncio's, the framework's and leaktest's (and a
+    `loop_factory` of the test's own, 3.13+, is not named then), and the check closes
+    the loop before it could be reported. Walking out to the framework's frames cost
+    more than the rest of the hooks of a trivial asynchronous test. Nor is that loop
+    the policy's implicit one. A `with` statement puts no frame on the stack: on 3.10
+    the set-up also makes the task that runs the test's steps and runs the loop, and
+    every task and callback made then extracts each frame in debug mode."""
+
+    def __enter__(self) -> None:
+        global _adopting
+        _adopting = threading.get_ident()
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _adopting
         _adopting = None
+
+
+made_for_a_test = _MadeForATest()
 
 
 def base_loop() -> type:
