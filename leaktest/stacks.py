@@ -307,10 +307,14 @@ def code_of(obj: object) -> CodeType | None:
 
 def qualified_name(code: CodeType, frame: Frame | None = None) -> str:
     """``module.Class.method`` for the code running in `frame`."""
-    module = frame.f_globals.get("__name__", "?") if frame is not None else "?"
+    return _qualified(code, frame.f_globals if frame is not None else {})
+
+
+def _qualified(code: CodeType, module_globals: dict[str, Any]) -> str:
+    module = module_globals.get("__name__", "?")
     qualname = getattr(code, "co_qualname", None)  # 3.11+
     if qualname is None:
-        qualname = _qualname_3_10(code, frame.f_globals if frame is not None else {})
+        qualname = _qualname_3_10(code, module_globals)
     return f"{module}.{qualname}"
 
 
@@ -392,11 +396,7 @@ class Origin:
     @property
     def function(self) -> str:
         if self._function is None:
-            module = self._globals.get("__name__", "?")
-            qualname = getattr(self._code, "co_qualname", None)  # 3.11+
-            if qualname is None:
-                qualname = _qualname_3_10(self._code, self._globals)
-            self._function = f"{module}.{qualname}"
+            self._function = _qualified(self._code, self._globals)
         return self._function
 
     @classmethod
